@@ -1,0 +1,320 @@
+"""Config → readable, self-contained scikit-learn / LightGBM training code.
+
+The code is plain Python a user could have written: a Pipeline whose ColumnTransformer fits the
+family, every hyperparameter spelled out, fixed seeds, cross-validation with the profile's metric,
+a final fit on all rows. Every name or string that comes from data or a recommender is emitted
+with ``repr`` (a Python literal) and never spliced into code; comments carry ``repr`` text too.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+from dataclasses import dataclass
+from importlib import metadata
+
+from .errors import CashError
+from .metrics import METRICS
+from .profiling import TaskProfile
+from .space import Config, estimator_kwargs, family, validate
+
+LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}]')  # characters LightGBM refuses in feature names
+
+_HELPERS = {
+    "as_float": '''
+def as_float(frame):
+    """Numbers (nullable and boolean too) as float64; infinities become missing values."""
+    return frame.astype("float64").replace([np.inf, -np.inf], np.nan)
+''',
+    "as_strings": '''
+def as_strings(frame):
+    """Category labels as strings, so mixed-type columns encode uniformly; missing stays missing."""
+    return frame.astype(str).astype(object).where(frame.notna(), np.nan)
+''',
+    "as_category": '''
+def as_category(frame):
+    """Labels as a pandas categorical, which LightGBM splits on natively (unseen labels → missing)."""
+    return frame.astype(str).where(frame.notna()).astype("category")
+''',
+    "datetime_parts": '''
+def datetime_parts(frame):
+    """Each datetime column as numbers: year, month, day, weekday, hour, and days since 1970."""
+    parts = {}
+    for name in frame.columns:
+        when = pd.to_datetime(frame[name])
+        if when.dt.tz is not None:
+            when = when.dt.tz_localize(None)  # wall-clock time where it was recorded
+        parts[f"{name}_year"] = when.dt.year
+        parts[f"{name}_month"] = when.dt.month
+        parts[f"{name}_day"] = when.dt.day
+        parts[f"{name}_weekday"] = when.dt.dayofweek
+        parts[f"{name}_hour"] = when.dt.hour
+        parts[f"{name}_days"] = (when - pd.Timestamp(0)) / pd.Timedelta(days=1)
+    return pd.DataFrame(parts, index=frame.index).astype("float64")
+''',
+    "lightgbm_names": '''
+def lightgbm_names(frame):
+    """LightGBM refuses some characters (",:[]{}) in feature names; replace them with '_'."""
+    return frame.rename(columns=lambda name: re.sub(r'[",:\\[\\]{}]', "_", name))
+''',
+}
+
+
+def effective_cv(profile: TaskProfile, cv: int) -> tuple[int, str | None]:
+    """Folds that the data can support, and a note when fewer than asked."""
+    limit = min(profile.target_stats["class_counts"]) if profile.is_classification else profile.n_rows
+    if cv <= limit:
+        return cv, None
+    reason = "the smallest class has" if profile.is_classification else "there are"
+    return limit, f"cv={cv} reduced to {limit}: {reason} only {limit} rows"
+
+
+def check_data_name(name: str) -> str:
+    """``name`` if it is a plain (possibly dotted) Python name, safe to emit as code."""
+    parts = name.split(".")
+    if not name or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        raise CashError(f"{name!r} is not a variable name; pass the DataFrame's name, e.g. %%cash df target=price")
+    return name
+
+
+def generate_code(
+    profile: TaskProfile,
+    config: Config,
+    *,
+    data_name: str = "df",
+    cv: int = 5,
+    seed: int = 0,
+    trial_id: str | None = None,
+    source: str = "",
+) -> str:
+    """Training code for ``config`` on the DataFrame called ``data_name``.
+
+    With a ``trial_id`` the code ends with one call recording its result in the history.
+    Leaves ``cash_model`` (fitted pipeline) and ``cash_scores`` (per-fold scores) behind.
+    """
+    check_data_name(data_name)
+    return _render(profile, config, seed, _Training(data_name, cv, trial_id, source))
+
+
+def model_code(profile: TaskProfile, config: Config, seed: int = 0) -> str:
+    """Only the part of ``generate_code`` that defines the unfitted ``cash_model``."""
+    return _render(profile, config, seed, None)
+
+
+def build_model(profile: TaskProfile, config: Config, seed: int = 0):
+    """The unfitted pipeline that generated code would train: what benchmarks and searches fit.
+
+    It runs our own ``model_code`` (validated values, literals only), so what is measured is
+    exactly what users get in their cell.
+    """
+    namespace = {"__name__": "llm_cash_magic.generated"}
+    exec(compile(model_code(profile, config, seed), "<llm_cash_magic model>", "exec"), namespace)
+    return namespace["cash_model"]
+
+
+@dataclass(frozen=True)
+class _Training:
+    data_name: str
+    cv: int
+    trial_id: str | None
+    source: str
+
+
+def _render(profile: TaskProfile, config: Config, seed: int, training: _Training | None) -> str:
+    config = validate(config.family, config.params, profile.task)  # never trust the caller's types
+    fam = family(config.family)
+    estimator = fam.estimator(profile.task)
+    metric = METRICS[profile.metric]
+    classification = profile.is_classification
+    splitter = "StratifiedKFold" if classification else "KFold"
+    numeric = profile.names("numeric", "boolean")
+    categorical = profile.names("categorical")
+    datetimes = profile.names("datetime")
+    excluded = [c for c in profile.columns if c.kind not in ("numeric", "boolean", "categorical", "datetime")]
+
+    steps, helpers, imports = _preprocessing(fam.preprocessing, numeric, categorical, datetimes)
+    kwargs = estimator_kwargs(config)
+    if fam.name == "hist_gradient_boosting" and categorical:
+        kwargs["categorical_features"] = _Raw("CATEGORICAL")
+    if estimator.seed_param:
+        kwargs[estimator.seed_param] = seed
+    kwargs.update(estimator.fixed)
+    pandas_out = fam.preprocessing in ("native", "ordinal")
+    rename = fam.name == "lightgbm" and any(LIGHTGBM_BAD_NAME.search(c) for c in numeric + categorical + datetimes)
+    if rename:
+        helpers.append("lightgbm_names")
+
+    out: list[str] = []
+    w = out.append
+    if training:
+        source = f" · recommended by {training.source!r}" if training.source else ""
+        w(f"# %%cash · {fam.label} ({estimator.cls}){source}")
+        w(f"# data: {training.data_name} · {profile.n_rows:,} rows · fingerprint {profile.fingerprint} · "
+          f"task {profile.task} · metric {metric.name}")
+        w(f"# {training.cv}-fold {'stratified ' if classification else ''}CV, seed {seed} · "
+          f"{_versions(estimator.module)}")
+        w("# Leaves behind: cash_model (the fitted pipeline; cash_model.predict(new_df) works on new rows")
+        w(f"# with the same columns) and cash_scores ({metric.name} of each fold).")
+        w("import time")
+    if rename:
+        w("import re")
+    if training or rename:
+        w("")
+    w("import numpy as np")
+    w("import pandas as pd")
+    module_imports = {estimator.module: [estimator.cls], "sklearn.compose": ["ColumnTransformer"],
+                      "sklearn.pipeline": ["Pipeline"], "sklearn.preprocessing": ["FunctionTransformer"]}
+    if training:
+        module_imports["sklearn.model_selection"] = [splitter, "cross_validate"]
+    for module, names in imports.items():
+        module_imports.setdefault(module, []).extend(names)
+    for module in sorted(module_imports):
+        w(f"from {module} import {', '.join(sorted(set(module_imports[module])))}")
+    w("")
+    w(f"TARGET = {profile.target!r}")
+    for label, names in (("NUMERIC", numeric), ("CATEGORICAL", categorical), ("DATETIME", datetimes)):
+        if names:
+            w(f"{label} = {_list(names)}")
+    for col in excluded:
+        w(f"# not a feature: {col.name!r} ({col.why})")
+    for name in dict.fromkeys(helpers):
+        w("\n")
+        w(_HELPERS[name].strip("\n"))
+    w("")
+    w("")
+    out.extend(_emit_preprocess(steps, pandas_out))
+    w(f"model = {estimator.cls}(")
+    for key, value in kwargs.items():
+        w(f"    {key}={value!r},")
+    w(")")
+    pipeline = ['("preprocess", preprocess)']
+    if rename:
+        pipeline.append('("names", FunctionTransformer(lightgbm_names))')
+    w(f"cash_model = Pipeline([{', '.join(pipeline)}, (\"model\", model)])")
+    if training:
+        out.extend(_training_lines(training, metric, classification, seed))
+    code = "\n".join(out) + "\n"
+    compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
+    return code
+
+
+def _training_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
+    data_name, cv = training.data_name, training.cv
+    splitter = "StratifiedKFold" if classification else "KFold"
+    out: list[str] = [""]
+    w = out.append
+    if classification:
+        w(f"data = {data_name}[{data_name}[TARGET].notna()]")
+    else:
+        w(f"data = {data_name}[{data_name}[TARGET].replace([np.inf, -np.inf], np.nan).notna()]")
+    w("X, y = data.drop(columns=[TARGET]), data[TARGET]")
+    w(f"folds = {splitter}(n_splits={cv}, shuffle=True, random_state={seed})")
+    w("started = time.perf_counter()")
+    w(f"cv_result = cross_validate(cash_model, X, y, cv=folds, scoring={metric.scorer!r})")
+    if metric.scorer.startswith("neg_"):
+        w(f'cash_scores = -cv_result["test_score"]  # scikit-learn negates losses; {metric.name} as usual')
+    else:
+        w('cash_scores = cv_result["test_score"]')
+    w("cash_model.fit(X, y)")
+    w("fit_seconds = time.perf_counter() - started")
+    w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} '
+      f'over {cv} folds ({{fit_seconds:.1f}} s)")')
+    if training.trial_id:
+        w("")
+        w("# Record the result in llm_cash_magic's history (delete these two lines to run without it).")
+        w("import llm_cash_magic")
+        w(f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, fit_seconds)")
+    return out
+
+
+class _Raw(str):
+    """A Python expression emitted as is (our own constants only, never data)."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _list(names: list[str]) -> str:
+    one_line = repr(names)
+    if len(one_line) <= 90:
+        return one_line
+    return "[\n" + "".join(f"    {n!r},\n" for n in names) + "]"
+
+
+_STEP_IMPORTS = {"OrdinalEncoder": "sklearn.preprocessing", "OneHotEncoder": "sklearn.preprocessing",
+                 "StandardScaler": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute"}
+
+
+def _function(helper: str) -> str:
+    """A FunctionTransformer step around one of our helpers (``datetime_parts`` names its outputs)."""
+    names = "" if helper == "datetime_parts" else ', feature_names_out="one-to-one"'
+    return f"FunctionTransformer({helper}{names})"
+
+
+def _preprocessing(kind: str, numeric, categorical, datetimes):
+    """ColumnTransformer steps for a family kind: [(name, [transformer code, ...], columns)],
+    plus the helper functions and imports they need."""
+    categorical_helper = "as_category" if kind == "native" else "as_strings"
+    categorical_steps = [_function(categorical_helper)]
+    if kind == "ordinal":
+        categorical_steps += [
+            'OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,'
+            " max_categories=255)",
+        ]
+    elif kind == "scaled":  # impute, scale, one-hot
+        categorical_steps += [
+            'SimpleImputer(strategy="constant", fill_value="(missing)")',
+            'OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=30, sparse_output=False)',
+        ]
+    impute_scale = ['SimpleImputer(strategy="median", add_indicator=True)', "StandardScaler()"]
+    extra = impute_scale if kind == "scaled" else []
+    steps, helpers = [], []
+    for name, columns, variable, helper, transformers in (
+        ("numeric", numeric, "NUMERIC", "as_float", [_function("as_float"), *extra]),
+        ("categorical", categorical, "CATEGORICAL", categorical_helper, categorical_steps),
+        ("datetime", datetimes, "DATETIME", "datetime_parts", [_function("datetime_parts"), *extra]),
+    ):
+        if columns:
+            steps.append((name, transformers, variable))
+            helpers.append(helper)
+    code = " ".join(t for _, transformers, _ in steps for t in transformers)
+    imports: dict[str, list[str]] = {}
+    for name, module in _STEP_IMPORTS.items():
+        if f"{name}(" in code:
+            imports.setdefault(module, []).append(name)
+    if any(len(t) > 1 for _, t, _ in steps):
+        imports.setdefault("sklearn.pipeline", []).append("make_pipeline")
+    return steps, helpers, imports
+
+
+def _emit_preprocess(steps, pandas_out: bool) -> list[str]:
+    lines = []
+    inline = []
+    for name, transformers, variable in steps:
+        if len(transformers) == 1:
+            inline.append(f'("{name}", {transformers[0]}, {variable})')
+            continue
+        lines.append(f"{name}_steps = make_pipeline(")
+        lines.extend(f"    {t}," for t in transformers)
+        lines.append(")")
+        inline.append(f'("{name}", {name}_steps, {variable})')
+    lines.append("preprocess = ColumnTransformer(")
+    lines.append("    [")
+    lines.extend(f"        {step}," for step in inline)
+    lines.append("    ],")
+    lines.append('    remainder="drop",')
+    lines.append("    verbose_feature_names_out=False,")
+    lines.append(")" + ('.set_output(transform="pandas")' if pandas_out else ""))
+    return lines
+
+
+def _versions(estimator_module: str) -> str:
+    packages = ["pandas", "scikit-learn"] + (["lightgbm"] if estimator_module == "lightgbm" else [])
+    packages.append("llm_cash_magic")
+    found = []
+    for name in packages:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return " · ".join(found)

@@ -1,0 +1,397 @@
+"""The persistent history: one SQLite file of runs (a profile + recommendations) and their trials.
+
+A *run* is one ``%%cash`` invocation: the profile, options, and the recommendations made. A
+*trial* is one configuration trained on that data: recommended and actual hyperparameters (their
+difference is the user's overrides), the generated code, and cross-validated scores. Trials of
+past tasks are what meta-informed recommendations learn from.
+
+Short-lived connections in WAL mode with a busy timeout let several kernels write at once.
+A file that is not a database is moved aside with a warning and a fresh one is created.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from .errors import CashError
+from .metrics import METRICS
+from .profiling import TaskProfile
+
+SCHEMA_VERSION = 1
+_MIGRATIONS = {
+    1: """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        fingerprint TEXT NOT NULL,
+        data_name TEXT NOT NULL,
+        n_rows INTEGER NOT NULL,
+        n_columns INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        strategy TEXT NOT NULL,
+        notes TEXT NOT NULL DEFAULT '',
+        options TEXT NOT NULL,
+        profile TEXT NOT NULL,
+        meta_features TEXT NOT NULL,
+        recommendations TEXT NOT NULL DEFAULT '[]',
+        versions TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_fingerprint ON runs (fingerprint);
+    CREATE TABLE trials (
+        id TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        family TEXT NOT NULL,
+        source TEXT NOT NULL,
+        recommended TEXT NOT NULL,
+        params TEXT NOT NULL,
+        overrides TEXT NOT NULL DEFAULT '{}',
+        code TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'pending',
+        cv_mean REAL,
+        cv_std REAL,
+        cv_scores TEXT,
+        fit_seconds REAL,
+        error TEXT
+    );
+    CREATE INDEX trials_by_run ON trials (run_id);
+    """,
+}
+
+
+def default_home() -> Path:
+    """``$LLM_CASH_HOME``, else ``llm_cash_magic`` under the Jupyter data directory."""
+    if os.environ.get("LLM_CASH_HOME"):
+        return Path(os.environ["LLM_CASH_HOME"]).expanduser()
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "llm_cash_magic"
+
+
+def package_versions() -> dict:
+    versions = {"python": sys.version.split()[0]}
+    for name in ("llm_cash_magic", "pandas", "numpy", "scikit-learn", "lightgbm"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+@dataclass(frozen=True)
+class PastTask:
+    """A task from the history, for meta-informed recommendations: its profile and best trials."""
+
+    profile: TaskProfile
+    distance: float
+    trials: list[dict]  # best first: family, params, cv_mean (full precision), normalized_rank
+
+
+class History:
+    """The SQLite store. Cheap to create; every method opens its own short connection."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path else default_home() / "history.sqlite"
+
+    # ---- connection and schema -------------------------------------------------------------
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+                raise
+            self._move_aside(exc)
+            conn = self._open()
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                self._migrate(conn, version)
+            elif version > SCHEMA_VERSION:
+                raise CashError(
+                    f"{self.path} was written by a newer llm_cash_magic (schema {version}); upgrade the package"
+                )
+            conn.isolation_level = ""  # back to implicit transactions, committed by `with conn`
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            current = conn.execute("PRAGMA user_version").fetchone()[0]  # another process may have won
+            for target in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _move_aside(self, exc: Exception) -> None:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        self.path.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            extra = self.path.with_name(self.path.name + suffix)
+            if extra.exists():
+                extra.replace(aside.with_name(aside.name + suffix))
+        warnings.warn(
+            f"llm_cash_magic: {self.path} was unreadable ({exc}); moved it to {aside.name} and started a "
+            "fresh history",
+            stacklevel=4,
+        )
+
+    # ---- writing -----------------------------------------------------------------------------
+    def start_run(
+        self,
+        profile: TaskProfile,
+        *,
+        data_name: str,
+        n_columns: int,
+        strategy: str,
+        notes: str = "",
+        options: dict | None = None,
+        recommendations: list[dict] | None = None,
+    ) -> str:
+        run_id = uuid.uuid4().hex[:12]
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, created_at, fingerprint, data_name, n_rows, n_columns, task, metric,"
+                " strategy, notes, options, profile, meta_features, recommendations, versions)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, time.time(), profile.fingerprint, data_name, profile.n_rows, n_columns,
+                 profile.task, profile.metric, strategy, notes, _json(options or {}),
+                 _json(profile.to_dict()), _json(profile.meta_features()),
+                 _json(recommendations or []), _json(package_versions())),
+            )
+        return run_id
+
+    def set_recommendations(self, run_id: str, recommendations: list[dict]) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE runs SET recommendations = ? WHERE id = ?", (_json(recommendations), run_id))
+
+    def add_trial(self, run_id: str, *, family: str, source: str, recommended: dict, params: dict) -> str:
+        """A trial about to run: the recommended params and the (possibly edited) ones to train."""
+        with self._connect() as conn:
+            n = conn.execute("SELECT COUNT(*) FROM trials WHERE run_id = ?", (run_id,)).fetchone()[0]
+            trial_id = f"{run_id}-{n + 1}"
+            now = time.time()
+            conn.execute(
+                "INSERT INTO trials (id, run_id, created_at, updated_at, family, source, recommended, params,"
+                " overrides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (trial_id, run_id, now, now, family, source, _json(recommended), _json(params),
+                 _json(overrides(recommended, params))),
+            )
+        return trial_id
+
+    def set_trial_code(self, trial_id: str, code: str) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE trials SET code = ? WHERE id = ?", (code, trial_id))
+
+    def finish_trial(self, trial_id: str, *, family: str, params: dict, scores, fit_seconds: float) -> None:
+        """Scores of a finished trial; ``params`` are what actually ran (edits in the cell count)."""
+        scores = [float(s) for s in np.asarray(scores, dtype=float).ravel()]
+        with self._connect() as conn:
+            row = conn.execute("SELECT recommended FROM trials WHERE id = ?", (trial_id,)).fetchone()
+            if row is None:
+                raise CashError(f"trial {trial_id!r} is not in {self.path}")
+            conn.execute(
+                "UPDATE trials SET updated_at = ?, family = ?, params = ?, overrides = ?, status = 'done',"
+                " cv_mean = ?, cv_std = ?, cv_scores = ?, fit_seconds = ?, error = NULL WHERE id = ?",
+                (time.time(), family, _json(params), _json(overrides(json.loads(row["recommended"]), params)),
+                 _finite(np.mean(scores)), _finite(np.std(scores)), _json(scores), float(fit_seconds), trial_id),
+            )
+
+    def fail_trial(self, trial_id: str, error: str) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE trials SET updated_at = ?, status = 'failed', error = ? WHERE id = ?",
+                         (time.time(), error, trial_id))
+
+    def forget(self, run_id: str) -> int:
+        """Delete the run(s) whose id starts with ``run_id``; returns how many."""
+        if not run_id:
+            raise CashError("give a run id (as shown by %cash history) or --all")
+        with self._connect() as conn:
+            ids = [r[0] for r in conn.execute("SELECT id FROM runs WHERE id LIKE ? || '%'", (run_id,))]
+            if len(ids) > 1:
+                raise CashError(f"run id {run_id!r} is ambiguous ({len(ids)} runs start with it); give more of it")
+            conn.execute("DELETE FROM runs WHERE id = ?", (ids[0] if ids else "",))
+        return len(ids)
+
+    def forget_all(self) -> int:
+        with self._connect() as conn:
+            n = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            conn.execute("DELETE FROM runs")
+        return n
+
+    # ---- reading -----------------------------------------------------------------------------
+    def runs(self, fingerprint: str | None = None, limit: int | None = None) -> list[dict]:
+        """Runs newest first, each with its trials."""
+        query, args = "SELECT * FROM runs", []
+        if fingerprint:
+            query, args = query + " WHERE fingerprint = ?", [fingerprint]
+        query += " ORDER BY created_at DESC, id"
+        if limit:
+            query, args = query + " LIMIT ?", args + [int(limit)]
+        with self._connect() as conn:
+            runs = [_row_dict(r) for r in conn.execute(query, args)]
+            for run in runs:
+                run["trials"] = [_row_dict(t) for t in conn.execute(
+                    "SELECT * FROM trials WHERE run_id = ? ORDER BY created_at, id", (run["id"],))]
+        return runs
+
+    def run(self, run_id: str) -> dict | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                return None
+            run = _row_dict(row)
+            run["trials"] = [_row_dict(t) for t in conn.execute(
+                "SELECT * FROM trials WHERE run_id = ? ORDER BY created_at, id", (run_id,))]
+        return run
+
+    def trial(self, trial_id: str) -> dict | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT t.*, r.task FROM trials t JOIN runs r ON r.id = t.run_id WHERE t.id = ?",
+                               (trial_id,)).fetchone()
+        return _row_dict(row) if row else None
+
+    def export_jsonl(self, path: str | os.PathLike) -> int:
+        """Write every run (with its trials) as one JSON object per line; returns the count."""
+        runs = self.runs()
+        with open(path, "w", encoding="utf-8") as fh:
+            for run in reversed(runs):
+                fh.write(json.dumps(run, sort_keys=True) + "\n")
+        return len(runs)
+
+    def nearest_tasks(self, profile: TaskProfile, k: int = 5, *, top: int = 10) -> list[PastTask]:
+        """The ``k`` past tasks nearest to ``profile`` by meta-features, with their ``top`` best trials.
+
+        Features are standardised over the candidates and the query; the query's own dataset
+        (same fingerprint) is excluded. Order is deterministic: distance, then fingerprint.
+        """
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT r.fingerprint, r.profile, r.meta_features, r.metric, t.family, t.params, t.cv_mean"
+                " FROM trials t JOIN runs r ON r.id = t.run_id"
+                " WHERE t.status = 'done' AND t.cv_mean IS NOT NULL AND r.fingerprint != ?"
+                " ORDER BY r.created_at DESC, t.id", (profile.fingerprint,),
+            ).fetchall()
+        tasks: dict[str, dict] = {}
+        for row in rows:
+            task = tasks.setdefault(row["fingerprint"], {
+                "profile": row["profile"], "features": json.loads(row["meta_features"]),
+                "metric": row["metric"], "trials": {}})
+            if row["metric"] != task["metric"]:
+                continue  # scores of another metric are not comparable; the newest metric wins
+            key = (row["family"], row["params"])
+            task["trials"].setdefault(key, []).append(row["cv_mean"])
+        if not tasks:
+            return []
+        names = list(profile.meta_features())
+        fingerprints = sorted(tasks)
+        matrix = np.array([[tasks[f]["features"].get(n, 0.0) for n in names] for f in fingerprints], dtype=float)
+        query = profile.meta_feature_vector()
+        both = np.vstack([matrix, query])
+        scale = np.where(both.std(axis=0) > 1e-9, both.std(axis=0), 1.0)
+        distances = np.sqrt((((matrix - query) / scale) ** 2).sum(axis=1))
+        order = sorted(range(len(fingerprints)), key=lambda i: (distances[i], fingerprints[i]))[:k]
+        return [self._past_task(tasks[fingerprints[i]], float(distances[i]), top) for i in order]
+
+    @staticmethod
+    def _past_task(task: dict, distance: float, top: int) -> PastTask:
+        better = METRICS[task["metric"]].greater_is_better
+        trials = [(family, params, float(np.mean(scores))) for (family, params), scores in task["trials"].items()]
+        trials.sort(key=lambda t: (-t[2] if better else t[2], t[0], t[1]))
+        n = len(trials)
+        ranked = [
+            {"family": family, "params": json.loads(params), "cv_mean": score,
+             "normalized_rank": 1.0 if n == 1 else 1.0 - i / (n - 1)}
+            for i, (family, params, score) in enumerate(trials)
+        ]
+        return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), distance, ranked[:top])
+
+
+def overrides(recommended: dict, params: dict) -> dict:
+    """Hyperparameters the user changed: name → {"from": recommended, "to": used}."""
+    return {k: {"from": recommended.get(k), "to": v} for k, v in params.items() if recommended.get(k) != v}
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def _json(value) -> str:
+    return json.dumps(value, sort_keys=True, default=_plain)
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
+_JSON_COLUMNS = ("options", "profile", "meta_features", "recommendations", "versions",
+                 "recommended", "params", "overrides", "cv_scores")
+
+
+def _row_dict(row: sqlite3.Row) -> dict:
+    return {k: json.loads(row[k]) if k in _JSON_COLUMNS and row[k] is not None else row[k] for k in row.keys()}
+
+
+def record_result(trial_id: str, model, scores, fit_seconds: float, history: History | None = None) -> None:
+    """Store a finished trial's scores; called by the last line of generated code.
+
+    The hyperparameters are read from the fitted model itself, so edits made in the cell are
+    recorded as overrides. Recording never breaks the user's code: problems print one line.
+    """
+    from .space import family_of, params_from_estimator
+
+    history = history or History()
+    try:
+        trial = history.trial(trial_id)
+        if trial is None:
+            print(f"llm_cash_magic: trial {trial_id!r} is not in {history.path}; result not recorded")
+            return
+        estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+        family = family_of(estimator) or trial["family"]
+        params = params_from_estimator(family, trial["task"], estimator)
+        history.finish_trial(trial_id, family=family, params=params, scores=scores, fit_seconds=fit_seconds)
+    except (sqlite3.Error, OSError, CashError) as exc:
+        print(f"llm_cash_magic: could not record the result: {exc}")

@@ -1,0 +1,133 @@
+"""``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
+
+No business logic lives here: the steps are in ``pipeline``, the views in ``render``. Every
+CashError becomes an IPython UsageError, which notebooks show as one line without a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+
+import pandas as pd
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+
+from . import pipeline, render
+from .errors import CashError
+from .history import History
+from .options import parse
+
+SUBCOMMANDS = ("history", "forget", "export", "config")
+
+
+@magics_class
+class CashMagics(Magics):
+    """Recommend a model and hyperparameters for a DataFrame, then train it in a new cell."""
+
+    @line_cell_magic
+    def cash(self, line: str, cell: str | None = None):
+        """%%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…]
+        [--auto] [--dry-run]
+
+        The cell body (optional) is free-text notes for the recommender. Line form: the same
+        options, or a subcommand: history [--json], forget <run-id>|--all, export [file.jsonl], config.
+        """
+        try:
+            words = line.split()
+            if words and words[0] in SUBCOMMANDS and not any(w.startswith("target=") for w in words):
+                return self._subcommand(words[0], line.split(None, 1)[1] if len(words) > 1 else "")
+            self._run(line, cell or "")
+        except CashError as exc:
+            raise UsageError(str(exc)) from None
+
+    # ---- a run ------------------------------------------------------------------------------
+    def _run(self, line: str, notes: str) -> None:
+        options = parse(line)
+        df = self._dataframe(options.data)
+        plan = pipeline.plan(df, options)
+        render.show(render.profile_summary(plan.profile, options.data, plan.notes))
+        if plan.banner:
+            print(plan.banner)
+        recs = list(plan.recommender.recommend(plan.profile, n=options.n, notes=notes.strip()))
+        if not recs:
+            raise CashError(f"the {plan.strategy} recommender returned no recommendation")
+        render.show(render.recommendations_table(recs, plan.profile.task))
+        if options.flag("dry-run"):
+            print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
+            return
+        history = History()
+        run_id = pipeline.start_run(history, plan, recs, notes.strip())
+        trial_id, code = pipeline.prepare_trial(history, run_id, plan, recs[0])
+        self.shell.set_next_input(code, replace=False)
+        print(f"run {run_id}: training #1 ({recs[0].family}); its code is in the new cell below")
+        error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
+        if error:
+            print(f"training failed: {error} (run the cell below to see the full traceback)")
+
+    def _dataframe(self, name: str) -> pd.DataFrame:
+        head, *attrs = name.split(".")
+        ns = self.shell.user_ns
+        if head not in ns:
+            frames = [k for k, v in ns.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
+            close = difflib.get_close_matches(head, frames, n=3)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise CashError(f"name {head!r} is not defined in the notebook{hint}")
+        value = ns[head]
+        for attr in attrs:
+            if not hasattr(value, attr):
+                raise CashError(f"{name!r}: {type(value).__name__} has no attribute {attr!r}")
+            value = getattr(value, attr)
+        if not isinstance(value, pd.DataFrame):
+            raise CashError(f"{name!r} is a {type(value).__name__}, not a pandas DataFrame")
+        return value
+
+    # ---- subcommands ------------------------------------------------------------------------
+    def _subcommand(self, name: str, rest: str) -> None:
+        args = shlex.split(rest)
+        history = History()
+        if name == "history":
+            unknown = [a for a in args if a != "--json"]
+            if unknown:
+                raise CashError(f"unknown argument {unknown[0]!r} for %cash history; allowed: --json")
+            runs = history.runs()
+            if "--json" in args:
+                print(json.dumps(runs, indent=2, sort_keys=True))
+            else:
+                render.show(render.history_table(runs))
+        elif name == "forget":
+            if args == ["--all"]:
+                print(f"forgot {history.forget_all()} runs")
+            elif len(args) == 1 and not args[0].startswith("-"):
+                n = history.forget(args[0])
+                print(f"forgot run {args[0]}" if n else f"no run {args[0]!r} in the history")
+            else:
+                raise CashError("usage: %cash forget <run-id> | %cash forget --all")
+        elif name == "export":
+            if len(args) > 1:
+                raise CashError("usage: %cash export [file.jsonl]")
+            path = args[0] if args else "cash_history.jsonl"
+            print(f"exported {history.export_jsonl(path)} runs to {path}")
+        else:  # config
+            print(f"history: {history.path}")
+            print("recommender: defaults (library defaults ranked by the data's size and kinds)")
+
+
+def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:
+    """IPython refuses a cell magic with an empty body, so run a lone ``%%cash …`` as ``%cash …``."""
+    if lines and (lines[0].startswith("%%cash ") or lines[0].rstrip() == "%%cash"):
+        if not "".join(lines[1:]).strip():
+            return [lines[0][1:]] + lines[1:]
+    return lines
+
+
+def load_ipython_extension(ip) -> None:
+    ip.register_magics(CashMagics)
+    if _run_lone_cell_magic_as_line not in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.append(_run_lone_cell_magic_as_line)
+
+
+def unload_ipython_extension(ip) -> None:
+    if _run_lone_cell_magic_as_line in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.remove(_run_lone_cell_magic_as_line)

@@ -1,0 +1,87 @@
+"""The steps of one ``%%cash`` run as plain functions, shared by the magic, the panel and the API.
+
+profile → recommend → start_run → prepare_trial (code) → execute → record (by the code itself).
+Nothing here renders or parses user input; failures are CashErrors with one-line messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .codegen import effective_cv, generate_code
+from .errors import CashError
+from .history import History
+from .options import RunOptions
+from .profiling import TaskProfile, profile
+from .recommenders import Recommendation, Recommender, get_recommender, resolve_auto
+from .space import validate
+
+
+@dataclass
+class Plan:
+    """A profiled frame and everything decided before recommending."""
+
+    options: RunOptions
+    profile: TaskProfile
+    n_columns: int
+    cv: int
+    strategy: str
+    recommender: Recommender
+    notes: list[str] = field(default_factory=list)  # shown to the user: dropped rows, reduced folds
+    banner: str = ""
+
+
+def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
+    """Profile ``df`` and choose the recommender; raises CashError before anything is stored."""
+    if options.flag("blend"):
+        raise CashError("--blend is not available yet in this version; run without it")
+    if options.refine:
+        raise CashError("refine= is not available yet in this version; run without it")
+    prof = profile(df, options.target, task=options.task, metric=options.metric)
+    notes = []
+    if prof.n_rows_dropped:
+        notes.append(f"dropped {prof.n_rows_dropped:,} rows whose target {prof.target!r} is missing")
+    cv, cv_note = effective_cv(prof, options.cv)
+    if cv_note:
+        notes.append(cv_note)
+    strategy, banner = options.strategy, ""
+    if strategy == "auto":
+        strategy, banner = resolve_auto()
+    return Plan(options, prof, df.shape[1], cv, strategy, get_recommender(strategy), notes, banner)
+
+
+def start_run(history: History, plan: Plan, recommendations: list[Recommendation], notes: str = "") -> str:
+    return history.start_run(
+        plan.profile, data_name=plan.options.data, n_columns=plan.n_columns, strategy=plan.strategy,
+        notes=notes, options=plan.options.to_dict() | {"cv_used": plan.cv},
+        recommendations=[r.to_dict() for r in recommendations],
+    )
+
+
+def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation,
+                  params: dict | None = None) -> tuple[str, str]:
+    """Register a trial of ``rec`` (with the user's ``params`` edits, if any) and generate its code."""
+    config = validate(rec.family, rec.params if params is None else params, plan.profile.task)
+    trial_id = history.add_trial(run_id, family=rec.family, source=rec.source,
+                                 recommended=rec.params, params=config.params)
+    code = generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv,
+                         seed=plan.options.seed, trial_id=trial_id, source=rec.source)
+    history.set_trial_code(trial_id, code)
+    return trial_id, code
+
+
+def execute(code: str, namespace: dict, history: History, trial_id: str) -> str | None:
+    """Run generated code in ``namespace`` (the user's); returns an error line, or None on success.
+
+    Only code from ``generate_code`` comes here: every value in it was validated against the
+    space and every string is a literal, so no recommender text is ever executed.
+    """
+    try:
+        exec(compile(code, f"<llm_cash_magic trial {trial_id}>", "exec"), namespace)
+    except Exception as exc:  # the user's data can break training in many ways; report, keep going
+        error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        history.fail_trial(trial_id, error)
+        return error
+    return None

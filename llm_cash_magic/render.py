@@ -1,0 +1,120 @@
+"""Rich renderings of profiles, recommendations and history (terminal text or notebook HTML).
+
+Strings from data or a recommender are wrapped in ``Text`` so rich never reads them as markup,
+and rich escapes them when it renders HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from .metrics import METRICS
+from .profiling import TaskProfile
+from .recommenders import Recommendation
+from .space import family
+
+MAX_CELL = 120  # characters of untrusted text shown in a table cell
+
+
+def console() -> Console:
+    return Console(width=120)
+
+
+def show(*renderables) -> None:
+    out = console()
+    for renderable in renderables:
+        out.print(renderable)
+
+
+def _clip(text: str, limit: int = MAX_CELL) -> Text:
+    text = " ".join(str(text).split())
+    return Text(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ()) -> Group:
+    kinds = [f"{profile.count(k)} {k}" for k in ("numeric", "categorical", "boolean", "datetime") if profile.count(k)]
+    head = Text.assemble(
+        (data_name, "bold"), f": {profile.n_rows:,} rows × {profile.n_features} features ({', '.join(kinds)})",
+        " · task ", (profile.task, "bold"), " · metric ", (profile.metric, "bold"),
+        f" · fingerprint {profile.fingerprint}",
+    )
+    lines = [head]
+    stats = profile.target_stats
+    if profile.is_classification:
+        lines.append(Text(
+            f"target {profile.target!r}: {stats['n_classes']} classes, minority share "
+            f"{stats['minority_share']:.1%}, imbalance ratio {stats['imbalance_ratio']:.1f}"
+        ))
+    else:
+        lines.append(Text(
+            f"target {profile.target!r}: mean {stats['target_mean']:.4g}, std {stats['target_std']:.4g}, "
+            f"range [{stats['target_min']:.4g}, {stats['target_max']:.4g}], skewness {stats['skewness']:.2f}"
+        ))
+    excluded = [c for c in profile.columns if c.kind in ("id", "constant", "text", "unsupported")]
+    if excluded:
+        lines.append(_clip("not used: " + ", ".join(f"{c.name!r} ({c.why})" for c in excluded), 400))
+    if profile.n_high_cardinality:
+        high = [c.name for c in profile.columns if c.kind == "categorical" and c.n_unique > 50]
+        lines.append(_clip("high-cardinality categoricals: " + ", ".join(map(repr, high)), 400))
+    if profile.n_missing_values:
+        lines.append(Text(f"missing values: {profile.n_missing_values:,} ({1 - profile.density:.1%} of cells)"))
+    lines.extend(Text(f"note: {note}", style="yellow") for note in notes)
+    return Group(*lines)
+
+
+def _params_text(rec: Recommendation, task: str) -> Text:
+    defaults = family(rec.family).defaults(task)
+    changed = {k: v for k, v in rec.params.items() if defaults.get(k) != v}
+    if not changed:
+        return Text("library defaults", style="dim")
+    return _clip(", ".join(f"{k}={v!r}" for k, v in changed.items()), 300)
+
+
+def recommendations_table(recs: list[Recommendation], task: str) -> Table:
+    table = Table(title="Recommendations", title_justify="left", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("family")
+    table.add_column("hyperparameters (changed from defaults)")
+    table.add_column("why")
+    for i, rec in enumerate(recs, start=1):
+        why = _clip(rec.rationale, 300)
+        if rec.notes:
+            why.append(f"\nrepaired: {'; '.join(rec.notes)[:200]}", style="yellow")
+        table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why)
+    return table
+
+
+def _score(trial: dict, metric: str) -> str:
+    if trial.get("status") == "failed":
+        return "failed"
+    if trial.get("cv_mean") is None:
+        return "—"
+    return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
+
+
+def best_trial(run: dict) -> dict | None:
+    done = [t for t in run["trials"] if t["status"] == "done" and t["cv_mean"] is not None]
+    if not done:
+        return None
+    better = METRICS[run["metric"]].greater_is_better
+    return max(done, key=lambda t: t["cv_mean"] if better else -t["cv_mean"])
+
+
+def history_table(runs: list[dict]) -> Table:
+    table = Table(title=f"llm_cash_magic history ({len(runs)} runs)", title_justify="left")
+    for name in ("run", "when", "data", "task · metric", "strategy", "best family", "CV score", "trials"):
+        table.add_column(name)
+    for run in runs:
+        best = best_trial(run)
+        when = dt.datetime.fromtimestamp(run["created_at"]).strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            run["id"], when, _clip(f"{run['data_name']} ({run['n_rows']:,}×{run['n_columns']})", 40),
+            f"{run['task']} · {run['metric']}", run["strategy"],
+            family(best["family"]).label if best else "—",
+            _score(best, run["metric"]) if best else "—", str(len(run["trials"])),
+        )
+    return table

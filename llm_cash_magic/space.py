@@ -1,0 +1,452 @@
+"""Model families and their typed hyperparameter spaces; validation and projection onto them.
+
+Everything a recommender says passes through ``validate`` before it can reach code generation:
+unknown families are rejected, unknown names dropped, values coerced to their type and projected
+onto the valid range, and each repair is reported as a note. Estimators are imported lazily.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import CashError
+
+CLASSIFICATION = ("binary", "multiclass")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: type, valid range or choices, library default, and a prompt grid."""
+
+    name: str
+    type: str  # "int" | "float" | "bool" | "categorical"
+    default: Any
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple = ()
+    grid: tuple = ()  # the discrete values offered in prompts, as in the paper
+    nullable: bool = False  # None is valid, e.g. "no depth limit"
+    tasks: tuple[str, ...] | None = None  # None: every task of the family
+    task_defaults: dict = field(default_factory=dict)  # library defaults that differ by task
+    help: str = ""
+
+    def applies_to(self, task: str | None) -> bool:
+        return task is None or self.tasks is None or task in self.tasks
+
+    def default_for(self, task: str | None) -> Any:
+        return self.task_defaults.get(task, self.default)
+
+    def describe(self) -> dict:
+        """A JSON description for prompts and UIs."""
+        out: dict[str, Any] = {"type": self.type, "default": self.default}
+        if self.type in ("int", "float"):
+            out.update(low=self.low, high=self.high, log=self.log)
+        if self.choices:
+            out["choices"] = list(self.choices)
+        if self.grid:
+            out["grid"] = list(self.grid)
+        if self.nullable:
+            out["nullable"] = True
+        if self.help:
+            out["help"] = self.help
+        return out
+
+    def coerce(self, value: Any) -> tuple[Any, str | None]:
+        """``value`` made valid: (valid value, note saying what changed or None)."""
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null")):
+            if self.nullable or None in self.choices:
+                return None, None
+            return self._fallback(value, "may not be null")
+        if self.type == "bool":
+            return self._coerce_bool(value)
+        if self.type == "categorical":
+            return self._coerce_choice(value)
+        return self._coerce_number(value)
+
+    def _fallback(self, value: Any, problem: str) -> tuple[Any, str]:
+        return self.default, f"{self.name}={_show(value)} {problem}; used the default {self.default!r}"
+
+    def _coerce_bool(self, value):
+        if isinstance(value, bool):
+            return value, None
+        text = str(value).strip().lower()
+        if text in ("true", "yes", "1", "1.0"):
+            return True, f"{self.name}={_show(value)} read as True"
+        if text in ("false", "no", "0", "0.0"):
+            return False, f"{self.name}={_show(value)} read as False"
+        return self._fallback(value, "is not a boolean")
+
+    def _coerce_choice(self, value):
+        number = _as_number(value) if not isinstance(value, str) else None
+        numeric = [c for c in self.choices if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        for choice in self.choices:
+            if choice == value and (number is None) == (choice not in numeric):
+                return choice, None
+        text = "-".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+        for choice in self.choices:
+            if str(choice).lower() == text.strip().lower():
+                return choice, f"{self.name}={_show(value)} read as {choice!r}"
+        number = _as_number(value)
+        if number is not None and numeric:
+            nearest = min(numeric, key=lambda c: self._distance(number, c))
+            return nearest, f"{self.name}={_show(value)} is not a choice; projected to {nearest!r}"
+        allowed = ", ".join(repr(c) for c in self.choices)
+        return self._fallback(value, f"is not one of {allowed}")
+
+    def _coerce_number(self, value):
+        number = _as_number(value)
+        if number is None or math.isnan(number):
+            return self._fallback(value, f"is not {'an integer' if self.type == 'int' else 'a number'}")
+        note = None
+        projected = min(max(number, self.low), self.high)
+        if projected != number:
+            note = f"{self.name}={_show(value)} is outside [{self.low:g}, {self.high:g}]; projected to {projected:g}"
+        if self.type == "int":
+            rounded = int(round(projected))
+            if rounded != projected and note is None:
+                note = f"{self.name}={_show(value)} rounded to {rounded}"
+            return rounded, note
+        if note is None and isinstance(value, str):
+            note = f"{self.name}={_show(value)} read as {projected:g}"
+        return float(projected), note
+
+    def _distance(self, a: float, b: float) -> float:
+        if self.log and a > 0 and b > 0:
+            return abs(math.log(a) - math.log(b))
+        return abs(a - b)
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(str(value).strip().replace("_", ""))
+    except ValueError:
+        return None
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """The class a family uses for one task kind, and constructor arguments we always set."""
+
+    module: str
+    cls: str
+    fixed: dict = field(default_factory=dict)
+    seed_param: str | None = "random_state"
+
+    def load(self) -> type:
+        return getattr(importlib.import_module(self.module), self.cls)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    label: str
+    classifier: Estimator
+    regressor: Estimator
+    params: tuple[Param, ...]
+    preprocessing: str  # "native" (LightGBM), "ordinal" (trees), "scaled" (one-hot + scaling)
+    aliases: tuple[str, ...] = ()
+    param_aliases: dict = field(default_factory=dict)
+
+    def estimator(self, task: str) -> Estimator:
+        return self.regressor if task == "regression" else self.classifier
+
+    def params_for(self, task: str | None) -> list[Param]:
+        return [p for p in self.params if p.applies_to(task)]
+
+    def param(self, name: str) -> Param:
+        return next(p for p in self.params if p.name == name)
+
+    def defaults(self, task: str) -> dict:
+        """The library's own defaults for every tuned hyperparameter."""
+        return {p.name: p.default_for(task) for p in self.params_for(task)}
+
+
+_CLASS_WEIGHT = Param(
+    "class_weight", "categorical", None, choices=(None, "balanced"), tasks=CLASSIFICATION,
+    help="'balanced' reweights classes inversely to their frequency",
+)
+_NO_LIMIT = "null means no limit"
+
+FAMILIES: dict[str, Family] = {}
+
+
+def _register(family: Family) -> None:
+    FAMILIES[family.name] = family
+
+
+_register(Family(
+    name="lightgbm",
+    label="LightGBM",
+    classifier=Estimator("lightgbm", "LGBMClassifier", {"verbose": -1}),
+    regressor=Estimator("lightgbm", "LGBMRegressor", {"verbose": -1}),
+    preprocessing="native",
+    aliases=("lgbm", "lgb", "lgbmclassifier", "lgbmregressor", "lightgbmclassifier", "lightgbmregressor"),
+    param_aliases={
+        "num_iterations": "n_estimators", "num_boost_round": "n_estimators", "n_iter": "n_estimators",
+        "eta": "learning_rate", "shrinkage_rate": "learning_rate",
+        "min_data_in_leaf": "min_child_samples", "min_child_weight_samples": "min_child_samples",
+        "bagging_fraction": "subsample", "bagging_freq": "subsample_freq",
+        "feature_fraction": "colsample_bytree", "colsample_bynode": "colsample_bytree",
+        "lambda_l1": "reg_alpha", "lambda_l2": "reg_lambda",
+        "min_gain_to_split": "min_split_gain", "max_leaves": "num_leaves",
+    },
+    params=(
+        Param("n_estimators", "int", 100, 10, 3000, log=True, grid=(50, 100, 200, 300, 500, 1000, 2000)),
+        Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
+              grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
+        Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
+        Param("max_depth", "int", -1, -1, 64, grid=(-1, 3, 4, 6, 8, 12), help="-1 means no limit"),
+        Param("min_child_samples", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
+        Param("subsample", "float", 1.0, 0.1, 1.0, grid=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+              help="row fraction per tree; used only when subsample_freq > 0"),
+        Param("subsample_freq", "int", 0, 0, 10, grid=(0, 1, 5)),
+        Param("colsample_bytree", "float", 1.0, 0.1, 1.0, grid=(0.3, 0.5, 0.7, 0.8, 0.9, 1.0)),
+        Param("reg_alpha", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+        Param("reg_lambda", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+        Param("min_split_gain", "float", 0.0, 0.0, 10.0, grid=(0.0, 0.01, 0.1, 0.5, 1.0)),
+        Param("max_bin", "int", 255, 15, 1023, log=True, grid=(63, 127, 255, 511)),
+        _CLASS_WEIGHT,
+    ),
+))
+
+_register(Family(
+    name="hist_gradient_boosting",
+    label="HistGradientBoosting",
+    classifier=Estimator("sklearn.ensemble", "HistGradientBoostingClassifier"),
+    regressor=Estimator("sklearn.ensemble", "HistGradientBoostingRegressor"),
+    preprocessing="ordinal",
+    aliases=("hgb", "hgbt", "histgb", "histgbm", "histgradientboostingclassifier",
+             "histgradientboostingregressor", "sklearnhgb"),
+    param_aliases={"n_estimators": "max_iter", "num_leaves": "max_leaf_nodes",
+                   "min_child_samples": "min_samples_leaf", "reg_lambda": "l2_regularization",
+                   "max_bin": "max_bins", "colsample_bynode": "max_features"},
+    params=(
+        Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
+              grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
+        Param("max_iter", "int", 100, 10, 3000, log=True, grid=(50, 100, 200, 500, 1000),
+              help="boosting rounds; early stopping is on above 10,000 rows"),
+        Param("max_leaf_nodes", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
+        Param("max_depth", "int", None, 1, 64, nullable=True, grid=(None, 3, 4, 6, 8, 12), help=_NO_LIMIT),
+        Param("min_samples_leaf", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
+        Param("l2_regularization", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+        Param("max_features", "float", 1.0, 0.1, 1.0, grid=(0.3, 0.5, 0.7, 0.9, 1.0),
+              help="feature fraction per split"),
+        Param("max_bins", "int", 255, 8, 255, grid=(31, 63, 127, 255)),
+        _CLASS_WEIGHT,
+    ),
+))
+
+_TREE_PARAMS = (
+    Param("n_estimators", "int", 100, 10, 1000, log=True, grid=(50, 100, 200, 300, 500)),
+    Param("max_depth", "int", None, 1, 100, nullable=True, grid=(None, 4, 6, 8, 12, 16, 24), help=_NO_LIMIT),
+    Param("min_samples_split", "int", 2, 2, 100, log=True, grid=(2, 5, 10, 20)),
+    Param("min_samples_leaf", "int", 1, 1, 100, log=True, grid=(1, 2, 4, 8, 16)),
+    Param("max_features", "categorical", "sqrt", choices=("sqrt", "log2", 0.25, 0.5, 0.75, 1.0),
+          task_defaults={"regression": 1.0}, help="features considered per split (fraction or rule)"),
+    Param("criterion", "categorical", "gini", choices=("gini", "entropy", "log_loss"), tasks=CLASSIFICATION),
+    Param("class_weight", "categorical", None, choices=(None, "balanced", "balanced_subsample"),
+          tasks=CLASSIFICATION),
+)
+_TREE_ALIASES = {"num_trees": "n_estimators", "n_trees": "n_estimators",
+                 "min_child_samples": "min_samples_leaf", "colsample_bynode": "max_features"}
+
+_register(Family(
+    name="random_forest",
+    label="RandomForest",
+    classifier=Estimator("sklearn.ensemble", "RandomForestClassifier", {"n_jobs": -1}),
+    regressor=Estimator("sklearn.ensemble", "RandomForestRegressor", {"n_jobs": -1}),
+    preprocessing="ordinal",
+    aliases=("rf", "randomforestclassifier", "randomforestregressor", "forest"),
+    param_aliases=_TREE_ALIASES,
+    params=_TREE_PARAMS + (Param("bootstrap", "bool", True),),
+))
+
+_register(Family(
+    name="extra_trees",
+    label="ExtraTrees",
+    classifier=Estimator("sklearn.ensemble", "ExtraTreesClassifier", {"n_jobs": -1}),
+    regressor=Estimator("sklearn.ensemble", "ExtraTreesRegressor", {"n_jobs": -1}),
+    preprocessing="ordinal",
+    aliases=("et", "extratreesclassifier", "extratreesregressor", "extremelyrandomizedtrees"),
+    param_aliases=_TREE_ALIASES,
+    params=_TREE_PARAMS + (Param("bootstrap", "bool", False),),
+))
+
+_register(Family(
+    name="linear",
+    label="Linear",
+    classifier=Estimator("sklearn.linear_model", "LogisticRegression", {"max_iter": 1000}),
+    regressor=Estimator("sklearn.linear_model", "Ridge", seed_param=None),
+    preprocessing="scaled",
+    aliases=("logisticregression", "logreg", "logistic", "ridge", "ridgeregression", "linearmodel",
+             "linearregression", "glm"),
+    param_aliases={"lambda": "alpha", "l2": "alpha", "reg_lambda": "alpha"},
+    params=(
+        Param("C", "float", 1.0, 1e-4, 1e4, log=True, grid=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+              tasks=CLASSIFICATION, help="inverse regularisation strength"),
+        _CLASS_WEIGHT,
+        Param("alpha", "float", 1.0, 1e-4, 1e4, log=True, grid=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+              tasks=("regression",), help="L2 regularisation strength"),
+    ),
+))
+
+_register(Family(
+    name="knn",
+    label="k-nearest neighbours",
+    classifier=Estimator("sklearn.neighbors", "KNeighborsClassifier", {"n_jobs": -1}, seed_param=None),
+    regressor=Estimator("sklearn.neighbors", "KNeighborsRegressor", {"n_jobs": -1}, seed_param=None),
+    preprocessing="scaled",
+    aliases=("kneighbors", "kneighborsclassifier", "kneighborsregressor", "knearestneighbors",
+             "nearestneighbors", "knearestneighbours"),
+    param_aliases={"k": "n_neighbors", "neighbors": "n_neighbors"},
+    params=(
+        Param("n_neighbors", "int", 5, 1, 200, log=True, grid=(3, 5, 10, 15, 25, 50)),
+        Param("weights", "categorical", "uniform", choices=("uniform", "distance")),
+        Param("p", "categorical", 2, choices=(1, 2), help="1 = Manhattan, 2 = Euclidean distance"),
+    ),
+))
+
+_register(Family(
+    name="mlp",
+    label="MLP (scikit-learn)",
+    classifier=Estimator("sklearn.neural_network", "MLPClassifier"),
+    regressor=Estimator("sklearn.neural_network", "MLPRegressor"),
+    preprocessing="scaled",
+    aliases=("mlpclassifier", "mlpregressor", "skmlp", "neuralnetwork", "neuralnet", "multilayerperceptron"),
+    param_aliases={"layers": "hidden_layer_sizes", "lr": "learning_rate_init",
+                   "learning_rate": "learning_rate_init", "l2": "alpha"},
+    params=(
+        Param("hidden_layer_sizes", "categorical", "100",
+              choices=("32", "64", "100", "128", "256", "64-32", "128-64", "256-128", "100-100"),
+              help="neurons per hidden layer, e.g. '128-64' is two layers"),
+        Param("activation", "categorical", "relu", choices=("relu", "tanh", "logistic")),
+        Param("alpha", "float", 1e-4, 1e-6, 1.0, log=True, grid=(1e-5, 1e-4, 1e-3, 1e-2, 0.1)),
+        Param("learning_rate_init", "float", 1e-3, 1e-4, 0.1, log=True, grid=(1e-4, 1e-3, 1e-2)),
+        Param("max_iter", "int", 200, 20, 1000, log=True, grid=(100, 200, 500)),
+        Param("early_stopping", "bool", False),
+    ),
+))
+
+_MANAGED = ("random_state", "seed", "n_jobs", "verbose", "verbosity", "num_threads", "nthread")
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+_FAMILY_KEYS = {_key(alias): f.name for f in FAMILIES.values() for alias in (f.name, f.label, *f.aliases)}
+
+
+def family(name: str) -> Family:
+    """The family called ``name`` or one of its aliases (``LGBMClassifier`` → lightgbm)."""
+    found = _FAMILY_KEYS.get(_key(name))
+    if found is None:
+        raise CashError(f"unknown model family {name!r}; known: {', '.join(FAMILIES)}")
+    return FAMILIES[found]
+
+
+def families_for(task: str) -> list[Family]:
+    return list(FAMILIES.values())
+
+
+@dataclass(frozen=True)
+class Config:
+    """A family and a complete, valid set of its hyperparameters for one task."""
+
+    family: str
+    params: dict
+    notes: tuple[str, ...] = ()
+
+
+def validate(family_name: str, params: dict | None, task: str | None = None, n_rows: int | None = None) -> Config:
+    """Make ``params`` valid for ``family_name`` (and ``task``): coerce, project, fill defaults.
+
+    Unknown names are dropped and aliases renamed, each with a note; missing names take the
+    library default. ``n_rows`` (training rows) caps parameters that cannot exceed it.
+    Raises CashError for an unknown family or params that are not a mapping.
+    """
+    fam = family(family_name)
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise CashError(f"hyperparameters for {fam.name} must be a mapping, got {type(params).__name__}")
+    notes: list[str] = []
+    if _key(family_name) != _key(fam.name):
+        notes.append(f"family {family_name!r} read as {fam.name!r}")
+    valid = {p.name: p for p in fam.params_for(task)}
+    every = {p.name for p in fam.params}
+    given: dict[str, Any] = {}
+    for raw_name, value in params.items():
+        name = str(raw_name)
+        if name not in every:
+            alias = fam.param_aliases.get(name) or fam.param_aliases.get(name.lower())
+            if alias:
+                notes.append(f"renamed {name!r} to {alias!r}")
+                name = alias
+        if name in _MANAGED:
+            notes.append(f"dropped {name!r}: seeds and threads are set by the run")
+        elif name in valid:
+            if name in given:
+                notes.append(f"dropped a second value for {name!r}")
+                continue
+            given[name], note = valid[name].coerce(value)
+            if note:
+                notes.append(note)
+        elif name in every:
+            notes.append(f"dropped {name!r}: it does not apply to {task} tasks")
+        else:
+            notes.append(f"dropped unknown hyperparameter {_show(raw_name)} for {fam.name}")
+    out = {name: given.get(name, p.default_for(task)) for name, p in valid.items()}
+    if n_rows and fam.name == "knn" and out["n_neighbors"] > n_rows:
+        notes.append(f"n_neighbors={out['n_neighbors']} exceeds the {n_rows} training rows; capped")
+        out["n_neighbors"] = n_rows
+    return Config(fam.name, out, tuple(notes))
+
+
+def estimator_kwargs(config: Config) -> dict:
+    """Constructor arguments for the estimator: the params in the library's own types."""
+    kwargs = dict(config.params)
+    if config.family == "mlp":
+        kwargs["hidden_layer_sizes"] = tuple(int(n) for n in kwargs["hidden_layer_sizes"].split("-"))
+    return kwargs
+
+
+def family_of(estimator) -> str | None:
+    """The family whose classifier or regressor class ``estimator`` is, if any."""
+    cls = type(estimator).__name__
+    return next((f.name for f in FAMILIES.values() if cls in (f.classifier.cls, f.regressor.cls)), None)
+
+
+def params_from_estimator(family_name: str, task: str, estimator) -> dict:
+    """The tuned hyperparameters of a fitted or unfitted estimator, in the space's own types."""
+    fam = family(family_name)
+    raw = estimator.get_params(deep=False)
+    params = {p.name: raw[p.name] for p in fam.params_for(task) if p.name in raw}
+    if isinstance(params.get("hidden_layer_sizes"), (tuple, list)):
+        params["hidden_layer_sizes"] = "-".join(str(n) for n in params["hidden_layer_sizes"])
+    return params
+
+
+def describe(task: str) -> dict:
+    """Every family's hyperparameters for ``task`` as JSON (what prompts and UIs show)."""
+    return {
+        f.name: {
+            "estimator": f.estimator(task).cls,
+            "params": {p.name: p.describe() | {"default": p.default_for(task)} for p in f.params_for(task)},
+        }
+        for f in families_for(task)
+    }

@@ -1,0 +1,66 @@
+"""Shared fixtures: an isolated history directory, an in-process IPython with the extension,
+and small real-looking frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.testing.globalipapp import get_ipython
+
+from llm_cash_magic.history import History
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own $LLM_CASH_HOME, so no test touches a real history."""
+    path = tmp_path / "cash-home"
+    monkeypatch.setenv("LLM_CASH_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def history(home) -> History:
+    return History()
+
+
+@pytest.fixture
+def ip():
+    """The in-process IPython shell with llm_cash_magic loaded and an empty user namespace."""
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "llm_cash_magic")
+    shell.user_ns.clear()
+    shell.rl_next_input = None
+    yield shell
+    shell.user_ns.clear()
+    shell.run_line_magic("unload_ext", "llm_cash_magic")
+
+
+@pytest.fixture
+def houses() -> pd.DataFrame:
+    """300 rows: numeric, categorical, boolean, datetime, an ID and a price to predict."""
+    rng = np.random.default_rng(7)
+    n = 300
+    area = rng.uniform(30, 200, n)
+    rooms = rng.integers(1, 7, n)
+    city = rng.choice(["Lyon", "Paris", "Nantes"], n)
+    garden = rng.random(n) < 0.4
+    sold = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D")
+    price = 2000 * area + 15000 * rooms + np.where(city == "Paris", 150000, 0) + 20000 * garden
+    price = price + rng.normal(0, 20000, n)
+    return pd.DataFrame({"house_id": np.arange(1000, 1000 + n), "area": area, "rooms": rooms, "city": city,
+                         "garden": garden, "sold": sold, "price": price})
+
+
+@pytest.fixture
+def churn() -> pd.DataFrame:
+    """400 rows of a binary target with string labels, missing values and a category column."""
+    rng = np.random.default_rng(11)
+    n = 400
+    tenure = rng.integers(1, 72, n).astype(float)
+    tenure[rng.random(n) < 0.05] = np.nan
+    plan = pd.Categorical(rng.choice(["basic", "plus", "pro"], n))
+    charges = rng.normal(60, 20, n)
+    logit = -0.04 * np.nan_to_num(tenure, nan=30) + 0.03 * charges - 0.5
+    churned = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
+    return pd.DataFrame({"tenure": tenure, "plan": plan, "charges": charges, "churned": churned})
