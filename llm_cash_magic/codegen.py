@@ -165,7 +165,9 @@ def _render(profile: TaskProfile, config: Config, seed: int, training: _Training
     module_imports = {estimator.module: [estimator.cls], "sklearn.compose": ["ColumnTransformer"],
                       "sklearn.pipeline": ["Pipeline"], "sklearn.preprocessing": ["FunctionTransformer"]}
     if training:
-        module_imports["sklearn.model_selection"] = [splitter, "cross_validate"]
+        module_imports["sklearn.base"] = ["clone"]
+        module_imports["sklearn.metrics"] = ["get_scorer"]
+        module_imports["sklearn.model_selection"] = [splitter]
     for module, names in imports.items():
         module_imports.setdefault(module, []).extend(names)
     for module in sorted(module_imports):
@@ -209,12 +211,17 @@ def _training_lines(training: _Training, metric, classification: bool, seed: int
         w(f"data = {data_name}[{data_name}[TARGET].replace([np.inf, -np.inf], np.nan).notna()]")
     w("X, y = data.drop(columns=[TARGET]), data[TARGET]")
     w(f"folds = {splitter}(n_splits={cv}, shuffle=True, random_state={seed})")
+    w(f"scorer = get_scorer({metric.scorer!r})")
     w("started = time.perf_counter()")
-    w(f"cv_result = cross_validate(cash_model, X, y, cv=folds, scoring={metric.scorer!r})")
+    w("cash_scores = []")
+    w("for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
+    w("    fitted = clone(cash_model).fit(X.iloc[train], y.iloc[train])")
     if metric.scorer.startswith("neg_"):
-        w(f'cash_scores = -cv_result["test_score"]  # scikit-learn negates losses; {metric.name} as usual')
+        w(f"    cash_scores.append(-scorer(fitted, X.iloc[test], y.iloc[test]))  # scikit-learn negates losses")
     else:
-        w('cash_scores = cv_result["test_score"]')
+        w("    cash_scores.append(scorer(fitted, X.iloc[test], y.iloc[test]))")
+    w(f'    print(f"fold {{fold}}/{cv}: {metric.name} {{cash_scores[-1]:.4f}}")')
+    w("cash_scores = np.array(cash_scores)")
     w("cash_model.fit(X, y)")
     w("fit_seconds = time.perf_counter() - started")
     w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} '
