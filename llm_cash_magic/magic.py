@@ -14,10 +14,11 @@ import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from . import pipeline, render
+from . import knowledge, pipeline, render
 from .errors import CashError
 from .history import History
 from .options import parse
+from .recommenders import resolve_auto
 
 SUBCOMMANDS = ("history", "forget", "export", "config")
 
@@ -29,7 +30,7 @@ class CashMagics(Magics):
     @line_cell_magic
     def cash(self, line: str, cell: str | None = None):
         """%%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…]
-        [--auto] [--dry-run]
+        [--auto] [--blend] [--dry-run]
 
         The cell body (optional) is free-text notes for the recommender. Line form: the same
         options, or a subcommand: history [--json], forget <run-id>|--all, export [file.jsonl], config.
@@ -53,15 +54,22 @@ class CashMagics(Magics):
         recs = list(plan.recommender.recommend(plan.profile, n=options.n, notes=notes.strip()))
         if not recs:
             raise CashError(f"the {plan.strategy} recommender returned no recommendation")
+        if options.flag("blend") and len(recs) < 2:
+            raise CashError(f"--blend needs 2 or more recommendations; the {plan.strategy} recommender gave 1")
         render.show(render.recommendations_table(recs, plan.profile.task))
         if options.flag("dry-run"):
             print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
             return
         history = History()
         run_id = pipeline.start_run(history, plan, recs, notes.strip())
-        trial_id, code = pipeline.prepare_trial(history, run_id, plan, recs[0])
+        if options.flag("blend"):
+            trial_id, code = pipeline.prepare_blend_trial(history, run_id, plan, recs)
+            what = f"a soft-voting blend of all {len(recs)}"
+        else:
+            trial_id, code = pipeline.prepare_trial(history, run_id, plan, recs[0])
+            what = f"#1 ({recs[0].family})"
         self.shell.set_next_input(code, replace=False)
-        print(f"run {run_id}: training #1 ({recs[0].family}); its code is in the new cell below")
+        print(f"run {run_id}: training {what}; its code is in the new cell below")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
         if error:
             print(f"training failed: {error} (run the cell below to see the full traceback)")
@@ -111,7 +119,9 @@ class CashMagics(Magics):
             print(f"exported {history.export_jsonl(path)} runs to {path}")
         else:  # config
             print(f"history: {history.path}")
-            print("recommender: defaults (library defaults ranked by the data's size and kinds)")
+            print(f"recommender: {resolve_auto()[1]}")
+            kb = knowledge.load()
+            print(f"knowledge base: {kb.path} (version {kb.version}, {len(kb.tasks)} tasks)")
 
 
 def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:

@@ -1,6 +1,7 @@
 """The steps of one ``%%cash`` run as plain functions, shared by the magic, the panel and the API.
 
-profile → recommend → start_run → prepare_trial (code) → execute → record (by the code itself).
+profile → recommend → start_run → prepare_trial (code; or prepare_blend_trial) → execute → record
+(by the code itself).
 Nothing here renders or parses user input; failures are CashErrors with one-line messages.
 """
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .codegen import effective_cv, generate_code
+from .codegen import BLEND, blend_params, effective_cv, generate_blend_code, generate_code
 from .errors import CashError
 from .history import History
 from .options import RunOptions
@@ -35,8 +36,8 @@ class Plan:
 
 def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
     """Profile ``df`` and choose the recommender; raises CashError before anything is stored."""
-    if options.flag("blend"):
-        raise CashError("--blend is not available yet in this version; run without it")
+    if options.flag("blend") and options.n < 2:
+        raise CashError(f"--blend blends the n recommendations; n={options.n} leaves nothing to blend, use n=2 or more")
     if options.refine:
         raise CashError("refine= is not available yet in this version; run without it")
     prof = profile(df, options.target, task=options.task, metric=options.metric)
@@ -68,6 +69,18 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
                                  recommended=rec.params, params=config.params)
     code = generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv,
                          seed=plan.options.seed, trial_id=trial_id, source=rec.source)
+    history.set_trial_code(trial_id, code)
+    return trial_id, code
+
+
+def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation]) -> tuple[str, str]:
+    """Register a trial of the soft-voting blend of ``recs`` and generate its code."""
+    configs = [validate(r.family, r.params, plan.profile.task) for r in recs]
+    params = blend_params(configs)
+    source = recs[0].source
+    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=params, params=params)
+    code = generate_blend_code(plan.profile, configs, data_name=plan.options.data, cv=plan.cv,
+                               seed=plan.options.seed, trial_id=trial_id, source=source)
     history.set_trial_code(trial_id, code)
     return trial_id, code
 

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from .errors import CashError
 from .profiling import TaskProfile
-from .space import FAMILIES, Config, family
+from .space import Config, family
 
 STRATEGIES = ("auto", "zero-shot", "meta-informed", "offline", "defaults")
 
@@ -100,7 +100,13 @@ def _ranking(p: TaskProfile) -> list[tuple[str, str]]:
     ]
 
 
-_AVAILABLE = {"defaults": DefaultsRecommender}
+def _offline() -> Recommender:
+    from .offline import OfflineRecommender  # it imports Recommendation from here
+
+    return OfflineRecommender()
+
+
+_AVAILABLE = {"defaults": DefaultsRecommender, "offline": _offline}
 
 
 def get_recommender(strategy: str) -> Recommender:
@@ -116,8 +122,8 @@ def get_recommender(strategy: str) -> Recommender:
 
 def resolve_auto() -> tuple[str, str]:
     """The strategy 'auto' stands for, and a one-line banner saying why."""
-    return "defaults", (
-        "strategy auto → defaults: no LLM endpoint or offline meta-learner in this version yet"
+    return "offline", (
+        "strategy auto → offline: the built-in meta-learner over similar known tasks (no LLM endpoint configured)"
     )
 
 
@@ -127,4 +133,4 @@ def recommend(profile: TaskProfile, strategy: str = "auto", n: int = 5, notes: s
         raise CashError(f"n={n!r} must be a positive integer")
     if strategy == "auto":
         strategy, _ = resolve_auto()
-    return list(get_recommender(strategy).recommend(profile, n=min(n, len(FAMILIES)), notes=notes))
+    return list(get_recommender(strategy).recommend(profile, n=n, notes=notes))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.testing.globalipapp import get_ipython
+from IPython import get_ipython
+from IPython.testing.globalipapp import start_ipython
 
 from llm_cash_magic.history import History
 
@@ -27,7 +28,7 @@ def history(home) -> History:
 @pytest.fixture
 def ip():
     """The in-process IPython shell with llm_cash_magic loaded and an empty user namespace."""
-    shell = get_ipython()
+    shell = start_ipython() or get_ipython()  # start_ipython returns None once the shell exists
     shell.run_line_magic("load_ext", "llm_cash_magic")
     shell.user_ns.clear()
     shell.rl_next_input = None
@@ -64,3 +65,35 @@ def churn() -> pd.DataFrame:
     logit = -0.04 * np.nan_to_num(tenure, nan=30) + 0.03 * charges - 0.5
     churned = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
     return pd.DataFrame({"tenure": tenure, "plan": plan, "charges": charges, "churned": churned})
+
+
+def frame(n_rows: int, n_numeric: int, n_categorical: int = 0, task: str = "binary", seed: int = 0) -> pd.DataFrame:
+    """A random frame of the given shape with a target 'y' (binary labels or a number)."""
+    rng = np.random.default_rng(seed)
+    data = {f"x{i}": rng.normal(size=n_rows) for i in range(n_numeric)}
+    data |= {f"c{i}": pd.Categorical(rng.choice(["a", "b", "c"], n_rows)) for i in range(n_categorical)}
+    signal = data["x0"] if n_numeric else rng.normal(size=n_rows)
+    data["y"] = np.where(signal + rng.normal(size=n_rows) > 0, "yes", "no") if task == "binary" else signal * 3
+    return pd.DataFrame(data)
+
+
+@pytest.fixture
+def write_kb(tmp_path):
+    """Write a knowledge base: pools per kind and tasks as (name, profile, percentile per config)."""
+    import json
+
+    from llm_cash_magic.knowledge import FORMAT
+
+    def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT):
+        path = path or tmp_path / "kb.json"
+        data = {
+            "format": fmt, "version": "test", "build": {"cv": 3},
+            "configs": {"classification": [[c.family, c.params, "test"] for c in classification],
+                        "regression": [[c.family, c.params, "test"] for c in regression]},
+            "tasks": [{"name": name, "source": "test", "profile": prof.to_dict(),
+                       "results": [[p / 100, None, 1.0, p] for p in pcts]} for name, prof, pcts in tasks],
+        }
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return path
+
+    return write
