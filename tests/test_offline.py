@@ -115,3 +115,11 @@ def test_offline_strategy_through_the_api_uses_the_shipped_knowledge(houses):
     assert len(recs) == 10
     assert all(r.source == "offline" and "distance" in r.rationale for r in recs)
     assert len({(r.family, str(r.params)) for r in recs}) == 10
+
+
+def test_the_magic_answers_offline_by_default_and_says_so(ip, churn, capsys):
+    ip.user_ns["churn"] = churn
+    ip.run_line_magic("cash", "churn target=churned n=3 --dry-run")
+    out = capsys.readouterr().out
+    assert "strategy auto → offline" in out
+    assert "similar tasks" in out
