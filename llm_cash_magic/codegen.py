@@ -11,9 +11,9 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
-from importlib import metadata
 
 from .errors import CashError
+from .history import package_versions
 from .metrics import METRICS
 from .profiling import TaskProfile
 from .space import (
@@ -57,7 +57,7 @@ def datetime_parts(frame):
         parts[f"{name}_year"] = when.dt.year
         parts[f"{name}_month"] = when.dt.month
         parts[f"{name}_day"] = when.dt.day
-        parts[f"{name}_weekday"] = when.dt.dayofweek
+        parts[f"{name}_weekday"] = when.dt.day_of_week
         parts[f"{name}_hour"] = when.dt.hour
         parts[f"{name}_days"] = (when - pd.Timestamp(0)) / pd.Timedelta(days=1)
     return pd.DataFrame(parts, index=frame.index).astype("float64")
@@ -473,12 +473,7 @@ def _emit_preprocess(steps, pandas_out: bool, variable_name: str) -> list[str]:
 
 
 def _versions(estimator_modules: set[str]) -> str:
-    packages = ["pandas", "scikit-learn"] + (["lightgbm"] if "lightgbm" in estimator_modules else [])
-    packages.append("llm_cash_magic")
-    found = []
-    for name in packages:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return " · ".join(found)
+    versions = package_versions()
+    lightgbm = ["lightgbm"] if "lightgbm" in estimator_modules else []
+    names = ["pandas", "scikit-learn"] + lightgbm + ["llm_cash_magic"]
+    return " · ".join(f"{name} {versions[name]}" for name in names if name in versions)
