@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         names = args.tasks or ([] if args.data else datasets.names("dev"))
         tasks = [catalog_task(n) for n in names]
         kinds = args.task + [None] * (len(args.data) - len(args.task))
-        for path, target, kind in zip(args.data, args.target, kinds):
+        for path, target, kind in zip(args.data, args.target, kinds, strict=True):
             tasks.append(frame_task(Path(path).stem, datasets.load_file(path, target), target, kind))
         strategies = available(args.strategy)
         settings = Settings(k=args.k, cv=args.cv, seeds=tuple(args.seeds), max_rows=args.max_rows,

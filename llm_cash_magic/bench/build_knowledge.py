@@ -138,7 +138,7 @@ def assemble(names: list[str], pools: dict, work: Path, params: dict, wall_secon
             "results": [
                 [_sig(m), [_sig(s) for s in r["scores"]] if m is not None else None,
                  round(r["seconds"], 2) if r else None, round(float(p), 1)]
-                for m, r, p in zip(means, rows, ranks)
+                for m, r, p in zip(means, rows, ranks, strict=True)
             ],
         })
     return kb
@@ -169,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give one --target per --data")
     limit_threads()
     tasks = [] if args.no_catalog else [(n, _catalog_loader(n)) for n in (args.task or datasets.names("kb"))]
-    tasks += [(Path(path).stem, _file_loader(path, target)) for path, target in zip(args.data, args.target)]
+    files = zip(args.data, args.target, strict=True)
+    tasks += [(Path(path).stem, _file_loader(path, target)) for path, target in files]
     try:
         kb = build(tasks, work=args.work, out=args.out, max_rows=args.max_rows, cv=args.cv, seed=args.seed,
-                   seconds=args.seconds, n_random=dict(zip(KINDS, args.random)), workers=args.workers)
+                   seconds=args.seconds, n_random=dict(zip(KINDS, args.random, strict=True)), workers=args.workers)
     except CashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

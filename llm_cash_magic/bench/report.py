@@ -62,7 +62,8 @@ def per_task(results: list[Result], column: str) -> pd.DataFrame:
     """Tasks × strategies of ``column`` (averaged over seeds)."""
     df = frame(results)
     order = list(dict.fromkeys(df.strategy))
-    return df.pivot_table(index="task", columns="strategy", values=column, aggfunc="mean", dropna=False).reindex(columns=order)
+    table = df.pivot_table(index="task", columns="strategy", values=column, aggfunc="mean", dropna=False)
+    return table.reindex(columns=order)
 
 
 def wins(results: list[Result], strategy: str, against: str = BASELINE) -> tuple[int, int]:

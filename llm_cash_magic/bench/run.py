@@ -26,6 +26,7 @@ import optuna
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from .. import knowledge
 from ..codegen import build_blend, build_model
 from ..metrics import METRICS
 from ..profiling import TaskProfile, profile
@@ -39,13 +40,12 @@ from .evaluate import (
     run_bounded,
     score,
 )
-from .pool import build_pool, config_key, kind_of
+from .pool import config_key
 from .progress import progress_bar
 from .sampling import suggest_config
 from .strategies import Context, Plan, Strategy, tpe_study
 
 TEST_SHARE = 0.25
-REFERENCE_RANDOM = {"classification": 6, "regression": 10}  # the knowledge base's pool, by default
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
                 plans[strategy.name] = strategy.plan(ctx)
         except Exception as exc:  # a strategy that cannot plan is reported, the others go on
             notes[strategy.name] = f"{type(exc).__name__}: {exc}"[:200]
-    pool = [c for c, _ in build_pool(kind_of(kind), REFERENCE_RANDOM[kind_of(kind)], 0)]
+    pool = list(knowledge.load().pool(kind))
     singles = {config_key(c): c for c in pool}
     searched = {}
     for plan in plans.values():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class KnowledgeTask:
     profile: TaskProfile
     scores: tuple[float | None, ...]  # mean CV score of each pool configuration (None: failed)
     percentiles: tuple[float, ...]  # each configuration's percentile among the pool on this task, 0–100
+    vector: np.ndarray = field(repr=False, compare=False)  # the profile's meta-features
 
 
 @dataclass(frozen=True)
@@ -48,25 +49,37 @@ class KnowledgeBase:
     def pool(self, task: str) -> tuple[Config, ...]:
         return self.pools["regression" if task == "regression" else "classification"]
 
-    def distance(self, a: TaskProfile, b: TaskProfile) -> float:
+    def distance(self, a: TaskProfile | np.ndarray, b: TaskProfile | np.ndarray) -> float:
         """Euclidean distance of standardised meta-features (the spread of the KB's tasks)."""
-        return float(np.sqrt((((a.meta_feature_vector() - b.meta_feature_vector()) / self.scale) ** 2).sum()))
+        a, b = (x.meta_feature_vector() if isinstance(x, TaskProfile) else x for x in (a, b))
+        return float(np.sqrt((((a - b) / self.scale) ** 2).sum()))
 
     def candidates(self, profile: TaskProfile, exclude: tuple[str, ...] = ()) -> list[KnowledgeTask]:
         """Tasks of the same kind (classification or regression), whose pool fits ``profile``."""
         regression = profile.task == "regression"
         return [t for t in self.tasks if (t.profile.task == "regression") == regression and t.name not in exclude]
 
-    def nearest(self, profile: TaskProfile, k: int = 5, exclude: tuple[str, ...] = ()) -> list[tuple[float, KnowledgeTask]]:
+    def nearest(self, profile: TaskProfile, k: int = 5, exclude=()) -> list[tuple[float, KnowledgeTask]]:
         """(distance, task) of the ``k`` nearest tasks, nearest first; ``exclude`` names left out."""
-        found = [(self.distance(profile, t.profile), t) for t in self.candidates(profile, exclude)]
+        query = profile.meta_feature_vector()
+        found = [(self.distance(query, t.vector), t) for t in self.candidates(profile, exclude)]
         return sorted(found, key=lambda pair: (pair[0], pair[1].name))[:k]
 
     def typical_nearest_distance(self, task: str) -> float:
         """The 90th percentile, over the KB's tasks, of the distance to their nearest other task."""
-        tasks = [t for t in self.tasks if (t.profile.task == "regression") == (task == "regression")]
-        nearest = [self.nearest(t.profile, 1, exclude=(t.name,)) for t in tasks]
-        return float(np.percentile([n[0][0] for n in nearest if n], 90)) if len(tasks) > 1 else 1.0
+        return self._typical["regression" if task == "regression" else "classification"]
+
+    @functools.cached_property
+    def _typical(self) -> dict[str, float]:
+        typical = {}
+        for kind, regression in (("classification", False), ("regression", True)):
+            tasks = [t for t in self.tasks if (t.profile.task == "regression") == regression]
+            if len(tasks) < 2:
+                typical[kind] = 1.0
+                continue
+            nearest = [min(self.distance(t.vector, o.vector) for o in tasks if o is not t) for t in tasks]
+            typical[kind] = float(np.percentile(nearest, 90))
+        return typical
 
     def past_task(self, task: KnowledgeTask, distance: float, top: int | None = 10) -> PastTask:
         """``task`` as the history presents past tasks: its best configurations first."""
@@ -107,14 +120,15 @@ def _load(path: Path) -> KnowledgeBase:
         raise CashError(f"{path} was built by a newer llm_cash_magic (format {data['format']}); upgrade the package")
     pools = {kind: tuple(Config(family, params) for family, params, _ in entries)
              for kind, entries in data["configs"].items()}
-    tasks = tuple(
-        KnowledgeTask(
-            t["name"], t["source"], TaskProfile.from_dict(t["profile"]),
-            tuple(r[0] for r in t["results"]), tuple(r[3] for r in t["results"]),
-        )
-        for t in data["tasks"]
-    )
-    vectors = np.array([t.profile.meta_feature_vector() for t in tasks]) if tasks else np.ones((1, 1))
+    tasks = tuple(_task(t) for t in data["tasks"])
+    vectors = np.array([t.vector for t in tasks]) if tasks else np.ones((1, 1))
     spread = vectors.std(axis=0)
     # meta-features are shares or log10 sizes: a spread below 0.1 is noise, not a scale to amplify
     return KnowledgeBase(path, data["version"], data["build"], pools, tasks, np.maximum(spread, MIN_SCALE))
+
+
+def _task(entry: dict) -> KnowledgeTask:
+    profile = TaskProfile.from_dict(entry["profile"])
+    results = entry["results"]  # per pool configuration: [mean, fold scores, seconds, percentile]
+    return KnowledgeTask(entry["name"], entry["source"], profile, tuple(r[0] for r in results),
+                         tuple(r[3] for r in results), profile.meta_feature_vector())
