@@ -123,3 +123,10 @@ def test_the_magic_answers_offline_by_default_and_says_so(ip, churn, capsys):
     out = capsys.readouterr().out
     assert "strategy auto → offline" in out
     assert "similar tasks" in out
+
+
+def test_config_names_the_recommender_and_the_knowledge_base(ip, capsys):
+    ip.run_line_magic("cash", "config")
+    out = capsys.readouterr().out
+    assert "recommender: strategy auto → offline" in out
+    assert f"knowledge base: {knowledge.KNOWLEDGE_FILE} (version " in out and "47 tasks" in out

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", type=int, default=3, help="folds of the searches' cross-validation")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--max-rows", type=int, default=2000, help="rows per task, subsampled (stratified)")
-    parser.add_argument("--seconds", type=float, default=120.0, help="time limit per model fit")
+    parser.add_argument("--seconds", type=float, default=60.0, help="time limit per model fit")
     parser.add_argument("--workers", type=int, default=1, help="fits run in parallel (single-threaded each)")
     parser.add_argument("--work", type=Path, default=Path(".cash-bench"), help="resumable results")
     parser.add_argument("--out", type=Path, default=Path("bench-results.md"), help="Markdown report")
@@ -87,8 +87,10 @@ def _header(command, settings, strategies, tasks, plot_name) -> str:
         "- Percentile: the share of the reference pool (the knowledge base's configurations, each fit on train "
         "and scored on test) that the strategy's test score beats, ties half — our analogue of the paper's "
         "leaderboard p_rank. 90 % CI: t-interval over tasks × seeds.",
-        f"- Knowledge base {kb.version} ({len(kb.tasks)} tasks); offline strategies leave the evaluated task "
-        "out of it (leave-one-out).",
+        f"- Knowledge base {kb.version}: {len(kb.tasks)} tasks, {kb.path.stat().st_size / 1e6:.2f} MB, built in "
+        f"{kb.build.get('wall_seconds', 0) / 60:.0f} min (at most {kb.build.get('max_rows', '?')} rows per task, "
+        f"{kb.build.get('cv', '?')}-fold CV); offline strategies leave the evaluated task out of it "
+        "(leave-one-out). No setting of the offline recommender was tuned on these tasks.",
         "- Strategies: " + "; ".join(f"`{s.name}`: {s.help}" for s in strategies) + ".",
         "",
         f"![mean percentile per strategy]({plot_name})",

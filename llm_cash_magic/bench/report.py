@@ -76,9 +76,25 @@ def wins(results: list[Result], strategy: str, against: str = BASELINE) -> tuple
     return int((table[strategy] > table[against]).sum()), len(table)
 
 
+def headline(results: list[Result]) -> list[str]:
+    """The comparisons the offline recommender is held to, when those strategies ran."""
+    table = summary(results).set_index("strategy")["mean percentile"]
+    lines = []
+    won, tasks = wins(results, "offline-top1")
+    if tasks:
+        lines.append(f"- offline top-1 beats LightGBM defaults on the test split of {won} of {tasks} tasks.")
+    for mine, other in (("offline-top1", "flaml-zero-shot"), ("offline-blend-K", "tpe-K"),
+                        ("offline-best-of-K", "tpe-K"), ("offline-best-of-K", "random-K")):
+        if mine in table and other in table:
+            verdict = "higher" if table[mine] > table[other] else "not higher"
+            lines.append(f"- {mine}: mean percentile {table[mine]:.1f}, {verdict} than {other} ({table[other]:.1f}).")
+    return lines
+
+
 def markdown(results: list[Result], header: str) -> str:
     table = summary(results)
-    lines = [header, "", "## Strategies (mean over tasks × seeds)", "", _table(table, {
+    lines = [header, "", "## Headline", "", *headline(results), "", "## Strategies (mean over tasks × seeds)", "",
+             _table(table, {
         "mean percentile": "{:.1f}", "90% CI low": "{:.1f}", "90% CI high": "{:.1f}", "mean rank": "{:.2f}",
         "mean fit s": "{:.1f}", "win rate vs LightGBM defaults": "{:.0%}"})]
     lines += ["", "## Percentile of each strategy's test score within the reference pool", "",

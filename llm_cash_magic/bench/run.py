@@ -62,7 +62,7 @@ class Settings:
     cv: int = 3
     seeds: tuple[int, ...] = (0,)
     max_rows: int = 2000
-    seconds: float = 120.0  # per model fit; a search's CV gets cv times this
+    seconds: float = 60.0  # per model fit; a search's CV gets cv times this, a blend k times
     workers: int = 1
 
 
@@ -103,6 +103,10 @@ class _Cache:
         self.done = {r["key"]: Outcome(r["value"], r["seconds"], r["error"]) for r in map(json.loads, lines)}
 
     def run(self, jobs: dict, settings: Settings, seconds: float, bar=None, progress=None) -> None:
+        for key in jobs.keys() & self.done.keys():  # a fit done under a longer limit times out under this one
+            outcome = self.done[key]
+            if outcome.error is None and outcome.seconds > seconds:
+                self.done[key] = Outcome(None, outcome.seconds, f"timed out after {seconds:g} s")
         todo = {key: job for key, job in jobs.items() if key not in self.done}
         with self.path.open("a", encoding="utf-8") as fh:
             for key, outcome in run_bounded(todo, workers=settings.workers, seconds=seconds):
@@ -151,9 +155,10 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
             singles[config_key(plan.single)] = plan.single
         searched |= {config_key(c): c for c in plan.search}
     progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched))
-    jobs = {f"fit {k}": holdout_job(build_model(prof, c, seed)) for k, c in singles.items()}
-    jobs |= {f"cv {k}": cv_job(c) for k, c in searched.items()}
-    cache.run(jobs, settings, settings.seconds * settings.cv, bar, progress)
+    fits = {f"fit {k}": holdout_job(build_model(prof, c, seed)) for k, c in singles.items()}
+    cache.run(fits, settings, settings.seconds, bar, progress)
+    cache.run({f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv,
+              bar, progress)
 
     tpe_chosen = {}
     for name, plan in plans.items():
@@ -167,9 +172,10 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         elif plan.single:
             finals[name] = plan.single
     refits = {f"fit {config_key(c)}": holdout_job(build_model(prof, c, seed)) for c in finals.values() if c}
+    cache.run(refits, settings, settings.seconds)
     blends = {name: plan.blend for name, plan in plans.items() if plan.blend}
-    refits |= {_blend_key(configs): holdout_job(build_blend(prof, list(configs), seed)) for configs in blends.values()}
-    cache.run(refits, settings, settings.seconds * settings.k)
+    blend_fits = {_blend_key(c): holdout_job(build_blend(prof, list(c), seed)) for c in blends.values()}
+    cache.run(blend_fits, settings, settings.seconds * settings.k)
     bar.remove_task(progress)
 
     metric = METRICS[prof.metric]
