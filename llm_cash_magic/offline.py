@@ -30,6 +30,7 @@ from .profiling import TaskProfile
 from .recommenders import Recommendation
 from .space import FAMILIES, validate
 
+DEFAULT_K = 8  # nearest tasks consulted; chosen by leave-one-task-out on the knowledge base
 PRIOR_WEIGHT = 1.0  # pseudo-tasks at the 50th percentile, for configurations not tried on a task
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
 
@@ -54,7 +55,7 @@ class OfflineRecommender:
 
     name = "offline"
 
-    def __init__(self, *, k: int = 8, history: History | None = None, use_history: bool = True,
+    def __init__(self, *, k: int = DEFAULT_K, history: History | None = None, use_history: bool = True,
                  knowledge_base: knowledge.KnowledgeBase | None = None, exclude: tuple[str, ...] = ()):
         self.k = k
         self.history = history

@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     plot = args.plot or args.out.with_suffix(".png")
     command = "python -m llm_cash_magic.bench " + " ".join(map(shlex.quote, argv))
     header = _header(command, settings, strategies, tasks, plot.name)
-    args.out.write_text(report.markdown(results, header), encoding="utf-8")
+    args.out.write_text(report.markdown(results, header) + _knowledge_section(), encoding="utf-8")
     report.plot(results, plot, f"{len(tasks)} tasks × {len(settings.seeds)} seeds, K = {settings.k}")
     print(report.summary(results).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     print(f"wrote {args.out} and {plot}")
@@ -95,6 +95,24 @@ def _header(command, settings, strategies, tasks, plot_name) -> str:
         "",
         f"![mean percentile per strategy]({plot_name})",
     ])
+
+
+def _knowledge_section() -> str:
+    """Leave-one-task-out on the knowledge base: where the offline recommender's settings come from."""
+    from .. import knowledge
+    from ..offline import DEFAULT_K
+    from .loo import leave_one_out
+
+    kb = knowledge.load()
+    rows = {k: leave_one_out(kb, k) for k in sorted({4, 8, 16, 32, DEFAULT_K})}
+    names = list(next(iter(rows.values())))
+    lines = ["", "## Knowledge base, leave one task out", "",
+             "Mean percentile (within the pool, on the stored CV scores) over the knowledge base's tasks, each "
+             f"left out in turn; `k` is the number of nearest tasks (the recommender uses k = {DEFAULT_K}). "
+             "These numbers, not the dev tasks above, are what settings were chosen on.", "",
+             "| k | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines += [f"| {k} | " + " | ".join(f"{row[n]:.1f}" for n in names) + " |" for k, row in rows.items()]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

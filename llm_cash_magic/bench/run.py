@@ -184,20 +184,19 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     for strategy in strategies:
         name = strategy.name
         plan = plans.get(name)
-        if plan is None:
-            test, seconds, chosen = None, 0.0, "—"
-        elif name in blends:
+        outcome, seconds, chosen = None, 0.0, "—"
+        if name in blends:
             outcome = cache.done[_blend_key(blends[name])]
-            test, seconds = outcome.value, outcome.seconds
-            chosen = "blend of " + ", ".join(c.family for c in blends[name])
-        else:
-            final = finals.get(name)
-            outcome = cache.done.get(f"fit {config_key(final)}") if final else None
-            test = outcome.value if outcome else None
-            seconds = (outcome.seconds if outcome else 0.0) + _search_seconds(plan, tpe_chosen.get(name, []), cache)
-            chosen = final.family if final else "—"
-            if outcome and outcome.error:
-                notes[name] = outcome.error
+            seconds, chosen = outcome.seconds, "blend of " + ", ".join(c.family for c in blends[name])
+        elif finals.get(name):
+            outcome = cache.done[f"fit {config_key(finals[name])}"]
+            seconds = outcome.seconds + _search_seconds(plan, tpe_chosen.get(name, []), cache)
+            chosen = finals[name].family
+        elif plan is not None:
+            notes.setdefault(name, "every configuration it tried failed")
+        test = outcome.value if outcome else None
+        if outcome and outcome.error:
+            notes[name] = outcome.error
         pct = float(percentiles([test], reference, metric.greater_is_better)[0])
         results.append(Result(task.name, seed, name, metric.name, test, pct, round(seconds, 2), chosen,
                               notes.get(name, "")))
