@@ -205,6 +205,7 @@ class _Member:
     estimator: Estimator
     kwargs: dict
     rename: bool  # LightGBM needs its feature names cleaned
+    notes: tuple[str, ...] = ()  # repairs the data forced, written as comments above the estimator
 
 
 # A blend preprocesses once per kind of family; these name the shared ColumnTransformers.
@@ -221,14 +222,21 @@ def _member(profile: TaskProfile, config: Config, seed: int, name: str) -> _Memb
     fam = family(config.family)
     estimator = fam.estimator(profile.task)
     kwargs = estimator_kwargs(config)
+    notes = []
     if fam.name == "hist_gradient_boosting" and profile.names("categorical"):
         kwargs["categorical_features"] = _Raw("CATEGORICAL")
+        # it needs a bin per category; the ordinal encoder keeps at most 255 categories
+        levels = min(255, max(c.n_unique for c in profile.columns if c.kind == "categorical"))
+        if kwargs["max_bins"] < levels:
+            notes.append(f"max_bins={kwargs['max_bins']} raised to {levels}: HistGradientBoosting needs a bin "
+                         f"for each of the {levels} categories of a categorical column")
+            kwargs["max_bins"] = levels
     if estimator.seed_param:
         kwargs[estimator.seed_param] = seed
     kwargs.update(estimator.fixed)
     features = profile.names("numeric", "boolean", "categorical", "datetime")
     rename = fam.name == "lightgbm" and any(LIGHTGBM_BAD_NAME.search(c) for c in features)
-    return _Member(name, fam, estimator, kwargs, rename)
+    return _Member(name, fam, estimator, kwargs, rename, tuple(notes))
 
 
 def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _Training | None,
@@ -316,6 +324,7 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
         else:
             out.extend(_emit_preprocess(steps, kind in ("native", "ordinal"), "preprocess"))
     for m in members:
+        out.extend(f"# note: {note}" for note in m.notes)
         w(f"{m.name} = {m.estimator.cls}(")
         for key, value in m.kwargs.items():
             w(f"    {key}={value!r},")

@@ -106,3 +106,4 @@ def test_blends_are_shown_in_the_history_but_never_recommended_as_one_config(ip,
     assert "blend of 2" in capsys.readouterr().out
     other = cash.profile(churn.sample(frac=0.9, random_state=1), "churned")
     assert history.nearest_tasks(other) == []
+

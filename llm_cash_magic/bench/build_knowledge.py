@@ -6,7 +6,8 @@ every ``kb`` task (and on your own data), written as compact JSON.
         --out "$LLM_CASH_HOME/knowledge.json"                            # extended with your task
 
 Re-running resumes: each finished evaluation is appended to ``--work`` (one JSONL file per task)
-and skipped next time; the JSON is assembled from there at the end. Fits run single-threaded in
+and skipped next time; the JSON is assembled from there at the end (its ``wall_seconds`` sums
+the runs). Fits run single-threaded in
 child processes, ``--workers`` at a time, each configuration bounded by ``--seconds``; tasks
 larger than ``--max-rows`` are subsampled (stratified) so the whole build takes about an hour.
 """
@@ -66,7 +67,10 @@ def build(
         for name, loader in tasks:
             _build_task(name, loader, pools, work, max_rows, cv, seed, seconds, workers, bar)
             bar.advance(overall)
-    kb = assemble([name for name, _ in tasks], pools, work, params | {"workers": workers}, time.monotonic() - started)
+    spent = work / "wall_seconds"  # summed over resumed runs
+    total = (float(spent.read_text()) if spent.exists() else 0.0) + time.monotonic() - started
+    spent.write_text(f"{total:.0f}", encoding="utf-8")
+    kb = assemble([name for name, _ in tasks], pools, work, params | {"workers": workers}, total)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(kb, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
     return kb
