@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +54,7 @@ class Task:
     """A benchmark task: a name and how to load (frame, target, task kind)."""
 
     name: str
-    load: object  # () -> (DataFrame, target, task)
+    load: Callable[[int | None, int], tuple[pd.DataFrame, str, str]]  # (max_rows, seed) → frame, target, task
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import optuna
 import pandas as pd
@@ -49,7 +49,7 @@ class Strategy:
     name: str
     plan: Callable[[Context], Plan]
     help: str
-    requires: tuple[str, ...] = field(default=())  # optional packages it needs
+    requires: tuple[str, ...] = ()  # optional packages it needs
 
 
 def _lightgbm_defaults(ctx: Context) -> Plan:
