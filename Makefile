@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
+	$(PY) benchmarks/panel_speed.py
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff

@@ -1,6 +1,8 @@
 """``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
 
-No business logic lives here: the steps are in ``pipeline``, the views in ``render``. Every
+In a Jupyter kernel a run shows the panel (``ui``); with ``--auto``, ``--dry-run`` or in terminal
+IPython it prints rich tables and trains the top recommendation in a new cell below. No business
+logic lives here: the steps are in ``pipeline``, the views in ``render`` and ``ui``. Every
 CashError becomes an IPython UsageError, which notebooks show as one line without a traceback.
 """
 
@@ -14,7 +16,7 @@ import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from . import pipeline, render
+from . import pipeline, render, ui
 from .errors import CashError
 from .history import History
 from .options import parse
@@ -45,20 +47,24 @@ class CashMagics(Magics):
     # ---- a run ------------------------------------------------------------------------------
     def _run(self, line: str, notes: str) -> None:
         options = parse(line)
-        df = self._dataframe(options.data)
-        plan = pipeline.plan(df, options)
-        render.show(render.profile_summary(plan.profile, options.data, plan.notes))
+        plan = pipeline.plan(self._dataframe(options.data), options)
+        if options.flag("auto") or options.flag("dry-run") or not ui.has_widget_frontend(self.shell):
+            self._run_top(plan, notes.strip())
+        else:
+            ui.show_panel(plan, notes.strip(), self.shell.user_ns)
+
+    def _run_top(self, plan: pipeline.Plan, notes: str) -> None:
+        """Without the panel: rich tables, then the top recommendation trained in a new cell below."""
+        render.show(render.profile_summary(plan.profile, plan.options.data, plan.notes))
         if plan.banner:
             print(plan.banner)
-        recs = list(plan.recommender.recommend(plan.profile, n=options.n, notes=notes.strip()))
-        if not recs:
-            raise CashError(f"the {plan.strategy} recommender returned no recommendation")
+        recs = list(pipeline.recommend(plan, notes))
         render.show(render.recommendations_table(recs, plan.profile.task))
-        if options.flag("dry-run"):
+        if plan.options.flag("dry-run"):
             print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
             return
         history = History()
-        run_id = pipeline.start_run(history, plan, recs, notes.strip())
+        run_id = pipeline.start_run(history, plan, recs, notes)
         trial_id, code = pipeline.prepare_trial(history, run_id, plan, recs[0])
         self.shell.set_next_input(code, replace=False)
         print(f"run {run_id}: training #1 ({recs[0].family}); its code is in the new cell below")
