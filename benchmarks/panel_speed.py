@@ -27,10 +27,10 @@ import ipywidgets as widgets
 import pandas as pd
 
 from llm_cash_magic import pipeline, space
+from llm_cash_magic.editors import Looks
 from llm_cash_magic.history import History
 from llm_cash_magic.options import parse
 from llm_cash_magic.recommenders import Recommendation
-from llm_cash_magic.editors import Looks
 from llm_cash_magic.ui import Card, Panel
 
 DIAMONDS = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "diamonds.csv.gz"

@@ -17,6 +17,7 @@ from ipywidgets.widgets.widget_string import HTMLStyle, LabelStyle
 
 from .space import Param
 
+
 class Looks:
     """Layouts and styles that many editors share. Every widget otherwise gets its own layout and
     style models, and a notebook stores each: sharing shrinks a panel's saved state about threefold."""

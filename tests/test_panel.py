@@ -16,7 +16,7 @@ from llm_cash_magic.recommenders import Recommendation
 from llm_cash_magic.ui import MAX_RATIONALE, Panel, has_widget_frontend
 
 
-def rec(family: str, params: dict | None = None, rationale: str = "because", source: str = "scripted") -> Recommendation:
+def rec(family: str, params: dict | None = None, rationale: str = "because", source: str = "scripted"):
     config = space.validate(family, params or {}, "regression")
     return Recommendation(config.family, config.params, rationale, source, config.notes)
 
