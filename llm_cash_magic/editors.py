@@ -19,8 +19,8 @@ from .space import Param
 
 
 class Looks:
-    """Layouts and styles that many editors share. Every widget otherwise gets its own layout and
-    style models, and a notebook stores each: sharing shrinks a panel's saved state about threefold."""
+    """Layouts and styles shared by the widgets of one panel. Every widget otherwise gets its own
+    layout and style models, and a notebook stores each: sharing more than halves a panel's state."""
 
     def __init__(self):
         self.name = widgets.Layout(width="150px")

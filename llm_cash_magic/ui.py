@@ -6,7 +6,7 @@ Rationales, notes, column names and prompts are data: shown as escaped text, cli
 only (the history keeps them whole).
 
 Recommenders that talk to a model may offer more to the panel (see ``Recommender``): ``model``
-for the header, ``messages`` for "Show prompt", and an ``on_text`` hook for the live response.
+for the header, ``messages()`` for "Show prompt", and an ``on_text`` hook for the live response.
 """
 
 from __future__ import annotations
@@ -72,13 +72,15 @@ class Panel:
         self.prepare_blend = prepare_blend
         self.run_id: str | None = None
         self.cards: list[Card] = []
+        self.prompt: list[dict] | None = None  # the messages the recommender sends, if it sends any
         self._text: list[str] = []
         self._text_shown_at = 0.0
         self.looks = Looks()
 
         recommender = plan.recommender
         model = getattr(recommender, "model", None)
-        source = f"recommender: {plan.strategy} · " + (f"model {model}" if model else "offline")
+        sends = callable(getattr(recommender, "messages", None))
+        source = f"recommender: {plan.strategy}" + (f" · model {model}" if model else "" if sends else " · offline")
         header = [
             widgets.HTML(render.html(render.profile_summary(plan.profile, plan.options.data, plan.notes))),
             widgets.HTML("<br>".join(_text_html(line) for line in (source, plan.banner) if line)),
@@ -114,10 +116,12 @@ class Panel:
     # ---- streaming ---------------------------------------------------------------------------
     def stream(self) -> None:
         """Show each recommendation as a card the moment it arrives, then record the run."""
-        recommender = self.plan.recommender
+        recommender, options = self.plan.recommender, self.plan.options
+        if callable(getattr(recommender, "messages", None)):  # what recommend() is about to send
+            self.prompt = recommender.messages(self.plan.profile, options.n, self.notes)
         if hasattr(recommender, "on_text"):
             recommender.on_text = self._receive_text
-        clock = _Clock(self.clock, "recommending…")
+        clock, interrupted = _Clock(self.clock, "recommending…"), ""
         try:
             with clock:
                 for rec in pipeline.recommend(self.plan, self.notes):
@@ -126,6 +130,10 @@ class Panel:
         except CashError as exc:
             self.clock.value = f"stopped after {clock.seconds:.1f} s: {exc}"
             raise
+        except KeyboardInterrupt:  # tired of waiting: keep the cards that arrived
+            if not self.cards:
+                raise
+            interrupted = " (interrupted)"
         finally:
             self._show_text()
         self.run_id = pipeline.start_run(self.history, self.plan, [c.rec for c in self.cards], self.notes)
@@ -135,7 +143,7 @@ class Panel:
             self.blend_k.max = self.blend_k.value = len(self.cards)
             self.blend_k.disabled = self.blend_button.disabled = False
         count = f"{len(self.cards)} recommendation{'s' if len(self.cards) > 1 else ''}"
-        self.clock.value = f"{count} in {clock.seconds:.1f} s · run {self.run_id}"
+        self.clock.value = f"{count} in {clock.seconds:.1f} s{interrupted} · run {self.run_id}"
         self.live.selected_index = None  # the response is complete: fold it away
 
     def _add_card(self, rec: Recommendation) -> None:
@@ -160,7 +168,8 @@ class Panel:
         """A trial for the card's current values: the one Copy code registered, if they still match."""
         params = card.params()
         if card.copied and card.copied[0] == params:
-            (_, trial_id, code), card.copied = card.copied, None
+            _, trial_id, code = card.copied
+            card.copied = None
             return trial_id, code
         return pipeline.prepare_trial(self.history, self.run_id, self.plan, card.rec, params)
 
@@ -216,9 +225,8 @@ class Panel:
             self.prompt_view.layout.display = "none"
             self.prompt_button.description = "Show prompt"
             return
-        messages = getattr(self.plan.recommender, "messages", None)
-        if messages:
-            shown = "\n\n".join(f"── {m.get('role', '?')} ──\n{m.get('content', '')}" for m in messages)
+        if self.prompt:
+            shown = "\n\n".join(f"── {m.get('role', '?')} ──\n{m.get('content', '')}" for m in self.prompt)
             self.prompt_view.value = _text_html(shown, pre=True)
         else:
             self.prompt_view.value = _text_html(f"{self.plan.strategy}: no prompt — nothing is sent to a model")

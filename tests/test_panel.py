@@ -39,7 +39,7 @@ class Scripted:
 
 
 class ScriptedModel(Scripted):
-    """Like a streaming LLM recommender: it exposes its model, the messages it sent, and calls
+    """Like a streaming LLM recommender: it names its model, tells the messages it sends, and calls
     ``on_text`` with the raw response text before each recommendation it yields."""
 
     model = "scripted-model-1"
@@ -47,11 +47,12 @@ class ScriptedModel(Scripted):
     def __init__(self, recs, pause: float = 0.0):
         super().__init__(recs, pause)
         self.on_text = None
-        self.messages = None
+
+    def messages(self, profile, n=5, notes=""):
+        return [{"role": "system", "content": "You recommend models. <script>alert('p')</script>"},
+                {"role": "user", "content": f"{n} models for target {profile.target!r}; {notes}"}]
 
     def recommend(self, profile, n=5, notes=""):
-        self.messages = [{"role": "system", "content": "You recommend models. <script>alert('p')</script>"},
-                         {"role": "user", "content": f"target {profile.target!r}; {notes}"}]
         for item in self.recs[:n]:
             line = json.dumps({"family": item.family, "params": item.params, "rationale": item.rationale}) + "\n"
             self.on_text(line[:15])
@@ -142,8 +143,11 @@ def test_the_header_names_the_model_or_says_offline(make_panel):
     offline = make_panel(Scripted(three()))
     model = make_panel(ScriptedModel(three()))
     header = lambda p: " ".join(w.value for w in p.widget.children[:2])  # noqa: E731
-    assert "offline" in header(offline)
-    assert "model scripted-model-1" in header(model)
+    unnamed = ScriptedModel(three())
+    unnamed.model = None  # sends a prompt, so it is not offline even without a model name
+    assert "recommender: defaults · offline" in header(offline)
+    assert "recommender: defaults · model scripted-model-1" in header(model)
+    assert "recommender: defaults<br>" in header(make_panel(unnamed))
     assert "price" in header(model) and "300 rows" in header(model)
 
 
@@ -153,6 +157,21 @@ def test_a_recommender_that_yields_nothing_stops_with_one_line(make_panel, histo
         panel.stream()
     assert "stopped after" in panel.clock.value
     assert history.runs() == []
+
+
+def test_interrupting_a_slow_recommender_keeps_the_cards_that_arrived(make_panel, history):
+    recommender = Scripted(three())
+
+    def interrupt_after_two():
+        if len(panel.cards) == 2:
+            raise KeyboardInterrupt
+
+    recommender.probe = interrupt_after_two
+    panel = make_panel(recommender)
+    panel.stream()
+    assert [c.rec.family for c in panel.cards] == ["lightgbm", "random_forest"]
+    assert "(interrupted)" in panel.clock.value and not panel.cards[0].run_button.disabled
+    assert len(history.run(panel.run_id)["recommendations"]) == 2
 
 
 # ---- Run ---------------------------------------------------------------------------------------
@@ -256,7 +275,7 @@ def test_show_prompt_shows_the_exact_messages_as_text(make_panel):
     panel.stream()
     panel.prompt_button.click()
     assert "── system ──\nYou recommend models. &lt;script&gt;" in panel.prompt_view.value
-    assert "── user ──\ntarget &#x27;price&#x27;" in panel.prompt_view.value
+    assert "── user ──\n5 models for target &#x27;price&#x27;" in panel.prompt_view.value
     assert panel.prompt_view.layout.display is None
 
 
