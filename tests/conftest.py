@@ -27,14 +27,14 @@ def history(home) -> History:
 @pytest.fixture
 def ip():
     """The in-process IPython shell with llm_cash_magic loaded and an empty user namespace."""
-    shell = globalipapp.get_ipython()  # the module attribute: after the first call it returns the same shell
+    shell = globalipapp.get_ipython()
+    shell.reset(new_session=False)
     shell.run_line_magic("load_ext", "llm_cash_magic")
-    shell.user_ns.clear()
     shell.rl_next_input = None
     yield shell
-    shell.user_ns.clear()
     shell.config.pop("CashMagics", None)  # %config writes into the shell's config, which outlives a test
     shell.run_line_magic("unload_ext", "llm_cash_magic")
+    shell.reset(new_session=False)
 
 
 @pytest.fixture
