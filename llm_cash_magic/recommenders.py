@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from .errors import CashError
+from .history import History
+from .llm.settings import LLMSettings
 from .profiling import TaskProfile
 from .space import Config, family
-
-if TYPE_CHECKING:
-    from .history import History
-    from .llm.settings import LLMSettings
 
 STRATEGIES = ("auto", "zero-shot", "meta-informed", "offline", "defaults")
 LLM_STRATEGIES = ("zero-shot", "meta-informed")
@@ -118,8 +116,7 @@ def get_recommender(strategy: str, *, settings: LLMSettings | None = None, histo
     if strategy not in STRATEGIES:
         raise CashError(f"strategy={strategy!r} is not a strategy; use one of: {', '.join(STRATEGIES)}")
     if strategy in LLM_STRATEGIES:
-        from .llm.recommender import LLMRecommender
-        from .llm.settings import LLMSettings
+        from .llm.recommender import LLMRecommender  # it imports this module; openai loads only when needed
 
         return LLMRecommender(strategy, settings or LLMSettings.resolve(), history, run_id=run_id)
     if strategy not in _AVAILABLE:
@@ -134,19 +131,20 @@ def offline_strategy() -> str:
 
 
 def offline_fallback(history: History | None = None) -> Recommender:
+    """The recommender that answers when the LLM cannot, or fills in what it left out."""
     return get_recommender(offline_strategy(), history=history)
 
 
-def resolve_auto(settings: LLMSettings | None, n_past_tasks: int = 0) -> tuple[str, str]:
+def resolve_auto(settings: LLMSettings, n_past_tasks: int = 0) -> tuple[str, str]:
     """The strategy 'auto' stands for, and a one-line banner saying why."""
-    if settings is not None and settings.configured:
+    if settings.configured:
         where = f"{settings.model} at {settings.host}"
         if n_past_tasks:
             return "meta-informed", f"strategy auto → meta-informed: {where}, with {n_past_tasks} similar past tasks"
         return "zero-shot", f"strategy auto → zero-shot: {where} (no past tasks in the history yet)"
     offline = offline_strategy()
     return offline, (
-        f"strategy auto → {offline}: no LLM endpoint configured (set $OPENAI_API_KEY, or "
+        f"strategy auto → {offline}: no LLM endpoint configured (set ${settings.api_key_env}, or "
         '%config CashMagics.base_url = "http://…/v1" for a local server; %cash config shows the settings)'
     )
 
@@ -156,11 +154,8 @@ def recommend(profile: TaskProfile, strategy: str = "auto", n: int = 5, notes: s
     """Recommendations for ``profile`` (Python API mirror of the magic)."""
     if not isinstance(n, int) or n < 1:
         raise CashError(f"n={n!r} must be a positive integer")
+    settings = settings or LLMSettings.resolve()
     if strategy == "auto":
-        from .history import History
-        from .llm.settings import LLMSettings
-
-        settings = settings or LLMSettings.resolve()
         past = History().nearest_tasks(profile, k=settings.k) if settings.configured else []
         strategy, _ = resolve_auto(settings, len(past))
     return list(get_recommender(strategy, settings=settings).recommend(profile, n=n, notes=notes))

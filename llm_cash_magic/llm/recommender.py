@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from functools import cached_property
 
 from ..history import History
 from ..profiling import TaskProfile
@@ -44,6 +45,11 @@ class LLMRecommender:
     @property
     def source(self) -> str:
         return f"llm:{self.settings.model}"
+
+    @cached_property
+    def client(self) -> Client:
+        """Made on first use: setting up TLS costs ~35 ms, and a dry run never needs it."""
+        return Client(self.settings)
 
     def messages(self, profile: TaskProfile, n: int = 5, notes: str = "") -> list[dict]:
         """The exact messages ``recommend`` sends first (what ``--dry-run`` prints)."""
@@ -83,7 +89,7 @@ class LLMRecommender:
             replay_of, exchange.text = stored
             pieces = _replay(exchange.text)
         else:
-            pieces = Client(s).complete(exchange)
+            pieces = self.client.complete(exchange)
         try:
             for piece in pieces:
                 for item in reader.feed(piece):
