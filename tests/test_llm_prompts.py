@@ -12,6 +12,7 @@ import pytest
 from llm_cash_magic import profile
 from llm_cash_magic.llm import prompts
 from llm_cash_magic.llm.recommender import LLMRecommender
+from llm_cash_magic.llm.settings import LLMSettings
 
 SENTINEL_TEXT = "ZQXJ-SENTINEL-7731"
 SENTINEL_NUMBER = 918273.645
@@ -22,8 +23,8 @@ def record_task(history, df, target, scores_by_family: dict, name="past"):
     prof = profile(df, target)
     run_id = history.start_run(prof, data_name=name, n_columns=df.shape[1], strategy="defaults")
     for fam, score in scores_by_family.items():
-        trial_id = history.add_trial(run_id, family=fam, source="test", recommended={}, params={"seed_of": fam})
-        history.finish_trial(trial_id, family=fam, params={"seed_of": fam}, scores=[score, score],
+        trial_id = history.add_trial(run_id, family=fam, source="test", recommended={}, params={"tag": fam})
+        history.finish_trial(trial_id, family=fam, params={"tag": fam}, scores=[score, score],
                              fit_seconds=1.0)
     return prof
 
@@ -134,7 +135,6 @@ def test_the_request_body_contains_no_cell_value(strategy, column_names, sentine
     assert ("secret_column_name" in body) is column_names
 
 
-def _settings(**changes):
-    from llm_cash_magic.llm.settings import LLMSettings
-
+def _settings(**changes) -> LLMSettings:
+    """Settings of a configured endpoint that these tests never reach (they only build messages)."""
     return LLMSettings(base_url="http://127.0.0.1:9/v1", **changes)

@@ -81,7 +81,7 @@ class LLMRecommender:
         s = self.settings
         key = cache_key(messages, s)
         stored = self.history.stored_answer(key) if s.cache else None
-        exchange, reader = Exchange(messages), AnswerReader()
+        exchange = Exchange(messages)
         problems: list[Problem] = []
         mine: list[Recommendation] = []
         replay_of, status = None, "cancelled"
@@ -91,13 +91,7 @@ class LLMRecommender:
         else:
             pieces = self.client.complete(exchange)
         try:
-            for piece in pieces:
-                for item in reader.feed(piece):
-                    rec = self._take(item, profile, n, accepted, problems)
-                    if rec:
-                        mine.append(rec)
-                        yield rec
-            for item in reader.close():
+            for item in _read(pieces):
                 rec = self._take(item, profile, n, accepted, problems)
                 if rec:
                     mine.append(rec)
@@ -176,6 +170,14 @@ def cache_key(messages: list[dict], settings: LLMSettings) -> str:
 
 def _replay(text: str) -> Iterator[str]:
     yield text
+
+
+def _read(pieces: Iterator[str]) -> Iterator[Found | Problem]:
+    """What the answer holds, each item as soon as the piece completing it has arrived."""
+    reader = AnswerReader()
+    for piece in pieces:
+        yield from reader.feed(piece)
+    yield from reader.close()
 
 
 def _same(a: Recommendation, b: Recommendation) -> bool:
