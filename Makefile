@@ -25,6 +25,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
 	$(PY) benchmarks/panel_speed.py
+	$(PY) benchmarks/llm_stream.py
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff

@@ -53,10 +53,10 @@ def has_widget_frontend(shell) -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
-def show_panel(plan: pipeline.Plan, notes: str, namespace: dict, *,
+def show_panel(plan: pipeline.Plan, notes: str, history: History, namespace: dict, *,
                prepare_blend: PrepareBlend | None = None) -> Panel:
     """Display a panel for ``plan`` and fill it as the recommendations arrive."""
-    panel = Panel(plan, notes, History(), namespace, prepare_blend=prepare_blend)
+    panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend)
     display(panel)
     panel.stream()
     return panel

@@ -4,10 +4,13 @@ editors changed, buttons clicked (``Button.click()`` runs the same callbacks a b
 from __future__ import annotations
 
 import json
+import threading
 import time
+from html import escape as html_escape
 
 import ipywidgets as widgets
 import pytest
+from fake_openai import Reply
 
 from llm_cash_magic import pipeline, space
 from llm_cash_magic.errors import CashError
@@ -95,6 +98,33 @@ def test_cards_appear_one_by_one_before_the_stream_ends(make_panel):
     panel.stream()
     assert shown == [(1, 1), (2, 2), (3, 3)]
     assert [c.rec.family for c in panel.cards] == ["lightgbm", "random_forest", "linear"]
+
+
+def test_an_llm_answer_becomes_cards_line_by_line_while_the_server_still_streams(fake_llm, llm_settings,
+                                                                                 history, houses):
+    lines = [{"family": "lightgbm", "params": {"num_leaves": 15}, "rationale": "boosting <b>leads</b>"},
+             {"family": "random_forest", "params": {"n_estimators": 50}, "rationale": "robust"},
+             {"family": "linear", "params": {"alpha": 10.0}, "rationale": "a baseline"}]
+    answer = "".join(json.dumps(line) + "\n" for line in lines)
+    gate = threading.Event()  # the server sends the first line, then holds the rest until the test opens it
+    fake_llm.reply(Reply(answer, delta_size=answer.index("\n") + 1, gate=gate, gate_after=2))
+    plan = pipeline.plan(houses, parse("houses target=price strategy=zero-shot n=3"), llm_settings, history)
+    panel = Panel(plan, "", history, {"houses": houses})
+    seen = []
+
+    def on_card(change):
+        seen.append((len(change.new), gate.is_set(), panel.live_text.value))
+        gate.set()
+
+    panel.card_box.observe(on_card, "children")
+    panel.stream()
+    assert [(n, held) for n, held, _ in seen] == [(1, False), (2, True), (3, True)]
+    assert "boosting &lt;b&gt;leads&lt;/b&gt;" in seen[0][2] and "random_forest" not in seen[0][2]
+    assert [c.rec.source for c in panel.cards] == ["llm:fake-model"] * 3
+    assert "recommender: zero-shot · model fake-model" in panel.widget.children[1].value
+    panel.prompt_button.click()
+    sent = fake_llm.chat_requests[0].messages
+    assert html_escape(sent[1]["content"]) in panel.prompt_view.value
 
 
 def test_run_is_enabled_once_the_run_is_recorded_with_every_recommendation(make_panel, history):
