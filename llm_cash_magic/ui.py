@@ -226,8 +226,7 @@ class Panel:
             self.prompt_button.description = "Show prompt"
             return
         if self.prompt:
-            shown = "\n\n".join(f"── {m.get('role', '?')} ──\n{m.get('content', '')}" for m in self.prompt)
-            self.prompt_view.value = _text_html(shown, pre=True)
+            self.prompt_view.value = _text_html(render.messages_text(self.prompt), pre=True)
         else:
             self.prompt_view.value = _text_html(f"{self.plan.strategy}: no prompt — nothing is sent to a model")
         self.prompt_view.layout.display = None

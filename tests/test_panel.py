@@ -304,8 +304,8 @@ def test_show_prompt_shows_the_exact_messages_as_text(make_panel):
     panel = make_panel(ScriptedModel(three()))
     panel.stream()
     panel.prompt_button.click()
-    assert "── system ──\nYou recommend models. &lt;script&gt;" in panel.prompt_view.value
-    assert "── user ──\n5 models for target &#x27;price&#x27;" in panel.prompt_view.value
+    assert "──── system ────\nYou recommend models. &lt;script&gt;" in panel.prompt_view.value
+    assert "──── user ────\n5 models for target &#x27;price&#x27;" in panel.prompt_view.value
     assert panel.prompt_view.layout.display is None
 
 
