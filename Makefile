@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
+	$(PY) benchmarks/panel_speed.py
 	$(PY) benchmarks/llm_stream.py
 
 lint: $(STAMP)
