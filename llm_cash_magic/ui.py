@@ -16,9 +16,11 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from html import escape
 
 import ipywidgets as widgets
+import pandas as pd
 from IPython.display import display
 
 from . import pipeline, render
@@ -54,9 +56,9 @@ def has_widget_frontend(shell) -> bool:
 
 
 def show_panel(plan: pipeline.Plan, notes: str, history: History, namespace: dict, *,
-               prepare_blend: PrepareBlend | None = None) -> Panel:
+               prepare_blend: PrepareBlend | None = None, data: pd.DataFrame | None = None) -> Panel:
     """Display a panel for ``plan`` and fill it as the recommendations arrive."""
-    panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend)
+    panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend, data=data)
     display(panel)
     panel.stream()
     return panel
@@ -64,12 +66,13 @@ def show_panel(plan: pipeline.Plan, notes: str, history: History, namespace: dic
 
 class Panel:
     """Header (profile, recommender, elapsed time, live response), one card per recommendation,
-    and the panel-wide actions (Blend top-K when blend code exists, Show prompt)."""
+    and the panel-wide actions (Blend top-K when blend code exists, Refine (N) when the panel has
+    the data, Show prompt)."""
 
     def __init__(self, plan: pipeline.Plan, notes: str, history: History, namespace: dict, *,
-                 prepare_blend: PrepareBlend | None = None):
+                 prepare_blend: PrepareBlend | None = None, data: pd.DataFrame | None = None):
         self.plan, self.notes, self.history, self.namespace = plan, notes, history, namespace
-        self.prepare_blend = prepare_blend
+        self.prepare_blend, self.data = prepare_blend, data
         self.run_id: str | None = None
         self.cards: list[Card] = []
         self.prompt: list[dict] | None = None  # the messages the recommender sends, if it sends any
@@ -104,8 +107,19 @@ class Panel:
             self.blend_button.on_click(self._blend)
             self.blend_view = RunView(self.looks)
             actions += [self.blend_button, self.blend_k]
+        if data is not None:
+            self.refine_n = widgets.BoundedIntText(20, min=1, max=1000, description="N", disabled=True,
+                                                   layout=widgets.Layout(width="120px"))
+            self.refine_button = widgets.Button(description="Refine (N)", icon="search-plus", disabled=True,
+                                                tooltip="N trials of an Optuna TPE search that starts from the "
+                                                        "cards as edited; the best one is trained")
+            self.refine_button.on_click(self._refine)
+            self.refine_view = RefineView(self.looks)
+            actions += [self.refine_button, self.refine_n]
         actions.append(self.prompt_button)
         footer = [widgets.HBox(actions), self.prompt_view]
+        if data is not None:
+            footer.insert(1, self.refine_view.widget)
         if prepare_blend:
             footer.insert(1, self.blend_view.widget)
         self.widget = widgets.VBox([*header, self.clock, self.live, self.card_box, *footer])
@@ -142,6 +156,8 @@ class Panel:
         if self.prepare_blend and len(self.cards) > 1:
             self.blend_k.max = self.blend_k.value = len(self.cards)
             self.blend_k.disabled = self.blend_button.disabled = False
+        if self.data is not None and self.cards:
+            self.refine_n.disabled = self.refine_button.disabled = False
         count = f"{len(self.cards)} recommendation{'s' if len(self.cards) > 1 else ''}"
         self.clock.value = f"{count} in {clock.seconds:.1f} s{interrupted} · run {self.run_id}"
         self.live.selected_index = None  # the response is complete: fold it away
@@ -214,6 +230,30 @@ class Panel:
         finally:
             self.blend_button.disabled = False
 
+    def _refine(self, _button) -> None:
+        from .refine import refine
+
+        recs = [replace(card.rec, params=card.params()) for card in self.cards]
+        view, n_trials = self.refine_view, self.refine_n.value
+        self.refine_button.disabled = True
+        try:
+            with view.run.output:
+                view.run.output.clear_output()
+                view.started(n_trials, self.plan.profile.metric)
+                result = refine(self.data, self.plan.profile, recs, n_trials, history=self.history,
+                                run_id=self.run_id, cv=self.plan.cv, seed=self.plan.options.seed,
+                                on_trial=view.trial)
+                view.finished(result)
+                try:
+                    best = pipeline.refined_recommendation(result, self.plan)
+                    trial_id, code = pipeline.prepare_trial(self.history, self.run_id, self.plan, best)
+                except CashError as exc:
+                    view.run.failed(str(exc))
+                    return
+                self._deliver(view.run, trial_id, code, baseline=None)
+        finally:
+            self.refine_button.disabled = False
+
     def _deliver(self, view: RunView, trial_id: str, code: str, baseline: dict | None) -> None:
         view.started(self.plan.cv)
         with contextlib.redirect_stdout(_FoldWatcher(sys.stdout, view.fold)):
@@ -269,6 +309,60 @@ class Card:
     def reset(self) -> None:
         for editor in self.editors:
             editor.reset()
+
+
+class RefineView:
+    """A refinement's progress: trials done, the best score so far, and a best-so-far curve;
+    then the best trial's training, shown like a card's Run."""
+
+    def __init__(self, looks: Looks):
+        self.status = widgets.HTML(layout=looks.row, style=looks.html)
+        self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(display="none"))
+        self.curve = widgets.HTML(layout=looks.row)
+        self.run = RunView(looks)
+        self.widget = widgets.VBox([self.status, self.progress, self.curve, self.run.widget], layout=looks.row)
+        self.best: list[float] = []  # best score after each trial
+
+    def started(self, n_trials: int, metric: str) -> None:
+        self.metric, self.n_trials, self.done, self.best = METRICS[metric], n_trials, 0, []
+        self.progress.max, self.progress.value = n_trials, 0
+        self.progress.layout.display = None
+        self.status.value = _text_html(f"refining: {n_trials} trials, the cards first…")
+        self.curve.value = ""
+
+    def trial(self, outcome) -> None:
+        self.done += 1
+        self.progress.value = self.done
+        previous = self.best[-1] if self.best else None
+        score = outcome.score
+        better = score is not None and (previous is None or (score > previous) == self.metric.greater_is_better)
+        if better or previous is not None:
+            self.best.append(score if better else previous)
+        if self.best:
+            self.status.value = _text_html(f"trial {self.done}/{self.n_trials} · best {self.metric.name} "
+                                           f"{self.best[-1]:.4f}")
+            self.curve.value = _sparkline(self.best)
+
+    def finished(self, result) -> None:
+        self.progress.layout.display = "none"
+        pruned = sum(t.state == "pruned" for t in result.trials)
+        failed = sum(t.state == "failed" for t in result.trials)
+        stopped = " (interrupted: the finished trials are kept)" if result.interrupted else ""
+        best = f" · best {self.metric.name} {self.best[-1]:.4f}" if self.best else ""
+        self.status.value = _text_html(f"{len(result.trials)} trials in the study ({pruned} pruned, {failed} "
+                                       f"failed){best}{stopped}; training the best one…")
+
+
+def _sparkline(values: list[float], width: int = 240, height: int = 48) -> str:
+    """An inline SVG of best-so-far scores (numbers only, so nothing to escape)."""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    points = " ".join(f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}"
+                      for i, v in enumerate(values))
+    return (f'<svg width="{width}" height="{height}" role="img" aria-label="best score so far">'
+            f'<polyline points="{points}" fill="none" stroke="var(--jp-brand-color1, #1976d2)" '
+            f'stroke-width="2"/></svg>')
 
 
 class RunView:

@@ -378,3 +378,25 @@ def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as
     assert ip.rl_next_input.startswith("# %%cash · Linear")
     [run] = history.runs()
     assert [t["status"] for t in run["trials"]] == ["done"]
+
+
+# ---- refinement --------------------------------------------------------------------------------
+def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, history, houses):
+    namespace = {}
+    panel = make_panel(Scripted([rec("linear", {"alpha": 3.0}, "a line"), rec("knn", {}, "neighbours")]),
+                       namespace=namespace, data=houses)
+    panel.stream()
+    panel.cards[1].editors[0].value = 9  # n_neighbors, edited before refining
+    panel.refine_n.value = 3
+    panel.refine_button.click()
+
+    trials = history.run(panel.run_id)["trials"]
+    searched = [t for t in trials if t["source"] == "refine"][:3]
+    assert [(t["family"], t["params"]) for t in searched[:2]] == [
+        ("linear", {"alpha": 3.0}), ("knn", {"n_neighbors": 9, "weights": "uniform", "p": 2})]
+    assert "3 trials in the study" in panel.refine_view.status.value
+    assert panel.refine_view.curve.value.startswith("<svg")
+    best = trials[-1]
+    assert best["source"] == "refine" and best["status"] == "done" and "cash_model" in namespace
+    done = [t for t in searched if t["status"] == "done"]
+    assert best["params"] == min(done, key=lambda t: t["cv_mean"])["params"]  # rmse: lower is better
