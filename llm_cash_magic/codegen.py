@@ -29,6 +29,7 @@ from .space import (
 )
 
 LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}]')  # characters LightGBM refuses in feature names
+FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
 
 _HELPERS = {
     "as_float": '''

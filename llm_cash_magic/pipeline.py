@@ -1,23 +1,28 @@
 """The steps of one ``%%cash`` run as plain functions, shared by the magic, the panel and the API.
 
-profile → recommend → start_run → prepare_trial (code; or prepare_blend_trial) → execute → record
-(by the code itself).
+profile → recommend → start_run → prepare_trial (code) → execute → record (by the code itself).
 Nothing here renders or parses user input; failures are CashErrors with one-line messages.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .codegen import BLEND, blend_params, effective_cv, generate_blend_code, generate_code
 from .errors import CashError
-from .history import History
+from .history import History, new_run_id
+from .llm.settings import LLMSettings
 from .options import RunOptions
 from .profiling import TaskProfile, profile
-from .recommenders import Recommendation, Recommender, get_recommender, resolve_auto
-from .space import validate
+from .recommenders import LLM_STRATEGIES, Recommendation, Recommender, get_recommender, resolve_auto
+from .space import family, validate
+
+if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
+    from .refine import RefineResult
 
 
 @dataclass
@@ -32,14 +37,18 @@ class Plan:
     recommender: Recommender
     notes: list[str] = field(default_factory=list)  # shown to the user: dropped rows, reduced folds
     banner: str = ""
+    run_id: str = field(default_factory=new_run_id)  # LLM requests are recorded under it
 
 
-def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
-    """Profile ``df`` and choose the recommender; raises CashError before anything is stored."""
+def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = None,
+         history: History | None = None) -> Plan:
+    """Profile ``df`` and choose the recommender; raises CashError before anything is stored.
+
+    ``settings`` say where the LLM is (default: from the environment); ``--fresh`` turns off
+    the replay of stored answers.
+    """
     if options.flag("blend") and options.n < 2:
         raise CashError(f"--blend blends the n recommendations; n={options.n} leaves nothing to blend, use n=2 or more")
-    if options.refine:
-        raise CashError("refine= is not available yet in this version; run without it")
     prof = profile(df, options.target, task=options.task, metric=options.metric)
     notes = []
     if prof.n_rows_dropped:
@@ -47,17 +56,50 @@ def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
     cv, cv_note = effective_cv(prof, options.cv)
     if cv_note:
         notes.append(cv_note)
+    settings = (settings or LLMSettings.resolve()).replace(cache=not options.flag("fresh"))
+    history = history or History()
     strategy, banner = options.strategy, ""
     if strategy == "auto":
-        strategy, banner = resolve_auto()
-    return Plan(options, prof, df.shape[1], cv, strategy, get_recommender(strategy), notes, banner)
+        past = history.nearest_tasks(prof, k=settings.k) if settings.configured else []
+        strategy, banner = resolve_auto(settings, len(past))
+    elif strategy in LLM_STRATEGIES and not settings.configured and not options.flag("dry-run"):
+        raise CashError(
+            f"strategy={strategy} needs an LLM endpoint: set ${settings.api_key_env}, or "
+            '%config CashMagics.base_url = "http://…/v1" for a local server (see %cash config)'
+        )
+    run_id = new_run_id()
+    recommender = get_recommender(strategy, settings=settings, history=history, run_id=run_id)
+    return Plan(options, prof, df.shape[1], cv, strategy, recommender, notes, banner, run_id)
+
+
+def replan(df: pd.DataFrame, run: dict) -> tuple[Plan, list[Recommendation]]:
+    """The plan and recommendations of a stored run, for continuing it on the same, unchanged data."""
+    stored = run["options"]
+    options = RunOptions(data=run["data_name"], target=run["profile"]["target"], task=run["task"],
+                         metric=run["metric"], strategy="defaults",  # the recommendations are stored
+                         n=stored["n"], cv=stored["cv"], seed=stored["seed"])
+    again = plan(df, options)
+    if again.profile.fingerprint != run["fingerprint"]:
+        raise CashError(f"{options.data!r} changed since run {run['id']} (its fingerprint differs); "
+                        "start a new run instead")
+    return again, [Recommendation.from_dict(r) for r in run["recommendations"]]
+
+
+def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
+    """The plan's recommendations as they arrive; a CashError at the end if there was none."""
+    empty = True
+    for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=notes):
+        empty = False
+        yield rec
+    if empty:
+        raise CashError(f"the {plan.strategy} recommender returned no recommendation")
 
 
 def start_run(history: History, plan: Plan, recommendations: list[Recommendation], notes: str = "") -> str:
     return history.start_run(
         plan.profile, data_name=plan.options.data, n_columns=plan.n_columns, strategy=plan.strategy,
         notes=notes, options=plan.options.to_dict() | {"cv_used": plan.cv},
-        recommendations=[r.to_dict() for r in recommendations],
+        recommendations=[r.to_dict() for r in recommendations], run_id=plan.run_id,
     )
 
 
@@ -85,6 +127,15 @@ def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Re
     return trial_id, code
 
 
+def defaults_baseline(history: History, plan: Plan, family_name: str, params: dict) -> dict | None:
+    """The newest finished trial of ``family_name`` with its library defaults on this dataset: what
+    ``params`` are measured against. None if there is none, or if ``params`` are those defaults."""
+    defaults = family(family_name).defaults(plan.profile.task)
+    if params == defaults:
+        return None
+    return history.find_trial(plan.profile.fingerprint, plan.profile.metric, family_name, defaults)
+
+
 def execute(code: str, namespace: dict, history: History, trial_id: str) -> str | None:
     """Run generated code in ``namespace`` (the user's); returns an error line, or None on success.
 
@@ -98,3 +149,20 @@ def execute(code: str, namespace: dict, history: History, trial_id: str) -> str 
         history.fail_trial(trial_id, error)
         return error
     return None
+
+
+def refined_recommendation(result: RefineResult, plan: Plan) -> Recommendation:
+    """The best trial of a refinement, as a recommendation to generate code for."""
+    best = result.best(plan.profile.metric)
+    if best is None:
+        raise CashError(f"no refinement trial finished ({len(result.trials)} pruned or failed)")
+    warm = result.best_warm_start(plan.profile.metric)
+    n = len(result.trials)
+    if best.warm_start:
+        why = f"a recommendation stayed best after {n} refinement trials"
+    elif warm is None:
+        why = f"best of {n} refinement trials"
+    else:
+        why = f"best of {n} refinement trials; the best recommendation scored {warm.score:.4g}"
+    config = validate(best.family, best.params, plan.profile.task)
+    return Recommendation(config.family, config.params, why, "refine", config.notes)

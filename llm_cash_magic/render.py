@@ -7,8 +7,10 @@ and rich escapes them when it renders HTML.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -29,6 +31,15 @@ def show(*renderables) -> None:
     out = console()
     for renderable in renderables:
         out.print(renderable)
+
+
+def html(*renderables) -> str:
+    """The renderables as an HTML fragment for widgets: a <pre> whose text rich has escaped."""
+    out = Console(record=True, file=io.StringIO(), width=120, force_jupyter=False)  # or it displays too
+    for renderable in renderables:
+        out.print(renderable)
+    wrapper = '<pre style="white-space: pre-wrap; margin: 0">{code}</pre>'
+    return out.export_html(inline_styles=True, code_format=wrapper)
 
 
 def _clip(text: str, limit: int = MAX_CELL) -> Text:
@@ -81,12 +92,18 @@ def recommendations_table(recs: list[Recommendation], task: str) -> Table:
     table.add_column("family")
     table.add_column("hyperparameters (changed from defaults)")
     table.add_column("why")
+    table.add_column("by")
     for i, rec in enumerate(recs, start=1):
         why = _clip(rec.rationale, 300)
         if rec.notes:
             why.append(f"\nrepaired: {'; '.join(rec.notes)[:200]}", style="yellow")
-        table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why)
+        table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why, _clip(rec.source, 40))
     return table
+
+
+def messages_text(messages: list[dict]) -> str:
+    """Chat messages exactly as they would be sent, each under a header naming its role."""
+    return "\n\n".join(f"──── {m['role']} ────\n{m['content']}" for m in messages)
 
 
 def _score(trial: dict, metric: str) -> str:
@@ -124,4 +141,47 @@ def history_table(runs: list[dict]) -> Table:
             _label(best) if best else "—",
             _score(best, run["metric"]) if best else "—", str(len(run["trials"])),
         )
+    return table
+
+
+class RefineProgress:
+    """A progress bar for a refinement: trials done, best score so far and its family."""
+
+    def __init__(self, total: int, metric: str):
+        self.metric = METRICS[metric]
+        self.best: float | None = None
+        self.progress = Progress(TextColumn("refining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.description}"), console=console())
+        self.task = self.progress.add_task("", total=total)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, outcome) -> None:
+        if outcome.score is not None and (
+            self.best is None or (outcome.score > self.best) == self.metric.greater_is_better
+        ):
+            self.best = outcome.score
+            self.best_family = family(outcome.family).label
+        best = f"best {self.metric.name} {self.best:.4f} ({self.best_family})" if self.best is not None else ""
+        self.progress.update(self.task, advance=1, description=best)
+
+
+def refine_table(result, metric: str, limit: int = 10) -> Table:
+    """The refinement's best trials, best first, marking the recommendations it started from."""
+    better = METRICS[metric].greater_is_better
+    done = sorted((t for t in result.trials if t.state == "complete"), key=lambda t: -t.score if better else t.score)
+    n_pruned = sum(t.state == "pruned" for t in result.trials)
+    n_failed = sum(t.state == "failed" for t in result.trials)
+    table = Table(title=f"Refinement: {len(result.trials)} trials ({n_pruned} pruned, {n_failed} failed), "
+                        f"best {min(limit, len(done))} shown", title_justify="left")
+    for name in ("trial", "family", metric, "start"):
+        table.add_column(name)
+    for t in done[:limit]:
+        table.add_row(str(t.number), family(t.family).label, f"{t.score:.4f}",
+                      "recommendation" if t.warm_start else "TPE")
     return table

@@ -8,7 +8,6 @@ at most K model fits per fold, so strategies compare at equal budget.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,14 +129,10 @@ LLM_STRATEGIES = {
 
 
 def llm_configured() -> bool:
-    """Whether an LLM endpoint is configured and this version can talk to it."""
-    if not (os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL")):
-        return False
-    try:
-        get_recommender("zero-shot")
-    except CashError:
-        return False
-    return True
+    """Whether an LLM endpoint is configured (the environment, as the magic reads it)."""
+    from ..llm.settings import LLMSettings
+
+    return LLMSettings.resolve().configured
 
 
 def available(names: list[str] | None = None) -> list[Strategy]:
