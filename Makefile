@@ -1,15 +1,16 @@
 # make demo  — set up .venv and run notebooks/quickstart.ipynb headless on the offline default
-# make test  — set up .venv and run the whole test suite
+# make test  — set up .venv (and Debian's chromium for the browser tests) and run the whole test suite
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHROMIUM ?= /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup browser demo test bench lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,7 +20,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	LLM_CASH_HOME=$${LLM_CASH_HOME:-$(CURDIR)/.cash-demo} $(PY) scripts/run_notebook.py notebooks/quickstart.ipynb
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (never a browser a tool downloads). Installing it
+# needs root; without root the browser tests are skipped, with this warning and a line in
+# pytest's summary (under CI=true they fail instead).
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing chromium from Debian's packages for the browser tests"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "WARNING: $(CHROMIUM) is missing and installing it needs root; the browser tests" >&2; \
+		echo "WARNING: will be SKIPPED. Install it with: sudo apt-get install -y chromium" >&2; \
+	fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 bench: $(STAMP)

@@ -1,0 +1,123 @@
+/**
+ * The server extension's REST API under /llm-cash/ (see llm_cash_magic/server.py) and the
+ * shapes it returns. Requests go through ServerConnection, which adds the token and XSRF header.
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export interface ITrial {
+  id: string;
+  family: string;
+  source: string;
+  status: 'pending' | 'done' | 'failed';
+  params: Record<string, unknown>;
+  overrides: Record<string, { from: unknown; to: unknown }>;
+  cv_mean: number | null;
+  cv_std: number | null;
+  fit_seconds: number | null;
+  error: string | null;
+  code?: string;
+  cv_scores?: number[] | null;
+}
+
+export interface IRunSummary {
+  id: string;
+  created_at: number;
+  fingerprint: string;
+  data_name: string;
+  n_rows: number;
+  n_columns: number;
+  task: string;
+  metric: string;
+  strategy: string;
+  notes: string;
+  trials: ITrial[];
+}
+
+export interface IColumn {
+  name: string;
+  kind: string;
+  why?: string;
+}
+
+export interface IRecommendation {
+  family: string;
+  params: Record<string, unknown>;
+  rationale: string;
+  source: string;
+  notes: string[];
+}
+
+export interface IRun extends IRunSummary {
+  profile: { target: string; columns: IColumn[] } & Record<string, unknown>;
+  options: Record<string, unknown>;
+  recommendations: IRecommendation[];
+  [key: string]: unknown;
+}
+
+export interface ILeaderboardEntry {
+  run_id: string;
+  trial_id: string;
+  family: string;
+  source: string;
+  strategy: string;
+  params: Record<string, unknown>;
+  overrides: Record<string, unknown>;
+  cv_mean: number;
+  cv_std: number | null;
+  created_at: number;
+}
+
+export interface IDataset {
+  fingerprint: string;
+  data_name: string;
+  n_rows: number;
+  n_columns: number;
+  task: string;
+  metric: string;
+  greater_is_better: boolean;
+  runs: IRunSummary[];
+  leaderboard: ILeaderboardEntry[];
+}
+
+export interface IStatus {
+  version: string;
+  history: string;
+  llm: { model: string | null; host: string } | null;
+}
+
+export class HistoryAPI {
+  constructor(private settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  async datasets(): Promise<IDataset[]> {
+    return (await this.request<{ datasets: IDataset[] }>('datasets')).datasets;
+  }
+
+  run(id: string): Promise<IRun> {
+    return this.request<IRun>(`runs/${encodeURIComponent(id)}`);
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.request(`runs/${encodeURIComponent(id)}`, { method: 'DELETE' });
+  }
+
+  status(): Promise<IStatus> {
+    return this.request<IStatus>('status');
+  }
+
+  private async request<T>(endpoint: string, init: RequestInit = {}): Promise<T> {
+    const url = URLExt.join(this.settings.baseUrl, 'llm-cash', endpoint);
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, init, this.settings);
+    } catch (error) {
+      throw new ServerConnection.NetworkError(error as TypeError);
+    }
+    const text = await response.text();
+    const body = text ? JSON.parse(text) : null;
+    if (!response.ok) {
+      throw new ServerConnection.ResponseError(response, body?.message ?? text);
+    }
+    return body as T;
+  }
+}

@@ -1,0 +1,137 @@
+"""The jupyter_server extension: an authenticated REST API over the history, for the sidebar.
+
+    GET    /llm-cash/runs[?fingerprint=…]   runs newest first, without code or profile
+    GET    /llm-cash/runs/<id>              one run: profile, options, recommendations, trials
+    DELETE /llm-cash/runs/<id>              forget a run
+    GET    /llm-cash/datasets               runs grouped by dataset, each with a leaderboard
+    GET    /llm-cash/status                 where the history lives and which LLM would answer
+
+Every handler is a jupyter_server ``APIHandler`` behind ``tornado.web.authenticated``, so a
+request without the server's token or login cookie is refused. SQLite calls run in a worker
+thread: a kernel writing a result must never stall the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from urllib.parse import urlsplit
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from . import __version__
+from .history import History
+from .metrics import METRICS
+
+OPENAI_HOST = "api.openai.com"  # where the openai client goes when OPENAI_BASE_URL is unset
+
+_SUMMARY_DROP = ("options", "profile", "meta_features", "recommendations", "versions")
+_TRIAL_DROP = ("code", "recommended", "cv_scores")
+
+
+def run_summary(run: dict) -> dict:
+    """A run as the sidebar lists it: what, when, how it scored — without code or the profile."""
+    summary = {k: v for k, v in run.items() if k not in _SUMMARY_DROP}
+    summary["trials"] = [{k: v for k, v in t.items() if k not in _TRIAL_DROP} for t in run["trials"]]
+    return summary
+
+
+def datasets(runs: list[dict]) -> list[dict]:
+    """Runs (newest first) grouped by dataset fingerprint, most recently used dataset first.
+
+    Each group is labelled by its newest run (variable name, shape, task, metric) and carries a
+    leaderboard: every finished trial scored with that metric, best first. Trials scored with an
+    older metric stay in the runs but not in the leaderboard, as their scores do not compare.
+    """
+    groups: dict[str, dict] = {}
+    for run in runs:
+        group = groups.setdefault(run["fingerprint"], {
+            key: run[key] for key in ("fingerprint", "data_name", "n_rows", "n_columns", "task", "metric")
+        } | {"greater_is_better": METRICS[run["metric"]].greater_is_better, "runs": [], "leaderboard": []})
+        group["runs"].append(run_summary(run))
+        if run["metric"] != group["metric"]:
+            continue
+        for trial in run["trials"]:
+            if trial["status"] == "done" and trial["cv_mean"] is not None:
+                group["leaderboard"].append({
+                    "run_id": run["id"], "trial_id": trial["id"], "family": trial["family"],
+                    "source": trial["source"], "strategy": run["strategy"], "params": trial["params"],
+                    "overrides": trial["overrides"], "cv_mean": trial["cv_mean"], "cv_std": trial["cv_std"],
+                    "created_at": trial["updated_at"],
+                })
+    for group in groups.values():
+        sign = -1 if group["greater_is_better"] else 1
+        group["leaderboard"].sort(key=lambda t: (sign * t["cv_mean"], -t["created_at"]))
+    return list(groups.values())
+
+
+def llm_status(environ=os.environ) -> dict | None:
+    """The LLM endpoint the environment configures (model and host, never the key), or None.
+
+    Kernels started by this server inherit its environment, so these are the defaults a
+    ``%%cash`` would use unless its ``%config`` says otherwise.
+    """
+    if not environ.get("OPENAI_API_KEY"):
+        return None
+    base_url = environ.get("OPENAI_BASE_URL") or ""
+    return {"model": environ.get("LLM_CASH_MODEL") or None, "host": urlsplit(base_url).netloc or OPENAI_HOST}
+
+
+class _HistoryHandler(APIHandler):
+    async def call(self, method, *args):
+        return await asyncio.to_thread(method, *args)
+
+    def write_json(self, value) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(value))
+
+
+class RunsHandler(_HistoryHandler):
+    @web.authenticated
+    async def get(self):
+        runs = await self.call(History().runs, self.get_query_argument("fingerprint", None))
+        self.write_json({"runs": [run_summary(r) for r in runs]})
+
+
+class RunHandler(_HistoryHandler):
+    @web.authenticated
+    async def get(self, run_id: str):
+        run = await self.call(History().run, run_id)
+        if run is None:
+            raise web.HTTPError(404, f"no run {run_id!r} in the history")
+        self.write_json(run)
+
+    @web.authenticated
+    async def delete(self, run_id: str):
+        if await self.call(History().run, run_id) is None:
+            raise web.HTTPError(404, f"no run {run_id!r} in the history")
+        await self.call(History().forget, run_id)
+        self.set_status(204)
+        self.finish()
+
+
+class DatasetsHandler(_HistoryHandler):
+    @web.authenticated
+    async def get(self):
+        self.write_json({"datasets": datasets(await self.call(History().runs))})
+
+
+class StatusHandler(_HistoryHandler):
+    @web.authenticated
+    async def get(self):
+        self.write_json({"version": __version__, "history": str(History().path), "llm": llm_status()})
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    web_app = server_app.web_app
+    base = url_path_join(web_app.settings["base_url"], "llm-cash")
+    web_app.add_handlers(".*$", [
+        (url_path_join(base, "runs"), RunsHandler),
+        (url_path_join(base, r"runs/([0-9a-f]+)"), RunHandler),
+        (url_path_join(base, "datasets"), DatasetsHandler),
+        (url_path_join(base, "status"), StatusHandler),
+    ])
+    server_app.log.info("llm_cash_magic: history API at %s (history %s)", base, History().path)
