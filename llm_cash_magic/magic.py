@@ -14,7 +14,7 @@ import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from . import pipeline, render
+from . import bridge, pipeline, render
 from .errors import CashError
 from .history import History
 from .options import parse
@@ -60,6 +60,9 @@ class CashMagics(Magics):
         history = History()
         run_id = pipeline.start_run(history, plan, recs, notes.strip())
         trial_id, code = pipeline.prepare_trial(history, run_id, plan, recs[0])
+        if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
+            print(f"run {run_id}: training #1 ({recs[0].family}) in the new cell below")
+            return
         self.shell.set_next_input(code, replace=False)
         print(f"run {run_id}: training #1 ({recs[0].family}); its code is in the new cell below")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
@@ -124,6 +127,7 @@ def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:
 
 def load_ipython_extension(ip) -> None:
     ip.register_magics(CashMagics)
+    bridge.connect()
     if _run_lone_cell_magic_as_line not in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.append(_run_lone_cell_magic_as_line)
 
