@@ -4,6 +4,9 @@ SQLite history."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 
 import pytest
 from tornado.httpclient import HTTPClientError
@@ -169,3 +172,13 @@ def test_trials_scored_with_another_metric_stay_out_of_the_leaderboard(history, 
 
 def test_llm_status_defaults_to_the_openai_host():
     assert llm_status({"OPENAI_API_KEY": "k"}) == {"model": None, "host": "api.openai.com"}
+
+
+def test_installing_the_package_enables_both_extensions():
+    """``pip install`` ships the prebuilt labextension and enables the server extension."""
+    def jupyter(*args):
+        done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True, text=True)
+        return done.stdout + done.stderr
+
+    assert re.search(r"llm-cash-magic v[\d.]+ \S*enabled\S* \S*OK", jupyter("labextension", "list"))
+    assert re.search(r"llm_cash_magic \S*enabled", jupyter("server", "extension", "list"))
