@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-CHROMIUM ?= /usr/bin/chromium
+export LLM_CASH_CHROMIUM ?= /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
@@ -12,7 +12,8 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
 setup: $(STAMP) browser
 
-$(STAMP): pyproject.toml
+# pip builds the labextension (jlpm install + build, ~1 min cold), so its sources count too.
+$(STAMP): pyproject.toml labextension/package.json labextension/yarn.lock $(shell find labextension/src labextension/style -type f)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
@@ -24,13 +25,14 @@ demo: $(STAMP)
 # needs root; without root the browser tests are skipped, with this warning and a line in
 # pytest's summary (under CI=true they fail instead).
 browser:
-	@if [ -x "$(CHROMIUM)" ]; then :; \
-	elif [ "$$(id -u)" = 0 ]; then \
+	@if [ -x "$(LLM_CASH_CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
 		echo "installing chromium from Debian's packages for the browser tests"; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		as_root=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else \
-		echo "WARNING: $(CHROMIUM) is missing and installing it needs root; the browser tests" >&2; \
+		echo "WARNING: $(LLM_CASH_CHROMIUM) is missing and installing it needs root; the browser tests" >&2; \
 		echo "WARNING: will be SKIPPED. Install it with: sudo apt-get install -y chromium" >&2; \
 	fi
 
@@ -45,4 +47,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check llm_cash_magic tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) .cash-demo .pytest_cache build dist
+	rm -rf $(VENV) .cash-demo .pytest_cache build dist labextension/node_modules labextension/lib llm_cash_magic/labextension

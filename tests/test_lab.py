@@ -235,6 +235,26 @@ def test_cash_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_score(
     assert nb.source(1).startswith("# %%cash") and "cash_model = Pipeline(" in nb.source(1)
 
 
+def test_the_code_lands_below_its_cell_even_after_cells_were_added_above(lab, page):
+    """A later request (as the panel's Run sends) names the %%cash cell by id, not by position."""
+    nb = Notebook(page, lab.notebook("moved.ipynb", [
+        SETUP,
+        "from llm_cash_magic import bridge\ncash_cell = bridge.cell_id(get_ipython())",
+        "bridge.run_in_frontend(get_ipython(), 'print(6 * 7)', below=cash_cell)",
+    ]))
+    nb.run(0)
+    nb.run(1)
+    nb.select(1)
+    page.keyboard.press("a")  # a new cell above the one that ran, as a user would add
+    page.keyboard.press("a")
+    assert nb.cells.count() == 5
+    nb.run(4)
+    assert nb.source(4) == "print(6 * 7)"  # directly below "cash_cell = …", now at index 3
+    nb.wait_executed(4)
+    nb.cells.nth(4).locator(".jp-OutputArea", has_text="42").wait_for()
+    assert nb.source(5).startswith("bridge.run_in_frontend")
+
+
 def test_sidebar_renders_history_text_as_text(lab, page, lab_history, houses):
     hostile = '<img src=x onerror="window.__pwned=1">'
     frame = houses.rename(columns={"city": hostile})
