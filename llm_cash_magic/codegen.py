@@ -11,9 +11,9 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass
-from importlib import metadata
 
 from .errors import CashError
+from .history import package_versions
 from .metrics import METRICS
 from .profiling import TaskProfile
 from .space import Config, estimator_kwargs, family, validate
@@ -47,7 +47,7 @@ def datetime_parts(frame):
         parts[f"{name}_year"] = when.dt.year
         parts[f"{name}_month"] = when.dt.month
         parts[f"{name}_day"] = when.dt.day
-        parts[f"{name}_weekday"] = when.dt.dayofweek
+        parts[f"{name}_weekday"] = when.dt.day_of_week
         parts[f"{name}_hour"] = when.dt.hour
         parts[f"{name}_days"] = (when - pd.Timestamp(0)) / pd.Timedelta(days=1)
     return pd.DataFrame(parts, index=frame.index).astype("float64")
@@ -217,7 +217,7 @@ def _training_lines(training: _Training, metric, classification: bool, seed: int
     w("for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
     w("    fitted = clone(cash_model).fit(X.iloc[train], y.iloc[train])")
     if metric.scorer.startswith("neg_"):
-        w(f"    cash_scores.append(-scorer(fitted, X.iloc[test], y.iloc[test]))  # scikit-learn negates losses")
+        w("    cash_scores.append(-scorer(fitted, X.iloc[test], y.iloc[test]))  # scikit-learn negates losses")
     else:
         w("    cash_scores.append(scorer(fitted, X.iloc[test], y.iloc[test]))")
     w(f'    print(f"fold {{fold}}/{cv}: {metric.name} {{cash_scores[-1]:.4f}}")')
@@ -316,12 +316,6 @@ def _emit_preprocess(steps, pandas_out: bool) -> list[str]:
 
 
 def _versions(estimator_module: str) -> str:
-    packages = ["pandas", "scikit-learn"] + (["lightgbm"] if estimator_module == "lightgbm" else [])
-    packages.append("llm_cash_magic")
-    found = []
-    for name in packages:
-        try:
-            found.append(f"{name} {metadata.version(name)}")
-        except metadata.PackageNotFoundError:
-            continue
-    return " · ".join(found)
+    versions = package_versions()
+    names = ["pandas", "scikit-learn"] + (["lightgbm"] if estimator_module == "lightgbm" else []) + ["llm_cash_magic"]
+    return " · ".join(f"{name} {versions[name]}" for name in names if name in versions)

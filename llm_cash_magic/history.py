@@ -20,7 +20,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -87,10 +87,8 @@ def default_home() -> Path:
 def package_versions() -> dict:
     versions = {"python": sys.version.split()[0]}
     for name in ("llm_cash_magic", "pandas", "numpy", "scikit-learn", "lightgbm"):
-        try:
+        with suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return versions
 
 
@@ -113,18 +111,34 @@ class History:
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = self._open()
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise
-            self._move_aside(exc)
-            conn = self._open()
+        conn = self._open_patiently()
         try:
             with conn:
                 yield conn
         finally:
             conn.close()
+
+    def _open_patiently(self) -> sqlite3.Connection:
+        """Open, waiting out other processes that are creating or migrating the same file.
+
+        SQLite can report "locked" without waiting while another connection switches a new
+        file to WAL, so opening is retried for up to 30 s; a file that is not a database at
+        all is moved aside once.
+        """
+        deadline = time.monotonic() + 30
+        moved = False
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as exc:
+                if moved:
+                    raise
+                self._move_aside(exc)
+                moved = True
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -171,7 +185,7 @@ class History:
         warnings.warn(
             f"llm_cash_magic: {self.path} was unreadable ({exc}); moved it to {aside.name} and started a "
             "fresh history",
-            stacklevel=4,
+            stacklevel=5,
         )
 
     # ---- writing -----------------------------------------------------------------------------
@@ -245,7 +259,8 @@ class History:
         if not run_id:
             raise CashError("give a run id (as shown by %cash history) or --all")
         with self._connect() as conn:
-            ids = [r[0] for r in conn.execute("SELECT id FROM runs WHERE id LIKE ? || '%'", (run_id,))]
+            ids = [r[0] for r in conn.execute("SELECT id FROM runs WHERE substr(id, 1, ?) = ?",
+                                              (len(run_id), run_id))]
             if len(ids) > 1:
                 raise CashError(f"run id {run_id!r} is ambiguous ({len(ids)} runs start with it); give more of it")
             conn.execute("DELETE FROM runs WHERE id = ?", (ids[0] if ids else "",))
@@ -372,7 +387,7 @@ _JSON_COLUMNS = ("options", "profile", "meta_features", "recommendations", "vers
 
 
 def _row_dict(row: sqlite3.Row) -> dict:
-    return {k: json.loads(row[k]) if k in _JSON_COLUMNS and row[k] is not None else row[k] for k in row.keys()}
+    return {k: json.loads(row[k]) if k in _JSON_COLUMNS and row[k] is not None else row[k] for k in row.keys()}  # noqa: SIM118
 
 
 def record_result(trial_id: str, model, scores, fit_seconds: float, history: History | None = None) -> None:

@@ -119,9 +119,9 @@ class CashMagics(Magics):
 
 def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:
     """IPython refuses a cell magic with an empty body, so run a lone ``%%cash …`` as ``%cash …``."""
-    if lines and (lines[0].startswith("%%cash ") or lines[0].rstrip() == "%%cash"):
-        if not "".join(lines[1:]).strip():
-            return [lines[0][1:]] + lines[1:]
+    lone = lines and (lines[0].startswith("%%cash ") or lines[0].rstrip() == "%%cash")
+    if lone and not "".join(lines[1:]).strip():
+        return [lines[0][1:]] + lines[1:]
     return lines
 
 

@@ -15,6 +15,7 @@ import json
 import math
 import re
 from collections import Counter
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,6 +30,7 @@ MAX_CLASSES_FROM_INTEGERS = 10  # an integer target with at most this many value
 TEXT_MIN_MEAN_CHARS = 30
 TEXT_MIN_MEAN_WORDS = 4
 SKEWED = 1.0  # |skewness| above this counts as skewed
+MIN_ID_ROWS = 20  # fewer rows than this prove nothing about a column being an identifier
 _ID_NAME = re.compile(r"(^|[^a-z0-9])(id|uuid|guid)$|^(id|uuid|guid)([^a-z0-9]|$)", re.IGNORECASE)
 
 FEATURE_KINDS = ("numeric", "boolean", "categorical", "datetime")
@@ -315,10 +317,9 @@ def _resolve_task(y: pd.Series, target: str, task: str | None) -> str:
     if n_classes < 2:
         raise CashError(f"target {target!r} is constant (a single value); there is nothing to predict")
     if task is None:
-        integral = _is_numeric(y) and np.all(np.mod(y.to_numpy(dtype="float64"), 1) == 0)
         if not _is_numeric(y) or n_classes == 2:
             task = "binary" if n_classes == 2 else "multiclass"
-        elif integral and n_classes <= MAX_CLASSES_FROM_INTEGERS:
+        elif pd.api.types.is_integer_dtype(y.dtype) and n_classes <= MAX_CLASSES_FROM_INTEGERS:
             task = "multiclass"
         else:
             task = "regression"
@@ -334,9 +335,11 @@ def _resolve_task(y: pd.Series, target: str, task: str | None) -> str:
         single = counts[counts == 1]
         if len(single):
             shown = ", ".join(repr(_plain(v)) for v in single.index[:3])
+            which = f"class {shown} of target {target!r} has" if len(single) == 1 else (
+                f"{len(single)} classes of target {target!r} ({shown}{', …' if len(single) > 3 else ''}) have")
             raise CashError(
-                f"class {shown} of target {target!r} has a single row; every class needs at least "
-                "2 rows to be cross-validated (drop or merge rare classes)"
+                f"{which} a single row; every class needs at least 2 rows to be cross-validated "
+                "(drop or merge rare classes)"
             )
     return task
 
@@ -419,7 +422,7 @@ def _categorical(col, n_unique: int, present: int, sample: pd.Series) -> Column:
         return col("constant", n_unique, "a single value")
     if _looks_like_text(sample):
         return col("text", n_unique, "free text")
-    if n_unique == present and present > 2:
+    if n_unique == present >= MIN_ID_ROWS:
         return col("id", n_unique, "unique per row")
     return col("categorical", n_unique)
 
@@ -471,7 +474,7 @@ def _floats(s: pd.Series) -> np.ndarray:
 
 def _integer_id_reason(s: pd.Series, lo: float, hi: float, present: int) -> str:
     """Why an integer column is an identifier rather than a measurement, or ''."""
-    if present < 3 or not s.is_unique:
+    if present < MIN_ID_ROWS or not s.is_unique:
         return ""
     if s.is_monotonic_increasing or s.is_monotonic_decreasing:
         return "monotone integer, unique per row"
@@ -487,8 +490,6 @@ def fingerprint(df: pd.DataFrame, target: str) -> str:
     schema = [[str(c), df[c].dtype.kind] for c in df.columns]
     digest = hashlib.sha256(json.dumps([target, df.shape, schema]).encode())
     rows = df.iloc[np.linspace(0, len(df) - 1, min(len(df), 1000)).astype(int)]
-    try:
+    with suppress(TypeError):  # unhashable cells (lists, dicts): schema and size alone
         digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
-    except TypeError:  # unhashable cells (lists, dicts): schema and size alone
-        pass
     return digest.hexdigest()[:16]

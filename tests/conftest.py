@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 
 from llm_cash_magic.history import History
 
@@ -27,13 +27,13 @@ def history(home) -> History:
 @pytest.fixture
 def ip():
     """The in-process IPython shell with llm_cash_magic loaded and an empty user namespace."""
-    shell = get_ipython()
+    shell = globalipapp.get_ipython()
+    shell.reset(new_session=False)
     shell.run_line_magic("load_ext", "llm_cash_magic")
-    shell.user_ns.clear()
     shell.rl_next_input = None
     yield shell
-    shell.user_ns.clear()
     shell.run_line_magic("unload_ext", "llm_cash_magic")
+    shell.reset(new_session=False)
 
 
 @pytest.fixture

@@ -1,0 +1,188 @@
+"""The SQLite history: round trips, overrides, concurrent writers, damaged files, nearest tasks."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from llm_cash_magic import CashError, History, profile, record_result, validate
+from llm_cash_magic.codegen import build_model
+from llm_cash_magic.history import SCHEMA_VERSION, default_home
+
+
+def frame(n: int, n_features: int, seed: int = 0, classes: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(rng.normal(size=(n, n_features)), columns=[f"f{i}" for i in range(n_features)])
+    df["y"] = rng.integers(0, classes, n) if classes else rng.normal(size=n)
+    return df
+
+
+def add_task(history: History, df: pd.DataFrame, results: dict[str, float]) -> str:
+    """A run on ``df`` with one finished trial per family → score."""
+    prof = profile(df, "y")
+    run_id = history.start_run(prof, data_name="df", n_columns=df.shape[1], strategy="defaults")
+    for family_name, score in results.items():
+        params = validate(family_name, {}, prof.task).params
+        trial = history.add_trial(run_id, family=family_name, source="defaults", recommended=params, params=params)
+        history.finish_trial(trial, family=family_name, params=params, scores=[score, score], fit_seconds=0.1)
+    return run_id
+
+
+def test_a_run_and_its_trials_round_trip(history, houses):
+    prof = profile(houses, "price")
+    run_id = history.start_run(prof, data_name="houses", n_columns=7, strategy="defaults", notes="big houses",
+                               options={"cv": 5}, recommendations=[{"family": "linear"}])
+    params = validate("linear", {}, prof.task).params
+    trial = history.add_trial(run_id, family="linear", source="defaults", recommended=params,
+                              params=params | {"alpha": 10.0})
+    history.set_trial_code(trial, "print('hi')")
+    history.finish_trial(trial, family="linear", params=params | {"alpha": 10.0},
+                         scores=np.array([1.0, 3.0]), fit_seconds=0.5)
+
+    [run] = history.runs()
+    assert run["id"] == run_id and run["data_name"] == "houses" and run["notes"] == "big houses"
+    assert run["profile"] == json.loads(json.dumps(prof.to_dict())) and run["options"] == {"cv": 5}
+    assert run["recommendations"] == [{"family": "linear"}] and "scikit-learn" in run["versions"]
+    [t] = run["trials"]
+    assert (t["status"], t["cv_mean"], t["cv_std"], t["cv_scores"]) == ("done", 2.0, 1.0, [1.0, 3.0])
+    assert t["overrides"] == {"alpha": {"from": 1.0, "to": 10.0}} and t["code"] == "print('hi')"
+    assert history.run(run_id)["trials"] == run["trials"]
+
+
+def test_record_result_reads_the_params_from_the_fitted_model(history, churn):
+    prof = profile(churn, "churned")
+    run_id = history.start_run(prof, data_name="churn", n_columns=4, strategy="defaults")
+    recommended = validate("random_forest", {}, prof.task).params
+    trial = history.add_trial(run_id, family="random_forest", source="defaults",
+                              recommended=recommended, params=recommended)
+    model = build_model(prof, validate("random_forest", {"n_estimators": 25}, prof.task))  # edited in the cell
+    record_result(trial, model, [0.8, 0.9], 1.5, history=history)
+    t = history.trial(trial)
+    assert t["status"] == "done" and t["params"]["n_estimators"] == 25
+    assert t["overrides"] == {"n_estimators": {"from": 100, "to": 25}}
+
+
+def test_record_result_for_an_unknown_trial_prints_one_line(history, capsys):
+    record_result("nope-1", object(), [1.0], 0.1, history=history)
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "trial 'nope-1' is not in" in out
+
+
+def test_failed_trials_keep_their_error(history, houses):
+    run_id = history.start_run(profile(houses, "price"), data_name="h", n_columns=7, strategy="defaults")
+    trial = history.add_trial(run_id, family="knn", source="defaults", recommended={}, params={})
+    history.fail_trial(trial, "MemoryError: too big")
+    assert history.trial(trial)["status"] == "failed" and history.trial(trial)["error"] == "MemoryError: too big"
+
+
+def test_two_processes_write_at_once(history, home):
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np, pandas as pd
+        from llm_cash_magic import History, profile
+        df = pd.DataFrame({{"x": np.arange(50) % 7, "y": np.linspace(0, 1, 50)}})
+        prof = profile(df, "y")
+        history = History({str(history.path)!r})
+        for i in range(40):
+            run = history.start_run(prof, data_name=f"w{{sys.argv[1]}}", n_columns=2, strategy="defaults")
+            trial = history.add_trial(run, family="linear", source="t", recommended={{}}, params={{}})
+            history.finish_trial(trial, family="linear", params={{}}, scores=[i], fit_seconds=0.0)
+    """)
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(i)], stderr=subprocess.PIPE, text=True)
+               for i in range(2)]
+    errors = [w.communicate()[1] for w in writers]
+    assert [w.returncode for w in writers] == [0, 0], errors
+    runs = history.runs()
+    assert len(runs) == 80 and all(r["trials"][0]["status"] == "done" for r in runs)
+    assert {r["data_name"] for r in runs} == {"w0", "w1"}
+
+
+def test_a_damaged_file_is_moved_aside_and_a_fresh_history_started(history):
+    history.path.parent.mkdir(parents=True)
+    history.path.write_bytes(b"this is not a database, it is a shopping list" * 100)
+    with pytest.warns(UserWarning, match=r"unreadable .* moved it to history\.sqlite\.corrupt-"):
+        assert history.runs() == []
+    [aside] = list(history.path.parent.glob("history.sqlite.corrupt-*"))
+    assert aside.read_bytes().startswith(b"this is not a database")
+    assert history.runs() == []  # the fresh file works without further warnings
+
+
+def test_the_schema_is_versioned(history, houses):
+    add_task(history, houses.drop(columns=["sold"]).rename(columns={"price": "y"}), {"linear": 1.0})
+    with sqlite3.connect(history.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(CashError, match="written by a newer llm_cash_magic"):
+        history.runs()
+
+
+def test_forget_and_export(history, tmp_path):
+    first = add_task(history, frame(30, 2, seed=1), {"linear": 1.0})
+    second = add_task(history, frame(30, 2, seed=2), {"knn": 2.0})
+    assert history.forget(first[:6]) == 1
+    assert [r["id"] for r in history.runs()] == [second]
+    assert history.forget("0000zzzz") == 0
+    out = tmp_path / "h.jsonl"
+    assert history.export_jsonl(out) == 1
+    assert json.loads(out.read_text().splitlines()[0])["trials"][0]["family"] == "knn"
+    assert history.forget_all() == 1 and history.runs() == []
+
+
+def test_forget_refuses_an_ambiguous_prefix(history):
+    for seed in range(20):
+        add_task(history, frame(30, 2, seed=seed), {"linear": 1.0})
+    ids = [r["id"] for r in history.runs()]
+    prefix = next(i[0] for i in ids if sum(j.startswith(i[0]) for j in ids) > 1)
+    with pytest.raises(CashError, match="is ambiguous"):
+        history.forget(prefix)
+    with pytest.raises(CashError, match="give a run id"):
+        history.forget("")
+    assert history.forget("%") == 0  # an id prefix, not a pattern
+    assert len(history.runs()) == 20
+
+
+def test_the_default_home_is_under_the_jupyter_data_dir(monkeypatch):
+    from jupyter_core.paths import jupyter_data_dir
+
+    monkeypatch.delenv("LLM_CASH_HOME")
+    assert default_home() == Path(jupyter_data_dir()) / "llm_cash_magic"
+
+
+class TestNearestTasks:
+    def test_nearest_by_meta_features_best_trials_first(self, history):
+        add_task(history, frame(100, 3, seed=1), {"linear": 5.0, "lightgbm": 3.0, "knn": 4.0})
+        add_task(history, frame(5000, 40, seed=2), {"lightgbm": 1.0})
+        add_task(history, frame(120, 3, seed=3, classes=3), {"random_forest": 0.4})
+        query = profile(frame(110, 3, seed=9), "y")
+        tasks = history.nearest_tasks(query, k=2)
+        assert [t.profile.n_rows for t in tasks] == [100, 5000]
+        assert tasks[0].distance < tasks[1].distance
+        assert [t["family"] for t in tasks[0].trials] == ["lightgbm", "knn", "linear"]  # rmse: lower is better
+        assert [t["normalized_rank"] for t in tasks[0].trials] == [1.0, 0.5, 0.0]
+        assert tasks[0].trials[0]["cv_mean"] == 3.0
+
+    def test_higher_is_better_for_scores_like_auc(self, history):
+        add_task(history, frame(200, 3, seed=1, classes=2), {"linear": 0.7, "lightgbm": 0.9})
+        [task] = history.nearest_tasks(profile(frame(210, 3, seed=5, classes=2), "y"), k=5)
+        assert [t["family"] for t in task.trials] == ["lightgbm", "linear"]
+
+    def test_the_same_dataset_is_not_its_own_neighbour(self, history):
+        df = frame(100, 3, seed=1)
+        add_task(history, df, {"linear": 5.0})
+        assert history.nearest_tasks(profile(df, "y")) == []
+
+    def test_the_order_is_deterministic(self, history):
+        for seed in range(4):
+            add_task(history, frame(100, 3, seed=seed), {"linear": 1.0})
+        query = profile(frame(100, 3, seed=99), "y")
+        first = [t.profile.fingerprint for t in history.nearest_tasks(query, k=4)]
+        assert first == [t.profile.fingerprint for t in history.nearest_tasks(query, k=4)]
+        assert len(first) == 4

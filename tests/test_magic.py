@@ -1,0 +1,199 @@
+"""%%cash and %cash in an in-process IPython: the happy path, subcommands, and every bad input."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from llm_cash_magic import History
+
+
+def test_a_lone_cell_magic_trains_the_top_recommendation(ip, houses, capsys):
+    ip.user_ns["df"] = houses
+    result = ip.run_cell("%%cash df target=price")
+    assert result.success, result.error_in_exec
+    out = capsys.readouterr().out
+    assert "df: 300 rows × 5 features" in out and "task regression" in out
+    assert "'house_id' (monotone integer, unique per row)" in out
+    assert "Recommendations" in out and "rmse: " in out
+
+    [run] = History().runs()
+    [trial] = run["trials"]
+    assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(ip.user_ns["cash_scores"].mean())
+    assert ip.rl_next_input == trial["code"]  # the code lands in a new cell below
+    assert "cash_model = Pipeline(" in ip.rl_next_input
+    assert len(ip.user_ns["cash_model"].predict(houses.head(2))) == 2
+
+
+def test_the_cell_body_is_kept_as_notes(ip, houses):
+    ip.user_ns["df"] = houses
+    ip.run_cell_magic("cash", "df target=price --auto", "prices are in euros\nI care about big houses\n")
+    assert History().runs()[0]["notes"] == "prices are in euros\nI care about big houses"
+
+
+def test_the_line_form_and_options(ip, churn, capsys):
+    ip.user_ns["frames"] = SimpleNamespace(churn=churn)
+    ip.run_line_magic("cash", "frames.churn target=churned metric=accuracy cv=3 seed=4 n=2 strategy=defaults")
+    out = capsys.readouterr().out
+    assert "metric accuracy" in out and "over 3 folds" in out
+    [run] = History().runs()
+    assert run["options"]["seed"] == 4 and len(run["recommendations"]) == 2
+    assert "StratifiedKFold(n_splits=3, shuffle=True, random_state=4)" in run["trials"][0]["code"]
+
+
+def test_dropped_target_rows_and_reduced_folds_are_noted(ip, capsys):
+    df = pd.DataFrame({"x": np.arange(40) % 9, "y": ["a"] * 34 + ["b"] * 3 + [None] * 3})
+    ip.user_ns["df"] = df
+    ip.run_line_magic("cash", "df target=y")
+    out = capsys.readouterr().out
+    assert "dropped 3 rows whose target 'y' is missing" in out
+    assert "cv=5 reduced to 3: the smallest class has only 3 rows" in out
+
+
+def test_dry_run_stores_and_runs_nothing(ip, houses, capsys):
+    ip.user_ns["df"] = houses
+    ip.run_line_magic("cash", "df target=price --dry-run")
+    assert "dry run: strategy defaults sends nothing" in capsys.readouterr().out
+    assert History().runs() == [] and ip.rl_next_input is None and "cash_model" not in ip.user_ns
+
+
+def test_a_training_failure_is_one_line_and_recorded(ip, capsys):
+    df = pd.DataFrame({"x": np.arange(30) % 5, "y": np.linspace(0, 1, 30)})
+    ip.user_ns["df"] = df
+    ip.run_cell("%cash df target=y")
+    ip.user_ns["df"] = "gone"  # the code the magic generated refers to df by name
+    trial = History().runs()[0]["trials"][0]
+    from llm_cash_magic.pipeline import execute
+
+    error = execute(trial["code"], ip.user_ns, History(), trial["id"])
+    assert error.startswith("TypeError") and "\n" not in error
+    assert History().trial(trial["id"])["status"] == "failed"
+
+
+BAD_LINES = [
+    ("", "missing the DataFrame's name"),
+    ("target=price", "missing the DataFrame's name"),
+    ("df", "missing target=<column>"),
+    ("dff target=price", "name 'dff' is not defined in the notebook; did you mean 'df'?"),
+    ("number target=price", "'number' is a int, not a pandas DataFrame"),
+    ("df target=prize", "target column 'prize' is not in the DataFrame; did you mean 'price'?"),
+    ("df target=price colour=red", "unknown option 'colour'; allowed: target, task, metric"),
+    ("df target=price --fast", "unknown flag --fast; allowed: --auto, --blend"),
+    ("df target=price cv=1", "cv='1' must be an integer from 2 to 20"),
+    ("df target=price n=0", "n='0' must be an integer from 1 to 20"),
+    ("df target=price seed=x", "seed='x' must be an integer"),
+    ("df target=price task=foo", "task='foo' is not a task; use one of: binary, multiclass, regression"),
+    ("df target=price metric=auc", "metric='auc' is not a metric; use one of: roc_auc"),
+    ("df target=price metric=roc_auc", "metric='roc_auc' is not available for regression tasks; use one of: rmse"),
+    ("df target=price strategy=magic", "strategy='magic' is not a strategy; use one of: auto, zero-shot"),
+    ("df target=price extra", "unexpected 'extra'"),
+    ('df target="price', "could not read the options"),
+]
+
+
+@pytest.mark.parametrize("line, message", BAD_LINES)
+def test_bad_options_get_one_line_and_store_nothing(ip, houses, line, message):
+    ip.user_ns.update(df=houses, number=3)
+    with pytest.raises(UsageError) as info:
+        ip.run_cell_magic("cash", line, "notes")
+    assert message in str(info.value) and "\n" not in str(info.value)
+    assert History().runs() == []
+
+
+BAD_FRAMES = [
+    (pd.DataFrame(columns=["x", "price"]), "the DataFrame is empty"),
+    (pd.DataFrame({"price": [1.0, 2.0]}), "has only the target column"),
+    (pd.DataFrame([[1, 2, 3]], columns=["x", "x", "price"]), "duplicate column names: 'x'"),
+    (pd.DataFrame({0: [1, 2], "price": [1, 2]}), "column names must be strings"),
+    (pd.DataFrame({"x": [1, 2], "price": [np.nan, np.nan]}), "target 'price' has no values"),
+    (pd.DataFrame({"x": [1, 2, 3], "price": [4, 4, 4]}), "target 'price' is constant"),
+    (pd.DataFrame({"x": range(5), "price": ["a", "a", "b", "b", "c"]}), "class 'c' of target 'price' has a single row"),
+]
+
+
+@pytest.mark.parametrize("df, message", BAD_FRAMES)
+def test_bad_frames_get_one_line_and_store_nothing(ip, df, message):
+    ip.user_ns["df"] = df
+    with pytest.raises(UsageError, match=message):
+        ip.run_line_magic("cash", "df target=price")
+    assert History().runs() == []
+
+
+def test_in_a_notebook_a_usage_error_shows_no_traceback(ip, houses, capsys):
+    ip.user_ns["df"] = houses
+    result = ip.run_cell("%%cash df target=prize")
+    captured = capsys.readouterr()
+    assert isinstance(result.error_in_exec, UsageError)
+    assert "Traceback" not in captured.out + captured.err
+    assert "UsageError: target column 'prize' is not in the DataFrame" in captured.err
+
+
+def test_strategies_not_built_yet_say_so(ip, houses):
+    ip.user_ns["df"] = houses
+    with pytest.raises(UsageError, match="strategy=zero-shot is not available yet"):
+        ip.run_line_magic("cash", "df target=price strategy=zero-shot")
+    with pytest.raises(UsageError, match="--blend is not available yet"):
+        ip.run_line_magic("cash", "df target=price --blend")
+
+
+class TestSubcommands:
+    def train(self, ip, df):
+        ip.user_ns["df"] = df
+        ip.run_line_magic("cash", "df target=price")
+
+    def test_history_table_and_json(self, ip, houses, capsys):
+        self.train(ip, houses)
+        capsys.readouterr()
+        ip.run_line_magic("cash", "history")
+        table = capsys.readouterr().out
+        run_id = History().runs()[0]["id"]
+        assert run_id in table and "Linear" in table
+        ip.run_line_magic("cash", "history --json")
+        assert json.loads(capsys.readouterr().out)[0]["id"] == run_id
+
+    def test_forget_one_and_all(self, ip, houses, capsys):
+        self.train(ip, houses)
+        self.train(ip, houses)
+        first = History().runs()[-1]["id"]
+        ip.run_line_magic("cash", f"forget {first}")
+        assert f"forgot run {first}" in capsys.readouterr().out
+        assert len(History().runs()) == 1
+        ip.run_line_magic("cash", "forget --all")
+        assert History().runs() == []
+        with pytest.raises(UsageError, match="usage: %cash forget <run-id> | %cash forget --all"):
+            ip.run_line_magic("cash", "forget")
+
+    def test_export(self, ip, houses, tmp_path, capsys):
+        self.train(ip, houses)
+        path = tmp_path / "out.jsonl"
+        ip.run_line_magic("cash", f"export {path}")
+        assert f"exported 1 runs to {path}" in capsys.readouterr().out
+        assert json.loads(path.read_text())["data_name"] == "df"
+
+    def test_config_shows_where_the_history_lives(self, ip, home, capsys):
+        ip.run_line_magic("cash", "config")
+        assert str(home / "history.sqlite") in capsys.readouterr().out
+
+    def test_unknown_history_argument(self, ip):
+        with pytest.raises(UsageError, match="unknown argument '--csv' for %cash history"):
+            ip.run_line_magic("cash", "history --csv")
+
+
+def test_a_dataframe_named_like_a_subcommand_still_works(ip, houses):
+    ip.user_ns["history"] = houses
+    ip.run_line_magic("cash", "history target=price")
+    assert History().runs()[0]["data_name"] == "history"
+
+
+def test_unloading_removes_the_input_transformer(ip):
+    from llm_cash_magic.magic import _run_lone_cell_magic_as_line
+
+    assert _run_lone_cell_magic_as_line in ip.input_transformers_cleanup
+    ip.run_line_magic("unload_ext", "llm_cash_magic")
+    assert _run_lone_cell_magic_as_line not in ip.input_transformers_cleanup
+    ip.run_line_magic("load_ext", "llm_cash_magic")

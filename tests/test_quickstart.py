@@ -1,0 +1,42 @@
+"""The quickstart notebook in a real kernel (nbclient): it runs, and the score lands in the history."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from llm_cash_magic import History
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+pytestmark = pytest.mark.kernel
+
+
+def test_quickstart_runs_and_records_its_score():
+    nb = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
+    replies = {}
+
+    def remember(cell, cell_index, execute_reply):
+        replies[cell_index] = execute_reply
+
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", on_cell_executed=remember,
+                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute()
+
+    magic_index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("%%cash"))
+    printed = "".join(o.get("text", "") for o in nb.cells[magic_index].outputs if o.output_type == "stream")
+    score = float(re.search(r"rmse: ([\d.]+) ±", printed).group(1))
+
+    [run] = History().runs()
+    [trial] = run["trials"]
+    assert run["data_name"] == "df" and run["n_rows"] == 53_940
+    assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(score, abs=1e-4)
+    assert 0 < score < 1500  # diamonds prices: a working model is far below the 3,989 dollar std
+
+    payloads = replies[magic_index]["content"]["payload"]
+    [next_input] = [p for p in payloads if p["source"] == "set_next_input"]
+    assert next_input["text"] == trial["code"] and next_input["replace"] is False

@@ -1,0 +1,130 @@
+"""The hyperparameter space: defaults, coercion, projection, aliases, and lazy imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from llm_cash_magic import CashError, validate
+from llm_cash_magic.space import FAMILIES, describe, estimator_kwargs, family, family_of, params_from_estimator
+
+TASKS = ("binary", "multiclass", "regression")
+
+
+@pytest.mark.parametrize("task", TASKS)
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_library_defaults_are_valid_and_accepted_by_the_estimator(name, task):
+    fam = family(name)
+    config = validate(name, {}, task)
+    assert config.params == fam.defaults(task) and config.notes == ()
+    estimator = fam.estimator(task)
+    model = estimator.load()(**estimator_kwargs(config), **estimator.fixed)
+    assert params_from_estimator(name, task, model) == config.params
+    assert family_of(model) == name
+
+
+@pytest.mark.parametrize("alias, expected", [
+    ("LGBMClassifier", "lightgbm"), ("lgbm", "lightgbm"), ("LightGBM", "lightgbm"),
+    ("HistGradientBoostingRegressor", "hist_gradient_boosting"), ("RandomForestClassifier", "random_forest"),
+    ("extra-trees", "extra_trees"), ("Ridge", "linear"), ("LogisticRegression", "linear"),
+    ("KNeighborsClassifier", "knn"), ("skmlp", "mlp"),
+])
+def test_family_aliases(alias, expected):
+    config = validate(alias, {}, "binary")
+    assert config.family == expected
+
+
+def test_unknown_family_is_rejected_with_the_known_ones():
+    with pytest.raises(CashError, match=r"unknown model family 'xgboost_turbo'; known: lightgbm, "):
+        validate("xgboost_turbo", {})
+
+
+def test_params_must_be_a_mapping():
+    with pytest.raises(CashError, match="must be a mapping, got list"):
+        validate("lightgbm", [1, 2])
+
+
+class TestCoercion:
+    def check(self, family_name, params, task="binary"):
+        return validate(family_name, params, task)
+
+    def test_numbers_from_strings_and_floats(self):
+        config = self.check("lightgbm", {"n_estimators": "300", "num_leaves": 62.6, "learning_rate": ".05"})
+        assert (config.params["n_estimators"], config.params["num_leaves"]) == (300, 63)
+        assert config.params["learning_rate"] == 0.05
+        assert "num_leaves=62.6 rounded to 63" in config.notes
+
+    def test_out_of_range_values_are_projected_into_range(self):
+        config = self.check("lightgbm", {"learning_rate": 5, "num_leaves": 100_000, "subsample": -3})
+        assert (config.params["learning_rate"], config.params["num_leaves"], config.params["subsample"]) == (
+            1.0, 1024, 0.1)
+        assert any("outside [0.001, 1]; projected to 1" in n for n in config.notes)
+
+    def test_numeric_choices_project_to_the_nearest(self):
+        config = self.check("random_forest", {"max_features": 0.6})
+        assert config.params["max_features"] == 0.5
+        assert self.check("knn", {"p": 2.0}).params["p"] == 2
+
+    def test_categories_match_case_insensitively(self):
+        config = self.check("linear", {"class_weight": "Balanced"})
+        assert config.params["class_weight"] == "balanced"
+
+    def test_booleans(self):
+        assert self.check("random_forest", {"bootstrap": "false"}).params["bootstrap"] is False
+        assert self.check("mlp", {"early_stopping": 1}).params["early_stopping"] is True
+
+    def test_null_is_valid_only_where_it_means_something(self):
+        assert self.check("random_forest", {"max_depth": None}).params["max_depth"] is None
+        config = self.check("lightgbm", {"learning_rate": None})
+        assert config.params["learning_rate"] == 0.1
+        assert "learning_rate=None may not be null; used the default 0.1" in config.notes
+
+    def test_garbage_values_fall_back_to_the_default(self):
+        config = self.check("lightgbm", {"num_leaves": "lots", "max_bin": float("nan"), "learning_rate": True})
+        assert config.params["num_leaves"] == 31 and config.params["max_bin"] == 255
+        assert config.params["learning_rate"] == 0.1
+        assert len(config.notes) == 3
+
+    def test_layer_lists_become_the_layer_string(self):
+        config = self.check("mlp", {"hidden_layer_sizes": [128, 64]})
+        assert config.params["hidden_layer_sizes"] == "128-64"
+        assert estimator_kwargs(config)["hidden_layer_sizes"] == (128, 64)
+
+    def test_unknown_names_are_dropped_and_aliases_renamed(self):
+        config = self.check("lightgbm", {"eta": 0.05, "feature_fraction": 0.8, "colour": "red",
+                                         "random_state": 3, "n_jobs": 8})
+        assert config.params["learning_rate"] == 0.05 and config.params["colsample_bytree"] == 0.8
+        assert "colour" not in config.params and "random_state" not in config.params
+        assert "renamed 'eta' to 'learning_rate'" in config.notes
+        assert "dropped unknown hyperparameter 'colour' for lightgbm" in config.notes
+        assert "dropped 'random_state': seeds and threads are set by the run" in config.notes
+
+    def test_parameters_of_another_task_are_dropped(self):
+        config = self.check("linear", {"C": 10}, task="regression")
+        assert config.params == {"alpha": 1.0}
+        assert "dropped 'C': it does not apply to regression tasks" in config.notes
+
+    def test_n_neighbors_is_capped_by_the_rows(self):
+        config = validate("knn", {"n_neighbors": 150}, "binary", n_rows=40)
+        assert config.params["n_neighbors"] == 40
+
+    def test_a_valid_config_has_no_notes(self):
+        params = validate("hist_gradient_boosting", {"learning_rate": 0.05, "max_depth": 6}, "regression").params
+        assert validate("hist_gradient_boosting", params, "regression").notes == ()
+
+
+def test_describe_lists_types_ranges_and_grids():
+    spec = describe("binary")
+    lr = spec["lightgbm"]["params"]["learning_rate"]
+    assert lr["type"] == "float" and lr["log"] is True and lr["low"] == 0.001 and 0.05 in lr["grid"]
+    assert spec["linear"]["estimator"] == "LogisticRegression" and "alpha" not in spec["linear"]["params"]
+    assert spec["random_forest"]["params"]["max_features"]["default"] == "sqrt"
+    assert describe("regression")["random_forest"]["params"]["max_features"]["default"] == 1.0
+
+
+def test_estimators_are_imported_lazily():
+    code = "import llm_cash_magic, sys; print(sorted(m for m in ('lightgbm', 'sklearn.ensemble') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
