@@ -156,10 +156,3 @@ def test_a_closed_channel_is_no_longer_used(lab):
     messages, reply = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
     assert bridge_requests(messages) == []
     assert "fold 1/" in printed(messages)
-
-
-def test_in_plain_ipython_the_code_is_set_as_next_input_and_run(ip, houses):
-    ip.user_ns["houses"] = houses
-    ip.run_line_magic("cash", "houses target=price")
-    assert "cash_model = Pipeline(" in ip.rl_next_input
-    assert len(ip.user_ns["cash_scores"]) == 5

@@ -66,13 +66,16 @@ export class CellBridge {
     comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
       const data = msg.content.data as unknown as IInsertAndRun;
       if (data.type === 'insert-and-run' && data.client === kernel.clientId) {
-        void this.insertAndRun(data.below, data.code);
+        void this.insertAndRun(kernel, data.below, data.code);
       }
     };
   }
 
-  private async insertAndRun(below: string, code: string): Promise<void> {
-    const panel = this.tracker.find(p => this.indexOf(p, below) >= 0);
+  private async insertAndRun(kernel: Kernel.IKernelConnection, below: string, code: string): Promise<void> {
+    // A copied notebook keeps its cell ids: look only at notebooks on the kernel that asked.
+    const panel = this.tracker.find(
+      p => p.sessionContext.session?.kernel?.id === kernel.id && this.indexOf(p, below) >= 0
+    );
     if (!panel) {
       Notification.warning(
         'llm_cash_magic: the %%cash cell is no longer in an open notebook, so its code was not inserted.',
