@@ -75,7 +75,7 @@ class Lab:
             "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_DATA_DIR": str(tmp / "data"),
             "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"),
         }
-        self.log = open(tmp / "jupyter-lab.log", "wb")
+        self.log = open(tmp / "jupyter-lab.log", "wb")  # noqa: SIM115 -- the server writes to it until stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
              f"--port={self.port}", f"--IdentityProvider.token={self.token}",

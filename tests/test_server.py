@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
-from tornado.httpclient import HTTPClientError
 
 # pytest-jupyter's fixtures (a configured ServerApp on a free port, jp_fetch), for this module
 # only: as a project-wide plugin its autouse fixtures would wrap every other test too.
 from pytest_jupyter.jupyter_server import *  # noqa: F403
+from tornado.httpclient import HTTPClientError
 
 from llm_cash_magic import History, profile
 from llm_cash_magic.recommenders import recommend
