@@ -254,17 +254,22 @@ class History:
             conn.execute("UPDATE trials SET updated_at = ?, status = 'failed', error = ? WHERE id = ?",
                          (time.time(), error, trial_id))
 
-    def forget(self, run_id: str) -> int:
-        """Delete the run(s) whose id starts with ``run_id``; returns how many."""
-        if not run_id:
-            raise CashError("give a run id (as shown by %cash history) or --all")
+    def resolve(self, prefix: str) -> str:
+        """The id of the one run whose id starts with ``prefix`` (ids are shown by %cash history)."""
+        if not prefix:
+            raise CashError("give a run id (as shown by %cash history)")
         with self._connect() as conn:
             ids = [r[0] for r in conn.execute("SELECT id FROM runs WHERE substr(id, 1, ?) = ?",
-                                              (len(run_id), run_id))]
-            if len(ids) > 1:
-                raise CashError(f"run id {run_id!r} is ambiguous ({len(ids)} runs start with it); give more of it")
-            conn.execute("DELETE FROM runs WHERE id = ?", (ids[0] if ids else "",))
-        return len(ids)
+                                              (len(prefix), prefix))]
+        if len(ids) != 1:
+            problem = "is ambiguous" if ids else "matches no run"
+            raise CashError(f"run id {prefix!r} {problem} ({len(ids)} runs start with it); see %cash history")
+        return ids[0]
+
+    def forget(self, run_id: str) -> None:
+        """Delete a run (an id prefix is enough) and its trials."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (self.resolve(run_id),))
 
     def forget_all(self) -> int:
         with self._connect() as conn:

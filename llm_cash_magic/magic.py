@@ -18,8 +18,10 @@ from . import bridge, pipeline, render
 from .errors import CashError
 from .history import History
 from .options import parse
+from .recommenders import Recommendation
+from .space import family
 
-SUBCOMMANDS = ("history", "forget", "export", "config")
+SUBCOMMANDS = ("history", "forget", "export", "config", "refine")
 
 
 @magics_class
@@ -59,15 +61,34 @@ class CashMagics(Magics):
             return
         history = History()
         run_id = pipeline.start_run(history, plan, recs, notes.strip())
-        trial_id, code = pipeline.prepare_trial(history, run_id, plan, recs[0])
+        chosen = recs[0]
+        if options.refine:
+            chosen = self._refine(df, plan, recs, history, run_id, options.refine)
+        self._train(history, run_id, plan, chosen)
+
+    def _train(self, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
+        trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
-            print(f"run {run_id}: training #1 ({recs[0].family}) in the new cell below")
+            print(f"run {run_id}: training {family(rec.family).label} ({rec.source}) in the new cell below")
             return
         self.shell.set_next_input(code, replace=False)
-        print(f"run {run_id}: training #1 ({recs[0].family}); its code is in the new cell below")
+        print(f"run {run_id}: training {family(rec.family).label} ({rec.source}); its code is in the new cell below")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
         if error:
             print(f"training failed: {error} (run the cell below to see the full traceback)")
+
+    def _refine(self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str,
+                n_trials: int) -> Recommendation:
+        from .refine import refine
+
+        with render.RefineProgress(n_trials, plan.profile.metric) as progress:
+            result = refine(df, plan.profile, recs, n_trials, history=history, run_id=run_id, cv=plan.cv,
+                            seed=plan.options.seed, on_trial=progress.update)
+        render.show(render.refine_table(result, plan.profile.metric))
+        if result.interrupted:
+            print(f"refinement interrupted: the {len(result.trials)} finished trials are kept; "
+                  f"resume with %cash refine {run_id} <trials>")
+        return pipeline.refined_recommendation(result, plan)
 
     def _dataframe(self, name: str) -> pd.DataFrame:
         head, *attrs = name.split(".")
@@ -103,10 +124,12 @@ class CashMagics(Magics):
             if args == ["--all"]:
                 print(f"forgot {history.forget_all()} runs")
             elif len(args) == 1 and not args[0].startswith("-"):
-                n = history.forget(args[0])
-                print(f"forgot run {args[0]}" if n else f"no run {args[0]!r} in the history")
+                history.forget(args[0])
+                print(f"forgot run {args[0]}")
             else:
                 raise CashError("usage: %cash forget <run-id> | %cash forget --all")
+        elif name == "refine":
+            self._resume_refinement(args, history)
         elif name == "export":
             if len(args) > 1:
                 raise CashError("usage: %cash export [file.jsonl]")
@@ -115,6 +138,17 @@ class CashMagics(Magics):
         else:  # config
             print(f"history: {history.path}")
             print("recommender: defaults (library defaults ranked by the data's size and kinds)")
+
+
+    def _resume_refinement(self, args: list[str], history: History) -> None:
+        """``%cash refine <run-id> [trials]``: continue a run's study on the same, unchanged data."""
+        if not 1 <= len(args) <= 2 or (len(args) == 2 and not args[1].isdigit()):
+            raise CashError("usage: %cash refine <run-id> [trials, default 10]")
+        run = history.run(history.resolve(args[0]))
+        df = self._dataframe(run["data_name"])
+        plan, recs = pipeline.replan(df, run)
+        n_trials = int(args[1]) if len(args) == 2 else 10
+        self._train(history, run["id"], plan, self._refine(df, plan, recs, history, run["id"], n_trials))
 
 
 def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:

@@ -7,6 +7,7 @@ Nothing here renders or parses user input; failures are CashErrors with one-line
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +18,9 @@ from .options import RunOptions
 from .profiling import TaskProfile, profile
 from .recommenders import Recommendation, Recommender, get_recommender, resolve_auto
 from .space import validate
+
+if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
+    from .refine import RefineResult
 
 
 @dataclass
@@ -37,8 +41,6 @@ def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
     """Profile ``df`` and choose the recommender; raises CashError before anything is stored."""
     if options.flag("blend"):
         raise CashError("--blend is not available yet in this version; run without it")
-    if options.refine:
-        raise CashError("refine= is not available yet in this version; run without it")
     prof = profile(df, options.target, task=options.task, metric=options.metric)
     notes = []
     if prof.n_rows_dropped:
@@ -50,6 +52,19 @@ def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
     if strategy == "auto":
         strategy, banner = resolve_auto()
     return Plan(options, prof, df.shape[1], cv, strategy, get_recommender(strategy), notes, banner)
+
+
+def replan(df: pd.DataFrame, run: dict) -> tuple[Plan, list[Recommendation]]:
+    """The plan and recommendations of a stored run, for continuing it on the same, unchanged data."""
+    stored = run["options"]
+    options = RunOptions(data=run["data_name"], target=run["profile"]["target"], task=run["task"],
+                         metric=run["metric"], strategy=run["strategy"], n=stored["n"], cv=stored["cv"],
+                         seed=stored["seed"])
+    again = plan(df, options)
+    if again.profile.fingerprint != run["fingerprint"]:
+        raise CashError(f"{options.data!r} changed since run {run['id']} (its fingerprint differs); "
+                        "start a new run instead")
+    return again, [Recommendation.from_dict(r) for r in run["recommendations"]]
 
 
 def start_run(history: History, plan: Plan, recommendations: list[Recommendation], notes: str = "") -> str:
@@ -85,3 +100,20 @@ def execute(code: str, namespace: dict, history: History, trial_id: str) -> str 
         history.fail_trial(trial_id, error)
         return error
     return None
+
+
+def refined_recommendation(result: RefineResult, plan: Plan) -> Recommendation:
+    """The best trial of a refinement, as a recommendation to generate code for."""
+    best = result.best(plan.profile.metric)
+    if best is None:
+        raise CashError(f"no refinement trial finished ({len(result.trials)} pruned or failed)")
+    warm = result.best_warm_start(plan.profile.metric)
+    n = len(result.trials)
+    if best.warm_start:
+        why = f"a recommendation stayed best after {n} refinement trials"
+    elif warm is None:
+        why = f"best of {n} refinement trials"
+    else:
+        why = f"best of {n} refinement trials; the best recommendation scored {warm.score:.4g}"
+    config = validate(best.family, best.params, plan.profile.task)
+    return Recommendation(config.family, config.params, why, "refine", config.notes)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -117,4 +118,47 @@ def history_table(runs: list[dict]) -> Table:
             family(best["family"]).label if best else "—",
             _score(best, run["metric"]) if best else "—", str(len(run["trials"])),
         )
+    return table
+
+
+class RefineProgress:
+    """A progress bar for a refinement: trials done, best score so far and its family."""
+
+    def __init__(self, total: int, metric: str):
+        self.metric = METRICS[metric]
+        self.best: float | None = None
+        self.progress = Progress(TextColumn("refining"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 TextColumn("{task.description}"), console=console())
+        self.task = self.progress.add_task("", total=total)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, outcome) -> None:
+        if outcome.score is not None and (
+            self.best is None or (outcome.score > self.best) == self.metric.greater_is_better
+        ):
+            self.best = outcome.score
+            self.best_family = family(outcome.family).label
+        best = f"best {self.metric.name} {self.best:.4f} ({self.best_family})" if self.best is not None else ""
+        self.progress.update(self.task, advance=1, description=best)
+
+
+def refine_table(result, metric: str, limit: int = 10) -> Table:
+    """The refinement's best trials, best first, marking the recommendations it started from."""
+    better = METRICS[metric].greater_is_better
+    done = sorted((t for t in result.trials if t.state == "complete"), key=lambda t: -t.score if better else t.score)
+    n_pruned = sum(t.state == "pruned" for t in result.trials)
+    n_failed = sum(t.state == "failed" for t in result.trials)
+    table = Table(title=f"Refinement: {len(result.trials)} trials ({n_pruned} pruned, {n_failed} failed), "
+                        f"best {min(limit, len(done))} shown", title_justify="left")
+    for name in ("trial", "family", metric, "start"):
+        table.add_column(name)
+    for t in done[:limit]:
+        table.add_row(str(t.number), family(t.family).label, f"{t.score:.4f}",
+                      "recommendation" if t.warm_start else "TPE")
     return table

@@ -205,7 +205,7 @@ _register(Family(
         "min_gain_to_split": "min_split_gain", "max_leaves": "num_leaves",
     },
     params=(
-        Param("n_estimators", "int", 100, 10, 3000, log=True, grid=(50, 100, 200, 300, 500, 1000, 2000)),
+        Param("n_estimators", "int", 100, 10, 2000, log=True, grid=(50, 100, 200, 300, 500, 1000, 2000)),
         Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
               grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
         Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
@@ -237,7 +237,7 @@ _register(Family(
     params=(
         Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
               grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
-        Param("max_iter", "int", 100, 10, 3000, log=True, grid=(50, 100, 200, 500, 1000),
+        Param("max_iter", "int", 100, 10, 1000, log=True, grid=(50, 100, 200, 500, 1000),
               help="boosting rounds; early stopping is on above 10,000 rows"),
         Param("max_leaf_nodes", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
         Param("max_depth", "int", None, 1, 64, nullable=True, grid=(None, 3, 4, 6, 8, 12), help=_NO_LIMIT),

@@ -127,9 +127,10 @@ def test_the_schema_is_versioned(history, houses):
 def test_forget_and_export(history, tmp_path):
     first = add_task(history, frame(30, 2, seed=1), {"linear": 1.0})
     second = add_task(history, frame(30, 2, seed=2), {"knn": 2.0})
-    assert history.forget(first[:6]) == 1
+    history.forget(first[:6])
     assert [r["id"] for r in history.runs()] == [second]
-    assert history.forget("0000zzzz") == 0
+    with pytest.raises(CashError, match="run id '0000zzzz' matches no run"):
+        history.forget("0000zzzz")
     out = tmp_path / "h.jsonl"
     assert history.export_jsonl(out) == 1
     assert json.loads(out.read_text().splitlines()[0])["trials"][0]["family"] == "knn"
@@ -145,7 +146,8 @@ def test_forget_refuses_an_ambiguous_prefix(history):
         history.forget(prefix)
     with pytest.raises(CashError, match="give a run id"):
         history.forget("")
-    assert history.forget("%") == 0  # an id prefix, not a pattern
+    with pytest.raises(CashError, match="matches no run"):
+        history.forget("%")  # an id prefix, not a pattern
     assert len(history.runs()) == 20
 
 

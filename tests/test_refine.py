@@ -1,0 +1,96 @@
+"""Warm-started refinement: recommendations first, N trials, resumable, interruptible, recorded."""
+
+from __future__ import annotations
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from llm_cash_magic import History, profile, recommend
+from llm_cash_magic.refine import refine, storage_url, study_name
+
+
+@pytest.fixture
+def task():
+    rng = np.random.default_rng(4)
+    n = 150
+    df = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.choice(["x", "y"], n)})
+    df["y"] = 2 * df["a"] - df["b"] + (df["c"] == "x") + rng.normal(0, 0.3, n)
+    prof = profile(df, "y")
+    recs = [r for r in recommend(prof, strategy="defaults", n=7) if r.family in ("linear", "knn")]
+    history = History()
+    run_id = history.start_run(prof, data_name="df", n_columns=4, strategy="defaults")
+    return df, prof, recs, history, run_id
+
+
+def run_refine(task, n, **kwargs):
+    df, prof, recs, history, run_id = task
+    return refine(df, prof, recs, n, history=history, run_id=run_id, cv=3, families=("linear", "knn"), **kwargs)
+
+
+def test_the_first_trials_are_exactly_the_recommendations(task):
+    _, _, recs, _, _ = task
+    result = run_refine(task, 4)
+    first = result.trials[: len(recs)]
+    assert [(t.family, t.params) for t in first] == [(r.family, r.params) for r in recs]
+    assert all(t.warm_start for t in first) and not any(t.warm_start for t in result.trials[len(recs):])
+
+
+def test_n_trials_run_and_each_is_recorded_in_the_history(task):
+    _, _, _, history, run_id = task
+    result = run_refine(task, 5)
+    assert len(result.trials) == 5
+    recorded = {t["id"]: t for t in history.run(run_id)["trials"]}
+    for outcome in result.trials:
+        trial = recorded[outcome.history_trial]
+        assert trial["source"] == "refine" and trial["family"] == outcome.family
+        if outcome.state == "complete":
+            assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(outcome.score)
+        else:
+            assert trial["status"] == "failed"
+
+
+def test_a_second_call_resumes_the_same_study(task):
+    _, _, recs, history, run_id = task
+    first = run_refine(task, 3)
+    second = run_refine(task, 2)
+    assert second.study_name == first.study_name == study_name(run_id)
+    assert [t.number for t in second.trials] == [0, 1, 2, 3, 4]
+    assert sum(t.warm_start for t in second.trials) == len(recs)  # not enqueued again
+    searched = [(t.family, t.params) for t in second.trials if not t.warm_start]
+    assert len(searched) == len(set(map(repr, searched)))  # resuming does not replay suggestions
+    stored = optuna.load_study(study_name=study_name(run_id), storage=storage_url(history))
+    assert len(stored.trials) == 5
+
+
+def test_an_interrupt_keeps_the_finished_trials(task):
+    seen = []
+
+    def interrupt_after_two(outcome):
+        seen.append(outcome)
+        if len(seen) == 2:
+            raise KeyboardInterrupt
+
+    result = run_refine(task, 6, on_trial=interrupt_after_two)
+    assert result.interrupted
+    assert [t.number for t in result.trials[:2]] == [0, 1]
+    assert len(run_refine(task, 1).trials) == len(result.trials) + 1
+
+
+def test_the_magic_puts_the_best_trial_in_the_new_cell(ip, capsys):
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["u", "v"], 120)})
+    df["y"] = df["a"] * 3 + (df["b"] == "u") + rng.normal(0, 0.2, 120)
+    ip.user_ns["df"] = df
+    ip.run_line_magic("cash", "df target=y refine=3 n=2 cv=3")
+    out = capsys.readouterr().out
+    assert "Refinement: 3 trials" in out
+    [run] = History().runs()
+    refined = [t for t in run["trials"] if t["source"] == "refine"]
+    assert len(refined) == 4  # 3 search trials and the best one trained again by its code
+    best = min((t for t in refined[:3] if t["status"] == "done"), key=lambda t: t["cv_mean"])
+    assert refined[-1]["params"] == best["params"] and ip.rl_next_input == refined[-1]["code"]
+
+    ip.run_line_magic("cash", f"refine {run['id'][:6]} 1")
+    assert len([t for t in History().run(run["id"])["trials"] if t["source"] == "refine"]) == 4 + 1 + 1
