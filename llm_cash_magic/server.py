@@ -45,16 +45,19 @@ def datasets(runs: list[dict]) -> list[dict]:
     Each group is labelled by its newest run (variable name, shape, task, metric) and carries a
     leaderboard: every finished trial scored with that metric, best first. Trials scored with an
     older metric stay in the runs but not in the leaderboard, as their scores do not compare.
+    Within a run, trials are listed best first too (a refined run has many).
     """
     groups: dict[str, dict] = {}
     for run in runs:
         group = groups.setdefault(run["fingerprint"], {
             key: run[key] for key in ("fingerprint", "data_name", "n_rows", "n_columns", "task", "metric")
         } | {"greater_is_better": METRICS[run["metric"]].greater_is_better, "runs": [], "leaderboard": []})
-        group["runs"].append(run_summary(run))
+        summary = run_summary(run)
+        summary["trials"].sort(key=_best_first(METRICS[run["metric"]].greater_is_better))
+        group["runs"].append(summary)
         if run["metric"] != group["metric"]:
             continue
-        for trial in run["trials"]:
+        for trial in summary["trials"]:
             if trial["status"] == "done" and trial["cv_mean"] is not None:
                 group["leaderboard"].append({
                     "run_id": run["id"], "trial_id": trial["id"], "family": trial["family"],
@@ -63,9 +66,14 @@ def datasets(runs: list[dict]) -> list[dict]:
                     "created_at": trial["updated_at"],
                 })
     for group in groups.values():
-        sign = -1 if group["greater_is_better"] else 1
-        group["leaderboard"].sort(key=lambda t: (sign * t["cv_mean"], -t["created_at"]))
+        group["leaderboard"].sort(key=_best_first(group["greater_is_better"]))
     return list(groups.values())
+
+
+def _best_first(greater_is_better: bool):
+    """Sort key: scored trials best first, then unscored ones (a stable sort keeps ties in order)."""
+    sign = -1 if greater_is_better else 1
+    return lambda trial: (0, sign * trial["cv_mean"]) if trial["cv_mean"] is not None else (1, 0.0)
 
 
 def llm_status(environ=os.environ) -> dict | None:

@@ -170,6 +170,18 @@ def test_trials_scored_with_another_metric_stay_out_of_the_leaderboard(history, 
     assert [e["cv_mean"] for e in group["leaderboard"]] == [5.0]
 
 
+def test_a_runs_trials_are_listed_best_first(history, houses):
+    run_id = record_run(history, houses, "price", data_name="houses", scores=[7.0])  # rmse
+    rec = recommend(profile(houses, "price"), strategy="defaults")[1]
+    for score in ([3.0], None, [5.0]):
+        trial = history.add_trial(run_id, family=rec.family, source="refine", recommended=rec.params,
+                                  params=rec.params)
+        if score:
+            history.finish_trial(trial, family=rec.family, params=rec.params, scores=score, fit_seconds=0.1)
+    (group,) = datasets(history.runs())
+    assert [t["cv_mean"] for t in group["runs"][0]["trials"]] == [3.0, 5.0, 7.0, None]
+
+
 def test_llm_status_defaults_to_the_openai_host():
     assert llm_status({"OPENAI_API_KEY": "k"}) == {"model": None, "host": "api.openai.com"}
 

@@ -13,6 +13,9 @@ import * as React from 'react';
 
 import { HistoryAPI, IDataset, IRun, IRunSummary, IStatus, ITrial } from './api';
 
+const LEADERBOARD_SIZE = 5;
+const TRIALS_PER_RUN = 3; // a run's best ones (the server lists them best first); details show all
+
 export class CashSidebar extends ReactWidget {
   constructor(
     private api: HistoryAPI,
@@ -104,7 +107,7 @@ export class CashSidebar extends ReactWidget {
           <>
             <h4>Leaderboard</h4>
             <ol className="jp-LlmCash-leaderboard">
-              {dataset.leaderboard.slice(0, 5).map(entry => (
+              {dataset.leaderboard.slice(0, LEADERBOARD_SIZE).map(entry => (
                 <li key={entry.trial_id} onClick={() => void this.select(entry.run_id)}>
                   <span className="jp-LlmCash-family">{entry.family}</span>{' '}
                   <span className="jp-LlmCash-score">{score(entry.cv_mean, entry.cv_std)}</span>{' '}
@@ -133,12 +136,15 @@ export class CashSidebar extends ReactWidget {
       >
         <span className="jp-LlmCash-dim">{when(run.created_at)}</span>{' '}
         <span className="jp-LlmCash-strategy">{run.strategy}</span>
-        {run.trials.map(trial => (
+        {run.trials.slice(0, TRIALS_PER_RUN).map(trial => (
           <div key={trial.id} className="jp-LlmCash-trial">
             <span className="jp-LlmCash-family">{trial.family}</span>{' '}
             <span className="jp-LlmCash-score">{outcome(trial)}</span>
           </div>
         ))}
+        {run.trials.length > TRIALS_PER_RUN && (
+          <div className="jp-LlmCash-trial jp-LlmCash-dim">+{run.trials.length - TRIALS_PER_RUN} more trials</div>
+        )}
       </li>
     );
   }
