@@ -30,6 +30,17 @@ def connect() -> None:
     _listen(comm.create_comm(target_name=COMM_TARGET, data={"type": "hello"}))
 
 
+def disconnect() -> None:
+    """Close the channel; called by ``%unload_ext`` (and so by ``%reload_ext`` before connecting)."""
+    import comm
+
+    manager = comm.get_comm_manager()
+    manager.unregister_target(COMM_TARGET, _on_frontend_open)
+    for channel in [c for c in manager.comms.values() if c.target_name == COMM_TARGET]:
+        channel.close()
+    _clients.clear()
+
+
 def cell_id(shell) -> str | None:
     """The id of the notebook cell being executed, if the frontend sent one (JupyterLab does)."""
     return _parent(shell).get("metadata", {}).get("cellId")

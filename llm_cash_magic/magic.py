@@ -167,5 +167,6 @@ def load_ipython_extension(ip) -> None:
 
 
 def unload_ipython_extension(ip) -> None:
+    bridge.disconnect()
     if _run_lone_cell_magic_as_line in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.remove(_run_lone_cell_magic_as_line)

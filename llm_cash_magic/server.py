@@ -63,7 +63,6 @@ def datasets(runs: list[dict]) -> list[dict]:
                     "run_id": run["id"], "trial_id": trial["id"], "family": trial["family"],
                     "source": trial["source"], "strategy": run["strategy"], "params": trial["params"],
                     "overrides": trial["overrides"], "cv_mean": trial["cv_mean"], "cv_std": trial["cv_std"],
-                    "created_at": trial["updated_at"],
                 })
     for group in groups.values():
         group["leaderboard"].sort(key=_best_first(group["greater_is_better"]))
@@ -89,7 +88,7 @@ def llm_status(environ=os.environ) -> dict | None:
 
 
 class _HistoryHandler(APIHandler):
-    async def call(self, method, *args):
+    async def in_thread(self, method, *args):
         return await asyncio.to_thread(method, *args)
 
     def write_json(self, value) -> None:
@@ -100,23 +99,23 @@ class _HistoryHandler(APIHandler):
 class RunsHandler(_HistoryHandler):
     @web.authenticated
     async def get(self):
-        runs = await self.call(History().runs, self.get_query_argument("fingerprint", None))
+        runs = await self.in_thread(History().runs, self.get_query_argument("fingerprint", None))
         self.write_json({"runs": [run_summary(r) for r in runs]})
 
 
 class RunHandler(_HistoryHandler):
     @web.authenticated
     async def get(self, run_id: str):
-        run = await self.call(History().run, run_id)
+        run = await self.in_thread(History().run, run_id)
         if run is None:
             raise web.HTTPError(404, f"no run {run_id!r} in the history")
         self.write_json(run)
 
     @web.authenticated
     async def delete(self, run_id: str):
-        if await self.call(History().run, run_id) is None:
+        if await self.in_thread(History().run, run_id) is None:
             raise web.HTTPError(404, f"no run {run_id!r} in the history")
-        await self.call(History().forget, run_id)
+        await self.in_thread(History().forget, run_id)
         self.set_status(204)
         self.finish()
 
@@ -124,7 +123,7 @@ class RunHandler(_HistoryHandler):
 class DatasetsHandler(_HistoryHandler):
     @web.authenticated
     async def get(self):
-        self.write_json({"datasets": datasets(await self.call(History().runs))})
+        self.write_json({"datasets": datasets(await self.in_thread(History().runs))})
 
 
 class StatusHandler(_HistoryHandler):

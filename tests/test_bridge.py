@@ -156,3 +156,12 @@ def test_a_closed_channel_is_no_longer_used(lab):
     messages, reply = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
     assert bridge_requests(messages) == []
     assert "fold 1/" in printed(messages)
+
+
+def test_unloading_the_extension_closes_the_channel(lab):
+    messages, _ = lab.execute("%unload_ext llm_cash_magic")
+    assert [m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_close"] == [lab.comm_id]
+    messages, _ = lab.execute("%load_ext llm_cash_magic\n%cash df target=price", cell_id="cell-of-cash")
+    assert len(comm_opens(messages)) == 1  # a new hello, not yet answered: the kernel runs the code
+    assert bridge_requests(messages) == []
+    assert "fold 1/" in printed(messages)

@@ -65,7 +65,6 @@ export interface ILeaderboardEntry {
   overrides: Record<string, unknown>;
   cv_mean: number;
   cv_std: number | null;
-  created_at: number;
 }
 
 export interface IDataset {
