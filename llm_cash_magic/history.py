@@ -3,7 +3,9 @@
 A *run* is one ``%%cash`` invocation: the profile, options, and the recommendations made. A
 *trial* is one configuration trained on that data: recommended and actual hyperparameters (their
 difference is the user's overrides), the generated code, and cross-validated scores. Trials of
-past tasks are what meta-informed recommendations learn from.
+past tasks are what meta-informed recommendations learn from. An *LLM request* is one exchange
+with an endpoint: the exact messages, the raw answer, what was parsed and repaired, tokens and
+timings (never the key); its answer is replayed when the same request is made again.
 
 Short-lived connections in WAL mode with a busy timeout let several kernels write at once.
 A file that is not a database is moved aside with a warning and a fresh one is created.
@@ -31,7 +33,7 @@ from .errors import CashError
 from .metrics import METRICS
 from .profiling import TaskProfile
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _MIGRATIONS = {
     1: """
     CREATE TABLE runs (
@@ -71,6 +73,32 @@ _MIGRATIONS = {
         error TEXT
     );
     CREATE INDEX trials_by_run ON trials (run_id);
+    """,
+    2: """
+    CREATE TABLE llm_requests (
+        id TEXT PRIMARY KEY,
+        run_id TEXT,
+        created_at REAL NOT NULL,
+        strategy TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        model TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        temperature REAL,
+        seed INTEGER,
+        cache_key TEXT NOT NULL,
+        replay_of TEXT,
+        messages TEXT NOT NULL,
+        response TEXT NOT NULL DEFAULT '',
+        recommendations TEXT NOT NULL DEFAULT '[]',
+        repairs TEXT NOT NULL DEFAULT '[]',
+        usage TEXT,
+        first_token_seconds REAL,
+        latency_seconds REAL,
+        status TEXT NOT NULL,
+        error TEXT
+    );
+    CREATE INDEX llm_requests_by_run ON llm_requests (run_id);
+    CREATE INDEX llm_requests_by_cache_key ON llm_requests (cache_key, created_at);
     """,
 }
 
@@ -199,8 +227,10 @@ class History:
         notes: str = "",
         options: dict | None = None,
         recommendations: list[dict] | None = None,
+        run_id: str | None = None,
     ) -> str:
-        run_id = uuid.uuid4().hex[:12]
+        """Store a run; ``run_id`` (from ``new_run_id``) when LLM requests already point to it."""
+        run_id = run_id or new_run_id()
         with self._connect() as conn:
             conn.execute(
                 "INSERT INTO runs (id, created_at, fingerprint, data_name, n_rows, n_columns, task, metric,"
@@ -254,6 +284,19 @@ class History:
             conn.execute("UPDATE trials SET updated_at = ?, status = 'failed', error = ? WHERE id = ?",
                          (time.time(), error, trial_id))
 
+    def record_request(self, **request) -> str:
+        """Store one LLM request (columns of ``llm_requests`` as keywords); returns its id."""
+        unknown = set(request) - set(_REQUEST_COLUMNS)
+        if unknown:
+            raise TypeError(f"llm_requests has no column {', '.join(sorted(unknown))}")
+        request_id = uuid.uuid4().hex[:12]
+        row = {"id": request_id, "created_at": time.time()} | {
+            k: _json(v) if k in _JSON_COLUMNS and v is not None else v for k, v in request.items()}
+        with self._connect() as conn:
+            conn.execute(f"INSERT INTO llm_requests ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                         tuple(row.values()))
+        return request_id
+
     def resolve(self, prefix: str) -> str:
         """The id of the one run whose id starts with ``prefix`` (ids are shown by %cash history)."""
         if not prefix:
@@ -267,14 +310,17 @@ class History:
         return ids[0]
 
     def forget(self, run_id: str) -> None:
-        """Delete a run (an id prefix is enough) and its trials."""
+        """Delete a run (an id prefix is enough), its trials and its LLM requests."""
+        full_id = self.resolve(run_id)
         with self._connect() as conn:
-            conn.execute("DELETE FROM runs WHERE id = ?", (self.resolve(run_id),))
+            conn.execute("DELETE FROM runs WHERE id = ?", (full_id,))
+            conn.execute("DELETE FROM llm_requests WHERE run_id = ?", (full_id,))
 
     def forget_all(self) -> int:
         with self._connect() as conn:
             n = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
             conn.execute("DELETE FROM runs")
+            conn.execute("DELETE FROM llm_requests")
         return n
 
     # ---- reading -----------------------------------------------------------------------------
@@ -309,11 +355,28 @@ class History:
                                (trial_id,)).fetchone()
         return _row_dict(row) if row else None
 
+    def requests(self, run_id: str | None = None) -> list[dict]:
+        """LLM requests oldest first: all of them, or those made for ``run_id``."""
+        query, args = "SELECT * FROM llm_requests", ()
+        if run_id is not None:
+            query, args = query + " WHERE run_id = ?", (run_id,)
+        with self._connect() as conn:
+            return [_row_dict(r) for r in conn.execute(query + " ORDER BY created_at, id", args)]
+
+    def stored_answer(self, cache_key: str) -> tuple[str, str] | None:
+        """(request id, answer) of the newest usable answer to the request ``cache_key`` identifies."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT id, response FROM llm_requests WHERE cache_key = ? AND status = 'ok' AND replay_of IS NULL"
+                " AND recommendations != '[]' ORDER BY created_at DESC, id LIMIT 1", (cache_key,)).fetchone()
+        return (row["id"], row["response"]) if row else None
+
     def export_jsonl(self, path: str | os.PathLike) -> int:
-        """Write every run (with its trials) as one JSON object per line; returns the count."""
+        """Write every run (with its trials and LLM requests) as one JSON object per line; returns the count."""
         runs = self.runs()
         with open(path, "w", encoding="utf-8") as fh:
             for run in reversed(runs):
+                run["llm_requests"] = self.requests(run["id"])
                 fh.write(json.dumps(run, sort_keys=True) + "\n")
         return len(runs)
 
@@ -365,6 +428,15 @@ class History:
         return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), distance, ranked[:top])
 
 
+_REQUEST_COLUMNS = ("run_id", "strategy", "purpose", "model", "endpoint", "temperature", "seed", "cache_key",
+                    "replay_of", "messages", "response", "recommendations", "repairs", "usage",
+                    "first_token_seconds", "latency_seconds", "status", "error")
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
 def overrides(recommended: dict, params: dict) -> dict:
     """Hyperparameters the user changed: name → {"from": recommended, "to": used}."""
     return {k: {"from": recommended.get(k), "to": v} for k, v in params.items() if recommended.get(k) != v}
@@ -388,7 +460,7 @@ def _plain(value):
 
 
 _JSON_COLUMNS = ("options", "profile", "meta_features", "recommendations", "versions",
-                 "recommended", "params", "overrides", "cv_scores")
+                 "recommended", "params", "overrides", "cv_scores", "messages", "repairs", "usage")
 
 
 def _row_dict(row: sqlite3.Row) -> dict:

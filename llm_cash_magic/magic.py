@@ -2,6 +2,8 @@
 
 No business logic lives here: the steps are in ``pipeline``, the views in ``render``. Every
 CashError becomes an IPython UsageError, which notebooks show as one line without a traceback.
+The LLM settings are traitlets: ``%config CashMagics.model = "…"`` or ``c.CashMagics.model``
+in ``ipython_config.py``; unset ones fall back to the environment (see ``llm.settings``).
 """
 
 from __future__ import annotations
@@ -13,20 +15,51 @@ import shlex
 import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Float, Int, Unicode
 
 from . import bridge, pipeline, render
 from .errors import CashError
 from .history import History
+from .llm.settings import DEFAULT_MODEL, LLMSettings
 from .options import parse
-from .recommenders import Recommendation
+from .recommenders import LLM_STRATEGIES, Recommendation, resolve_auto
 from .space import family
 
 SUBCOMMANDS = ("history", "forget", "export", "config", "refine")
+_DEFAULTS = LLMSettings()
+_LLM_TRAITS = ("model", "base_url", "api_key_env", "temperature", "seed", "timeout", "max_retries", "k", "n",
+               "send_column_names", "stream")
 
 
 @magics_class
 class CashMagics(Magics):
     """Recommend a model and hyperparameters for a DataFrame, then train it in a new cell."""
+
+    model = Unicode(None, allow_none=True, help=(
+        f"Model name at the endpoint. Unset: $LLM_CASH_MODEL, else {DEFAULT_MODEL}.")).tag(config=True)
+    base_url = Unicode(None, allow_none=True, help=(
+        "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (Ollama). Unset: $OPENAI_BASE_URL, "
+        "else OpenAI.")).tag(config=True)
+    api_key_env = Unicode(_DEFAULTS.api_key_env, help=(
+        "Name of the environment variable holding the API key; the key itself is never configured "
+        "here.")).tag(config=True)
+    temperature = Float(_DEFAULTS.temperature, allow_none=True, min=0.0, max=2.0, help=(
+        "Sampling temperature; None sends none (reasoning models accept only their own).")).tag(config=True)
+    seed = Int(_DEFAULTS.seed, allow_none=True, min=0, help="Sampling seed; None sends none.").tag(config=True)
+    timeout = Float(_DEFAULTS.timeout, min=0.1, help=(
+        "Seconds to wait for the connection and for each piece of the answer.")).tag(config=True)
+    max_retries = Int(_DEFAULTS.max_retries, min=0, max=10, help=(
+        "Retries with backoff on connection errors, 429 and 5xx.")).tag(config=True)
+    k = Int(_DEFAULTS.k, min=0, max=50, help="Similar past tasks shown to meta-informed prompts.").tag(config=True)
+    n = Int(_DEFAULTS.n, min=1, max=20, help="Recommendations when the %%cash line has no n=.").tag(config=True)
+    send_column_names = Bool(_DEFAULTS.send_column_names, help=(
+        "Send column names to the LLM (off: the prompt has aggregate numbers only).")).tag(config=True)
+    stream = Bool(_DEFAULTS.stream, help="Stream the answer so each recommendation shows as soon as its line is in."
+                  ).tag(config=True)
+
+    def llm_settings(self) -> LLMSettings:
+        """The effective LLM settings: these traits, else the environment, else the defaults."""
+        return LLMSettings.resolve(**{name: getattr(self, name) for name in _LLM_TRAITS})
 
     @line_cell_magic
     def cash(self, line: str, cell: str | None = None):
@@ -46,12 +79,19 @@ class CashMagics(Magics):
 
     # ---- a run ------------------------------------------------------------------------------
     def _run(self, line: str, notes: str) -> None:
-        options = parse(line)
+        settings = self.llm_settings()
+        options = parse(line, n=settings.n)
         df = self._dataframe(options.data)
-        plan = pipeline.plan(df, options)
+        history = History()
+        plan = pipeline.plan(df, options, settings, history)
         render.show(render.profile_summary(plan.profile, options.data, plan.notes))
         if plan.banner:
             print(plan.banner)
+        if options.flag("dry-run") and plan.strategy in LLM_STRATEGIES:
+            print(render.messages_text(plan.recommender.messages(plan.profile, options.n, notes.strip())))
+            print(f"dry run: the exact messages strategy {plan.strategy} would send to {settings.host}; "
+                  "nothing was sent, stored or run")
+            return
         recs = list(plan.recommender.recommend(plan.profile, n=options.n, notes=notes.strip()))
         if not recs:
             raise CashError(f"the {plan.strategy} recommender returned no recommendation")
@@ -59,7 +99,6 @@ class CashMagics(Magics):
         if options.flag("dry-run"):
             print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
             return
-        history = History()
         run_id = pipeline.start_run(history, plan, recs, notes.strip())
         chosen = recs[0]
         if options.refine:
@@ -136,8 +175,18 @@ class CashMagics(Magics):
             path = args[0] if args else "cash_history.jsonl"
             print(f"exported {history.export_jsonl(path)} runs to {path}")
         else:  # config
+            if args:
+                raise CashError("usage: %cash config (change settings with %config CashMagics.<name> = …)")
+            settings = self.llm_settings()
             print(f"history: {history.path}")
-            print("recommender: defaults (library defaults ranked by the data's size and kinds)")
+            if settings.configured:
+                print(f"strategy auto → {settings.model} at {settings.host}: meta-informed when the history has "
+                      "similar past tasks, else zero-shot")
+            else:
+                print(resolve_auto(settings)[1])
+            print("\n".join(settings.describe()))
+            print("change with %config CashMagics.<name> = … (or c.CashMagics.<name> in ipython_config.py); "
+                  "%config CashMagics lists every setting")
 
 
     def _resume_refinement(self, args: list[str], history: History) -> None:

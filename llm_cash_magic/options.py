@@ -37,8 +37,11 @@ class RunOptions:
 _USAGE = "usage: %%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…] [--auto]"
 
 
-def parse(line: str) -> RunOptions:
-    """Options from the magic's line; a CashError names the first problem and what is allowed."""
+def parse(line: str, n: int = 5) -> RunOptions:
+    """Options from the magic's line; a CashError names the first problem and what is allowed.
+
+    ``n`` is the number of recommendations when the line has no ``n=`` (``CashMagics.n``).
+    """
     try:
         tokens = shlex.split(line)
     except ValueError as exc:
@@ -78,7 +81,7 @@ def parse(line: str) -> RunOptions:
         task=task,
         metric=metric,
         strategy=strategy,
-        n=_int(values, "n", 5, 1, 20),
+        n=_int(values, "n", n, 1, 20),
         cv=_int(values, "cv", 5, 2, 20),
         seed=_int(values, "seed", 0, 0, 2**32 - 1),
         refine=_int(values, "refine", 0, 0, 10_000),

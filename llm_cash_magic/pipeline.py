@@ -13,10 +13,11 @@ import pandas as pd
 
 from .codegen import effective_cv, generate_code
 from .errors import CashError
-from .history import History
+from .history import History, new_run_id
+from .llm.settings import LLMSettings
 from .options import RunOptions
 from .profiling import TaskProfile, profile
-from .recommenders import Recommendation, Recommender, get_recommender, resolve_auto
+from .recommenders import LLM_STRATEGIES, Recommendation, Recommender, get_recommender, resolve_auto
 from .space import validate
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
@@ -35,10 +36,16 @@ class Plan:
     recommender: Recommender
     notes: list[str] = field(default_factory=list)  # shown to the user: dropped rows, reduced folds
     banner: str = ""
+    run_id: str = field(default_factory=new_run_id)  # LLM requests are recorded under it
 
 
-def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
-    """Profile ``df`` and choose the recommender; raises CashError before anything is stored."""
+def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = None,
+         history: History | None = None) -> Plan:
+    """Profile ``df`` and choose the recommender; raises CashError before anything is stored.
+
+    ``settings`` say where the LLM is (default: from the environment); ``--fresh`` turns off
+    the replay of stored answers.
+    """
     if options.flag("blend"):
         raise CashError("--blend is not available yet in this version; run without it")
     prof = profile(df, options.target, task=options.task, metric=options.metric)
@@ -48,18 +55,28 @@ def plan(df: pd.DataFrame, options: RunOptions) -> Plan:
     cv, cv_note = effective_cv(prof, options.cv)
     if cv_note:
         notes.append(cv_note)
+    settings = (settings or LLMSettings.resolve()).replace(cache=not options.flag("fresh"))
+    history = history or History()
     strategy, banner = options.strategy, ""
     if strategy == "auto":
-        strategy, banner = resolve_auto()
-    return Plan(options, prof, df.shape[1], cv, strategy, get_recommender(strategy), notes, banner)
+        past = history.nearest_tasks(prof, k=settings.k) if settings.configured else []
+        strategy, banner = resolve_auto(settings, len(past))
+    elif strategy in LLM_STRATEGIES and not settings.configured and not options.flag("dry-run"):
+        raise CashError(
+            f"strategy={strategy} needs an LLM endpoint: set ${settings.api_key_env}, or "
+            '%config CashMagics.base_url = "http://…/v1" for a local server (see %cash config)'
+        )
+    run_id = new_run_id()
+    recommender = get_recommender(strategy, settings=settings, history=history, run_id=run_id)
+    return Plan(options, prof, df.shape[1], cv, strategy, recommender, notes, banner, run_id)
 
 
 def replan(df: pd.DataFrame, run: dict) -> tuple[Plan, list[Recommendation]]:
     """The plan and recommendations of a stored run, for continuing it on the same, unchanged data."""
     stored = run["options"]
     options = RunOptions(data=run["data_name"], target=run["profile"]["target"], task=run["task"],
-                         metric=run["metric"], strategy=run["strategy"], n=stored["n"], cv=stored["cv"],
-                         seed=stored["seed"])
+                         metric=run["metric"], strategy="defaults",  # the recommendations are stored
+                         n=stored["n"], cv=stored["cv"], seed=stored["seed"])
     again = plan(df, options)
     if again.profile.fingerprint != run["fingerprint"]:
         raise CashError(f"{options.data!r} changed since run {run['id']} (its fingerprint differs); "
@@ -71,7 +88,7 @@ def start_run(history: History, plan: Plan, recommendations: list[Recommendation
     return history.start_run(
         plan.profile, data_name=plan.options.data, n_columns=plan.n_columns, strategy=plan.strategy,
         notes=notes, options=plan.options.to_dict() | {"cv_used": plan.cv},
-        recommendations=[r.to_dict() for r in recommendations],
+        recommendations=[r.to_dict() for r in recommendations], run_id=plan.run_id,
     )
 
 

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import CashError
+from .history import History
+from .llm.settings import LLMSettings
 from .profiling import TaskProfile
-from .space import FAMILIES, Config, family
+from .space import Config, family
 
 STRATEGIES = ("auto", "zero-shot", "meta-informed", "offline", "defaults")
+LLM_STRATEGIES = ("zero-shot", "meta-informed")
 
 
 @dataclass(frozen=True)
@@ -103,28 +106,56 @@ def _ranking(p: TaskProfile) -> list[tuple[str, str]]:
 _AVAILABLE = {"defaults": DefaultsRecommender}
 
 
-def get_recommender(strategy: str) -> Recommender:
-    """The recommender for a concrete strategy name; 'auto' must be resolved by the caller."""
+def get_recommender(strategy: str, *, settings: LLMSettings | None = None, history: History | None = None,
+                    run_id: str | None = None) -> Recommender:
+    """The recommender for a concrete strategy name; 'auto' must be resolved by the caller.
+
+    LLM strategies use ``settings`` (default: from the environment), record their requests in
+    ``history`` under ``run_id``.
+    """
     if strategy not in STRATEGIES:
         raise CashError(f"strategy={strategy!r} is not a strategy; use one of: {', '.join(STRATEGIES)}")
+    if strategy in LLM_STRATEGIES:
+        from .llm.recommender import LLMRecommender  # it imports this module; openai loads only when needed
+
+        return LLMRecommender(strategy, settings or LLMSettings.resolve(), history, run_id=run_id)
     if strategy not in _AVAILABLE:
-        raise CashError(
-            f"strategy={strategy} is not available yet in this version; use one of: {', '.join(_AVAILABLE)}"
-        )
+        raise CashError(f"strategy={strategy} is not available yet in this version; "
+                        f"use one of: {', '.join([*LLM_STRATEGIES, *_AVAILABLE])}")
     return _AVAILABLE[strategy]()
 
 
-def resolve_auto() -> tuple[str, str]:
+def offline_strategy() -> str:
+    """What answers without an LLM: the offline meta-learner when available, else the defaults."""
+    return "offline" if "offline" in _AVAILABLE else "defaults"
+
+
+def offline_fallback(history: History | None = None) -> Recommender:
+    """The recommender that answers when the LLM cannot, or fills in what it left out."""
+    return get_recommender(offline_strategy(), history=history)
+
+
+def resolve_auto(settings: LLMSettings, n_past_tasks: int = 0) -> tuple[str, str]:
     """The strategy 'auto' stands for, and a one-line banner saying why."""
-    return "defaults", (
-        "strategy auto → defaults: no LLM endpoint or offline meta-learner in this version yet"
+    if settings.configured:
+        where = f"{settings.model} at {settings.host}"
+        if n_past_tasks:
+            return "meta-informed", f"strategy auto → meta-informed: {where}, with {n_past_tasks} similar past tasks"
+        return "zero-shot", f"strategy auto → zero-shot: {where} (no past tasks in the history yet)"
+    offline = offline_strategy()
+    return offline, (
+        f"strategy auto → {offline}: no LLM endpoint configured (set ${settings.api_key_env}, or "
+        '%config CashMagics.base_url = "http://…/v1" for a local server; %cash config shows the settings)'
     )
 
 
-def recommend(profile: TaskProfile, strategy: str = "auto", n: int = 5, notes: str = "") -> list[Recommendation]:
+def recommend(profile: TaskProfile, strategy: str = "auto", n: int = 5, notes: str = "",
+              settings: LLMSettings | None = None) -> list[Recommendation]:
     """Recommendations for ``profile`` (Python API mirror of the magic)."""
     if not isinstance(n, int) or n < 1:
         raise CashError(f"n={n!r} must be a positive integer")
+    settings = settings or LLMSettings.resolve()
     if strategy == "auto":
-        strategy, _ = resolve_auto()
-    return list(get_recommender(strategy).recommend(profile, n=min(n, len(FAMILIES)), notes=notes))
+        past = History().nearest_tasks(profile, k=settings.k) if settings.configured else []
+        strategy, _ = resolve_auto(settings, len(past))
+    return list(get_recommender(strategy, settings=settings).recommend(profile, n=n, notes=notes))

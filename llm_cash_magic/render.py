@@ -81,12 +81,18 @@ def recommendations_table(recs: list[Recommendation], task: str) -> Table:
     table.add_column("family")
     table.add_column("hyperparameters (changed from defaults)")
     table.add_column("why")
+    table.add_column("by")
     for i, rec in enumerate(recs, start=1):
         why = _clip(rec.rationale, 300)
         if rec.notes:
             why.append(f"\nrepaired: {'; '.join(rec.notes)[:200]}", style="yellow")
-        table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why)
+        table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why, _clip(rec.source, 40))
     return table
+
+
+def messages_text(messages: list[dict]) -> str:
+    """Chat messages exactly as they would be sent, each under a header naming its role."""
+    return "\n\n".join(f"──── {m['role']} ────\n{m['content']}" for m in messages)
 
 
 def _score(trial: dict, metric: str) -> str:

@@ -32,6 +32,7 @@ def ip():
     shell.run_line_magic("load_ext", "llm_cash_magic")
     shell.rl_next_input = None
     yield shell
+    shell.config.pop("CashMagics", None)  # %config writes into the shell's config, which outlives a test
     shell.run_line_magic("unload_ext", "llm_cash_magic")
     shell.reset(new_session=False)
 
@@ -64,3 +65,42 @@ def churn() -> pd.DataFrame:
     logit = -0.04 * np.nan_to_num(tenure, nan=30) + 0.03 * charges - 0.5
     churned = np.where(rng.random(n) < 1 / (1 + np.exp(-logit)), "yes", "no")
     return pd.DataFrame({"tenure": tenure, "plan": plan, "charges": charges, "churned": churned})
+
+
+# ---- LLM: a real OpenAI-compatible HTTP server, scripted per test --------------------------
+
+API_KEY = "sk-test-" + "S3CR3T" * 6  # a key that must never show up anywhere
+
+
+@pytest.fixture
+def fake_llm():
+    """The fake OpenAI-compatible server (tests/fake_openai.py); queue replies with ``.reply``."""
+    from fake_openai import FakeOpenAI
+
+    server = FakeOpenAI()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def llm_env(fake_llm, monkeypatch):
+    """The environment of a user whose LLM is the fake server: base URL, key and model."""
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_llm.url)
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    monkeypatch.setenv("LLM_CASH_MODEL", "fake-model")
+    return fake_llm
+
+
+@pytest.fixture
+def llm_settings(llm_env):
+    """Settings for the fake server without retries, so faults show at once."""
+    from llm_cash_magic.llm.settings import LLMSettings
+
+    return LLMSettings.resolve(max_retries=0, timeout=5.0)
+
+
+@pytest.fixture(autouse=True)
+def no_real_llm(monkeypatch):
+    """No test reaches a real endpoint, whatever the developer's environment holds."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_CASH_MODEL"):
+        monkeypatch.delenv(name, raising=False)

@@ -133,10 +133,8 @@ def test_in_a_notebook_a_usage_error_shows_no_traceback(ip, houses, capsys):
     assert "UsageError: target column 'prize' is not in the DataFrame" in captured.err
 
 
-def test_strategies_not_built_yet_say_so(ip, houses):
+def test_options_not_built_yet_say_so(ip, houses):
     ip.user_ns["df"] = houses
-    with pytest.raises(UsageError, match="strategy=zero-shot is not available yet"):
-        ip.run_line_magic("cash", "df target=price strategy=zero-shot")
     with pytest.raises(UsageError, match="--blend is not available yet"):
         ip.run_line_magic("cash", "df target=price --blend")
 

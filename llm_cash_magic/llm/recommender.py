@@ -1,0 +1,184 @@
+"""Zero-shot and meta-informed recommendations from an LLM, each handed on once its line is in.
+
+One ``recommend`` call:
+
+1. ask: replay the stored answer to this exact request, or stream a new one; each finished JSON
+   line is validated against the space and yielded at once, while the rest still streams;
+2. fewer than ``n`` usable → one follow-up request listing the problems, asking for the rest;
+3. still short, or the endpoint failed → the offline recommender fills in, marked by its source.
+
+Every request is recorded in the history. The user sees one line per dropped line, per failure
+and per request (tokens, timings); whatever the LLM says, only validated values are yielded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from functools import cached_property
+
+from ..history import History
+from ..profiling import TaskProfile
+from ..recommenders import Recommendation, offline_fallback
+from . import prompts
+from .client import Client, Exchange, LLMFailure
+from .parsing import AnswerReader, Found, Problem, read_recommendation
+from .settings import LLMSettings
+
+STRATEGIES = ("zero-shot", "meta-informed")
+
+
+class LLMRecommender:
+    """The ``zero-shot`` / ``meta-informed`` strategies over any OpenAI-compatible endpoint."""
+
+    def __init__(self, strategy: str, settings: LLMSettings, history: History | None = None, *,
+                 run_id: str | None = None, notify: Callable[[str], None] = print):
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+        self.name = strategy
+        self.settings = settings
+        self.history = history or History()
+        self.run_id = run_id  # the run its requests belong to, once the run is stored
+        self.notify = notify
+
+    @property
+    def source(self) -> str:
+        return f"llm:{self.settings.model}"
+
+    @cached_property
+    def client(self) -> Client:
+        """Made on first use: setting up TLS costs ~35 ms, and a dry run never needs it."""
+        return Client(self.settings)
+
+    def messages(self, profile: TaskProfile, n: int = 5, notes: str = "") -> list[dict]:
+        """The exact messages ``recommend`` sends first (what ``--dry-run`` prints)."""
+        past = []
+        if self.name == "meta-informed" and self.settings.k:
+            past = self.history.nearest_tasks(profile, k=self.settings.k)
+        return prompts.messages(self.name, profile, n=n, notes=notes, past_tasks=past,
+                                column_names=self.settings.send_column_names)
+
+    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+        accepted: list[Recommendation] = []
+        sent = self.messages(profile, n, notes)
+        try:
+            answer, problems = yield from self._ask(sent, "first", profile, n, accepted)
+            if len(accepted) < n:
+                missing = n - len(accepted)
+                self.notify(f"LLM: {len(accepted)} of {n} recommendations usable; asking once more for {missing}")
+                follow_up = prompts.follow_up(sent, answer, problems, accepted, missing)
+                yield from self._ask(follow_up, "follow-up", profile, n, accepted)
+            why = f"the LLM gave {len(accepted)} usable recommendations of the {n} asked for"
+        except LLMFailure as failure:
+            why = f"LLM request failed: {failure}"
+        if len(accepted) < n:
+            yield from self._fill(profile, n, notes, accepted, why)
+
+    def _ask(self, messages: list[dict], purpose: str, profile: TaskProfile, n: int,
+             accepted: list[Recommendation]):
+        """Yield the usable recommendations of one answer; return (answer text, problems)."""
+        s = self.settings
+        key = cache_key(messages, s)
+        stored = self.history.stored_answer(key) if s.cache else None
+        exchange = Exchange(messages)
+        problems: list[Problem] = []
+        mine: list[Recommendation] = []
+        replay_of, status = None, "cancelled"
+        if stored:
+            replay_of, exchange.text = stored
+            pieces = _replay(exchange.text)
+        else:
+            pieces = self.client.complete(exchange)
+        try:
+            for item in _read(pieces):
+                rec = self._take(item, profile, n, accepted, problems)
+                if rec:
+                    mine.append(rec)
+                    yield rec
+            status = "ok"
+        except LLMFailure:
+            status = "failed"
+            raise
+        finally:
+            pieces.close()
+            self.history.record_request(
+                run_id=self.run_id, strategy=self.name, purpose=purpose, model=s.model, endpoint=s.host,
+                temperature=s.temperature, seed=s.seed, cache_key=key, replay_of=replay_of,
+                messages=messages, response=exchange.text, recommendations=[r.to_dict() for r in mine],
+                repairs=[str(p) for p in problems], usage=exchange.usage,
+                first_token_seconds=exchange.first_token_seconds, latency_seconds=exchange.latency_seconds,
+                status=status, error=exchange.error,
+            )
+        self.notify(self._summary(exchange, len(mine), replay_of))
+        return exchange.text, problems
+
+    def _take(self, item: Found | Problem, profile: TaskProfile, n: int, accepted: list[Recommendation],
+              problems: list[Problem]) -> Recommendation | None:
+        """``item`` as a new, valid recommendation; anything else is noted and dropped."""
+        problem = item
+        if isinstance(item, Found):
+            rec = read_recommendation(item, profile.task, self.source)
+            if isinstance(rec, Problem):
+                problem = rec
+            else:
+                same = next((i for i, r in enumerate(accepted, 1) if _same(r, rec)), None)
+                if same is not None:
+                    problem = Problem(item.line, f"the same configuration as recommendation #{same}")
+                elif len(accepted) >= n:
+                    problem = Problem(item.line, f"more than the {n} recommendations asked for")
+                else:
+                    accepted.append(rec)
+                    return rec
+        problems.append(problem)
+        self.notify(f"LLM answer {problem}; dropped")
+        return None
+
+    def _fill(self, profile: TaskProfile, n: int, notes: str, accepted: list[Recommendation], why: str):
+        fallback = offline_fallback(self.history)
+        if accepted:
+            self.notify(f"{why}; the {fallback.name} recommender adds the other {n - len(accepted)}")
+        else:
+            self.notify(f"{why}; the {fallback.name} recommender answers instead")
+        for rec in fallback.recommend(profile, n=n + len(accepted), notes=notes):
+            if len(accepted) >= n:
+                return
+            if not any(_same(r, rec) for r in accepted):
+                accepted.append(rec)
+                yield rec
+
+    def _summary(self, exchange: Exchange, usable: int, replay_of: str | None) -> str:
+        s = self.settings
+        if replay_of:
+            return (f"LLM: replayed the stored answer of request {replay_of} (same messages, model, temperature "
+                    f"and seed; --fresh asks {s.host} again): {usable} usable")
+        timing = f"{exchange.latency_seconds:.1f} s"
+        if exchange.first_token_seconds is not None:
+            timing += f", first token after {exchange.first_token_seconds:.2f} s"
+        tokens = ""
+        if exchange.usage:
+            tokens = f", {exchange.usage['prompt_tokens']:,} + {exchange.usage['completion_tokens']:,} tokens"
+        return f"LLM: {s.model} at {s.host}: {usable} usable in {timing}{tokens}"
+
+
+def cache_key(messages: list[dict], settings: LLMSettings) -> str:
+    """What identifies a request for the replay cache: messages, model, temperature and seed."""
+    request = {"messages": messages, "model": settings.model, "temperature": settings.temperature,
+               "seed": settings.seed}
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _replay(text: str) -> Iterator[str]:
+    yield text
+
+
+def _read(pieces: Iterator[str]) -> Iterator[Found | Problem]:
+    """What the answer holds, each item as soon as the piece completing it has arrived."""
+    reader = AnswerReader()
+    for piece in pieces:
+        yield from reader.feed(piece)
+    yield from reader.close()
+
+
+def _same(a: Recommendation, b: Recommendation) -> bool:
+    return a.family == b.family and a.params == b.params
