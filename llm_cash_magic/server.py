@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from urllib.parse import urlsplit
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
@@ -24,9 +22,8 @@ from tornado import web
 
 from . import __version__
 from .history import History
+from .llm.settings import LLMSettings
 from .metrics import METRICS
-
-OPENAI_HOST = "api.openai.com"  # where the openai client goes when OPENAI_BASE_URL is unset
 
 _SUMMARY_DROP = ("options", "profile", "meta_features", "recommendations", "versions")
 _TRIAL_DROP = ("code", "recommended", "cv_scores")
@@ -75,16 +72,14 @@ def _best_first(greater_is_better: bool):
     return lambda trial: (0, sign * trial["cv_mean"]) if trial["cv_mean"] is not None else (1, 0.0)
 
 
-def llm_status(environ=os.environ) -> dict | None:
+def llm_status() -> dict | None:
     """The LLM endpoint the environment configures (model and host, never the key), or None.
 
-    Kernels started by this server inherit its environment, so these are the defaults a
-    ``%%cash`` would use unless its ``%config`` says otherwise.
+    Kernels started by this server inherit its environment, so these are the settings a
+    ``%%cash`` uses unless its ``%config`` says otherwise.
     """
-    if not environ.get("OPENAI_API_KEY"):
-        return None
-    base_url = environ.get("OPENAI_BASE_URL") or ""
-    return {"model": environ.get("LLM_CASH_MODEL") or None, "host": urlsplit(base_url).netloc or OPENAI_HOST}
+    settings = LLMSettings.resolve()
+    return {"model": settings.model, "host": settings.host} if settings.configured else None
 
 
 class _HistoryHandler(APIHandler):

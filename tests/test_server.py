@@ -16,6 +16,7 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tornado.httpclient import HTTPClientError
 
 from llm_cash_magic import History, profile
+from llm_cash_magic.llm.settings import DEFAULT_MODEL
 from llm_cash_magic.recommenders import recommend
 from llm_cash_magic.server import datasets, llm_status
 
@@ -124,8 +125,9 @@ def test_status_names_the_llm_model_and_host_but_never_the_key(fetch, monkeypatc
     assert "sk-secret-sentinel" not in json.dumps(status)
 
 
-def test_status_is_offline_without_an_api_key(fetch, monkeypatch, home):
+def test_status_is_offline_without_a_key_or_an_endpoint(fetch, monkeypatch, home):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     status = fetch("status")
     assert status["llm"] is None
     assert status["history"] == str(home / "history.sqlite")
@@ -182,8 +184,17 @@ def test_a_runs_trials_are_listed_best_first(history, houses):
     assert [t["cv_mean"] for t in group["runs"][0]["trials"]] == [3.0, 5.0, 7.0, None]
 
 
-def test_llm_status_defaults_to_the_openai_host():
-    assert llm_status({"OPENAI_API_KEY": "k"}) == {"model": None, "host": "api.openai.com"}
+def test_llm_status_defaults_to_openai_and_the_default_model(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    monkeypatch.delenv("LLM_CASH_MODEL", raising=False)
+    assert llm_status() == {"model": DEFAULT_MODEL, "host": "api.openai.com"}
+
+
+def test_a_local_endpoint_needs_no_key(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:11434/v1")
+    assert llm_status()["host"] == "localhost:11434"
 
 
 def test_installing_the_package_enables_both_extensions():

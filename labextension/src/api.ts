@@ -82,7 +82,7 @@ export interface IDataset {
 export interface IStatus {
   version: string;
   history: string;
-  llm: { model: string | null; host: string } | null;
+  llm: { model: string; host: string } | null;
 }
 
 export class HistoryAPI {

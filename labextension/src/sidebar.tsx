@@ -84,8 +84,8 @@ export class CashSidebar extends ReactWidget {
     return (
       <div className="jp-LlmCash-status" title={`history: ${this.status.history}`}>
         {llm
-          ? `LLM: ${llm.model ?? 'default model'} at ${llm.host}`
-          : 'offline: no OPENAI_API_KEY in the server environment, the offline recommender answers'}
+          ? `LLM: ${llm.model} at ${llm.host}`
+          : 'offline: no OPENAI_API_KEY or OPENAI_BASE_URL in the server environment, so the offline recommender answers'}
       </div>
     );
   }
