@@ -1,9 +1,9 @@
 """The jupyter_server extension: an authenticated REST API over the history, for the sidebar.
 
     GET    /llm-cash/runs[?fingerprint=…]   runs newest first, without code or profile
-    GET    /llm-cash/runs/<id>              one run: profile, options, recommendations, trials
+    GET    /llm-cash/runs/<id>              one run: profile, options, recommendations, trials, LLM requests
     DELETE /llm-cash/runs/<id>              forget a run
-    GET    /llm-cash/datasets               runs grouped by dataset, each with a leaderboard
+    GET    /llm-cash/datasets               runs grouped by dataset: the newest ones and a leaderboard
     GET    /llm-cash/status                 where the history lives and which LLM would answer
 
 Every handler is a jupyter_server ``APIHandler`` behind ``tornado.web.authenticated``, so a
@@ -25,44 +25,38 @@ from .history import History
 from .llm.settings import LLMSettings
 from .metrics import METRICS
 
-_SUMMARY_DROP = ("options", "profile", "meta_features", "recommendations", "versions")
-_TRIAL_DROP = ("code", "recommended", "cv_scores")
-
-
-def run_summary(run: dict) -> dict:
-    """A run as the sidebar lists it: what, when, how it scored — without code or the profile."""
-    summary = {k: v for k, v in run.items() if k not in _SUMMARY_DROP}
-    summary["trials"] = [{k: v for k, v in t.items() if k not in _TRIAL_DROP} for t in run["trials"]]
-    return summary
+RUNS_PER_DATASET = 20  # the newest runs of each dataset that /datasets lists
+LEADERBOARD_SIZE = 10
 
 
 def datasets(runs: list[dict]) -> list[dict]:
-    """Runs (newest first) grouped by dataset fingerprint, most recently used dataset first.
+    """Run summaries (newest first) grouped by dataset fingerprint, most recently used first.
 
-    Each group is labelled by its newest run (variable name, shape, task, metric) and carries a
-    leaderboard: every finished trial scored with that metric, best first. Trials scored with an
-    older metric stay in the runs but not in the leaderboard, as their scores do not compare.
-    Within a run, trials are listed best first too (a refined run has many).
+    Each group is labelled by its newest run (variable name, shape, task, metric) and lists its
+    ``RUNS_PER_DATASET`` newest runs (of ``n_runs``), each run's trials best first, and a
+    leaderboard: the best finished trials scored with that metric. Trials scored with an older
+    metric stay in the runs but not in the leaderboard, as their scores do not compare.
     """
     groups: dict[str, dict] = {}
     for run in runs:
         group = groups.setdefault(run["fingerprint"], {
             key: run[key] for key in ("fingerprint", "data_name", "n_rows", "n_columns", "task", "metric")
-        } | {"greater_is_better": METRICS[run["metric"]].greater_is_better, "runs": [], "leaderboard": []})
-        summary = run_summary(run)
-        summary["trials"].sort(key=_best_first(METRICS[run["metric"]].greater_is_better))
-        group["runs"].append(summary)
+        } | {"greater_is_better": METRICS[run["metric"]].greater_is_better, "n_runs": 0, "runs": [],
+             "leaderboard": []})
+        group["n_runs"] += 1
+        trials = sorted(run["trials"], key=_best_first(METRICS[run["metric"]].greater_is_better))
+        if len(group["runs"]) < RUNS_PER_DATASET:
+            group["runs"].append(run | {"trials": trials})
         if run["metric"] != group["metric"]:
             continue
-        for trial in summary["trials"]:
-            if trial["status"] == "done" and trial["cv_mean"] is not None:
-                group["leaderboard"].append({
-                    "run_id": run["id"], "trial_id": trial["id"], "family": trial["family"],
-                    "source": trial["source"], "strategy": run["strategy"], "params": trial["params"],
-                    "overrides": trial["overrides"], "cv_mean": trial["cv_mean"], "cv_std": trial["cv_std"],
-                })
+        group["leaderboard"].extend(
+            {"run_id": run["id"], "trial_id": t["id"], "family": t["family"], "source": t["source"],
+             "strategy": run["strategy"], "params": t["params"], "overrides": t["overrides"],
+             "cv_mean": t["cv_mean"], "cv_std": t["cv_std"]}
+            for t in trials if t["status"] == "done" and t["cv_mean"] is not None)
     for group in groups.values():
-        group["leaderboard"].sort(key=_best_first(group["greater_is_better"]))
+        group["leaderboard"] = sorted(group["leaderboard"], key=_best_first(group["greater_is_better"]))[
+            :LEADERBOARD_SIZE]
     return list(groups.values())
 
 
@@ -94,17 +88,18 @@ class _HistoryHandler(APIHandler):
 class RunsHandler(_HistoryHandler):
     @web.authenticated
     async def get(self):
-        runs = await self.in_thread(History().runs, self.get_query_argument("fingerprint", None))
-        self.write_json({"runs": [run_summary(r) for r in runs]})
+        runs = await self.in_thread(History().run_summaries, self.get_query_argument("fingerprint", None))
+        self.write_json({"runs": runs})
 
 
 class RunHandler(_HistoryHandler):
     @web.authenticated
     async def get(self, run_id: str):
-        run = await self.in_thread(History().run, run_id)
+        history = History()
+        run = await self.in_thread(history.run, run_id)
         if run is None:
             raise web.HTTPError(404, f"no run {run_id!r} in the history")
-        self.write_json(run)
+        self.write_json(run | {"requests": await self.in_thread(history.requests, run_id)})
 
     @web.authenticated
     async def delete(self, run_id: str):
@@ -118,7 +113,7 @@ class RunHandler(_HistoryHandler):
 class DatasetsHandler(_HistoryHandler):
     @web.authenticated
     async def get(self):
-        self.write_json({"datasets": datasets(await self.in_thread(History().runs))})
+        self.write_json({"datasets": datasets(await self.in_thread(History().run_summaries))})
 
 
 class StatusHandler(_HistoryHandler):

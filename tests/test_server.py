@@ -15,7 +15,7 @@ import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tornado.httpclient import HTTPClientError
 
-from llm_cash_magic import History, profile
+from llm_cash_magic import History, profile, server
 from llm_cash_magic.llm.settings import DEFAULT_MODEL
 from llm_cash_magic.recommenders import recommend
 from llm_cash_magic.server import datasets, llm_status
@@ -76,6 +76,15 @@ def test_a_run_has_profile_recommendations_overrides_code_and_scores(fetch, hist
     assert run["recommendations"][0]["family"] == trial["family"]
     assert trial["code"] == f"# training code of {trial['id']}\n"
     assert trial["cv_scores"] == [3.0, 5.0] and trial["overrides"] == {}
+
+
+def test_a_run_comes_with_the_llm_requests_made_for_it(fetch, history, houses):
+    run_id = record_run(history, houses, "price", data_name="houses")
+    messages = [{"role": "system", "content": "You recommend models."}, {"role": "user", "content": "profile…"}]
+    history.record_request(run_id=run_id, strategy="zero-shot", purpose="recommend", model="test-model",
+                           endpoint="127.0.0.1:8123", cache_key="k", messages=messages, status="ok")
+    (request,) = fetch("runs", run_id)["requests"]
+    assert request["messages"] == messages and request["model"] == "test-model"
 
 
 def test_an_unknown_run_is_404(fetch):
@@ -139,7 +148,7 @@ def test_datasets_rank_the_leaderboard_by_the_metrics_direction(history, houses,
     record_run(history, houses, "price", data_name="houses", scores=[4.0], family_index=1)
     record_run(history, churn, "churned", data_name="churn", scores=[0.6], family_index=0)  # roc_auc: higher
     record_run(history, churn, "churned", data_name="churn", scores=[0.9], family_index=1)
-    by_name = {g["data_name"]: g for g in datasets(history.runs())}
+    by_name = {g["data_name"]: g for g in datasets(history.run_summaries())}
     assert [e["cv_mean"] for e in by_name["houses"]["leaderboard"]] == [4.0, 9.0]
     assert [e["cv_mean"] for e in by_name["churn"]["leaderboard"]] == [0.9, 0.6]
 
@@ -148,15 +157,25 @@ def test_datasets_put_the_most_recently_used_dataset_first(history, houses, chur
     record_run(history, houses, "price", data_name="houses")
     record_run(history, churn, "churned", data_name="churn")
     record_run(history, houses, "price", data_name="homes")
-    groups = datasets(history.runs())
+    groups = datasets(history.run_summaries())
     assert [(g["data_name"], len(g["runs"])) for g in groups] == [("homes", 2), ("churn", 1)]
+
+
+def test_datasets_list_the_newest_runs_and_the_best_trials_of_many(history, houses, monkeypatch):
+    monkeypatch.setattr(server, "RUNS_PER_DATASET", 3)
+    monkeypatch.setattr(server, "LEADERBOARD_SIZE", 2)
+    ids = [record_run(history, houses, "price", data_name="houses", scores=[float(i)]) for i in range(5)]
+    (group,) = datasets(history.run_summaries())
+    assert group["n_runs"] == 5
+    assert [r["id"] for r in group["runs"]] == ids[::-1][:3]
+    assert [e["cv_mean"] for e in group["leaderboard"]] == [0.0, 1.0]  # rmse: lowest first, all runs count
 
 
 def test_unfinished_and_failed_trials_are_listed_but_not_ranked(history, houses):
     record_run(history, houses, "price", data_name="houses")  # pending
     failed = record_run(history, houses, "price", data_name="houses")
     history.fail_trial(history.run(failed)["trials"][0]["id"], "ValueError: boom")
-    (group,) = datasets(history.runs())
+    (group,) = datasets(history.run_summaries())
     assert len(group["runs"]) == 2 and group["leaderboard"] == []
 
 
@@ -167,7 +186,7 @@ def test_trials_scored_with_another_metric_stay_out_of_the_leaderboard(history, 
     trial = history.add_trial(old, family=rec.family, source=rec.source, recommended=rec.params, params=rec.params)
     history.finish_trial(trial, family=rec.family, params=rec.params, scores=[1.0], fit_seconds=0.1)
     record_run(history, houses, "price", data_name="houses", scores=[5.0])  # rmse, newer
-    (group,) = datasets(history.runs())
+    (group,) = datasets(history.run_summaries())
     assert group["metric"] == "rmse"
     assert [e["cv_mean"] for e in group["leaderboard"]] == [5.0]
 
@@ -180,7 +199,7 @@ def test_a_runs_trials_are_listed_best_first(history, houses):
                                   params=rec.params)
         if score:
             history.finish_trial(trial, family=rec.family, params=rec.params, scores=score, fit_seconds=0.1)
-    (group,) = datasets(history.runs())
+    (group,) = datasets(history.run_summaries())
     assert [t["cv_mean"] for t in group["runs"][0]["trials"]] == [3.0, 5.0, 7.0, None]
 
 
