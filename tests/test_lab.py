@@ -264,6 +264,8 @@ def test_sidebar_renders_history_text_as_text(lab, page, lab_history, houses):
                          rec.source)
     run_id = lab_history.start_run(prof, data_name="hostile", n_columns=frame.shape[1], strategy="defaults",
                                    notes=hostile, recommendations=[rec.to_dict()])
+    lab_history.record_request(run_id=run_id, strategy="zero-shot", purpose="recommend", model="m", endpoint="h",
+                               cache_key="k", messages=[{"role": "user", "content": hostile}], status="ok")
     Notebook(page, lab.notebook("escaping.ipynb", ["1"]))
     sidebar = open_sidebar(page)
     sidebar.locator(f".jp-LlmCash-run[data-run-id='{run_id}']").click()
@@ -271,6 +273,7 @@ def test_sidebar_renders_history_text_as_text(lab, page, lab_history, houses):
     details.locator(".jp-LlmCash-column", has_text=hostile).wait_for()
     assert hostile in details.locator(".jp-LlmCash-rationale").inner_text()
     assert details.locator(".jp-LlmCash-notes").inner_text() == hostile
+    assert hostile in details.locator(".jp-LlmCash-prompt").text_content()
     assert sidebar.locator("img, script").count() == 0
     assert page.evaluate("window.__pwned") is None
 

@@ -48,11 +48,21 @@ export interface IRecommendation {
   notes: string[];
 }
 
+export interface ILLMRequest {
+  id: string;
+  model: string;
+  endpoint: string;
+  strategy: string;
+  status: string;
+  messages: { role: string; content: string }[];
+  response: string;
+}
+
 export interface IRun extends IRunSummary {
   profile: { target: string; columns: IColumn[] } & Record<string, unknown>;
   options: Record<string, unknown>;
   recommendations: IRecommendation[];
-  [key: string]: unknown;
+  requests: ILLMRequest[];
 }
 
 export interface ILeaderboardEntry {
@@ -75,7 +85,8 @@ export interface IDataset {
   task: string;
   metric: string;
   greater_is_better: boolean;
-  runs: IRunSummary[];
+  n_runs: number;
+  runs: IRunSummary[]; // the newest ones
   leaderboard: ILeaderboardEntry[];
 }
 

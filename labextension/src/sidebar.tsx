@@ -13,7 +13,6 @@ import * as React from 'react';
 
 import { HistoryAPI, IDataset, IRun, IRunSummary, IStatus, ITrial } from './api';
 
-const LEADERBOARD_SIZE = 5;
 const TRIALS_PER_RUN = 3; // a run's best ones (the server lists them best first); details show all
 
 export class CashSidebar extends ReactWidget {
@@ -107,7 +106,7 @@ export class CashSidebar extends ReactWidget {
           <>
             <h4>Leaderboard</h4>
             <ol className="jp-LlmCash-leaderboard">
-              {dataset.leaderboard.slice(0, LEADERBOARD_SIZE).map(entry => (
+              {dataset.leaderboard.map(entry => (
                 <li key={entry.trial_id} onClick={() => void this.select(entry.run_id)}>
                   <span className="jp-LlmCash-family">{entry.family}</span>{' '}
                   <span className="jp-LlmCash-score">{score(entry.cv_mean, entry.cv_std)}</span>{' '}
@@ -117,7 +116,9 @@ export class CashSidebar extends ReactWidget {
             </ol>
           </>
         )}
-        <h4>Runs</h4>
+        <h4>
+          Runs{dataset.n_runs > dataset.runs.length ? ` (newest ${dataset.runs.length} of ${dataset.n_runs})` : ''}
+        </h4>
         <ul className="jp-LlmCash-runs">
           {dataset.runs.map(run => this.renderRun(run))}
         </ul>
@@ -190,7 +191,21 @@ export class CashSidebar extends ReactWidget {
             </li>
           ))}
         </ol>
+        {run.requests.map(request => (
+          <details key={request.id} className="jp-LlmCash-prompt">
+            <summary>
+              Prompt to {request.model} at {request.endpoint} ({request.status})
+            </summary>
+            {request.messages.map((message, i) => (
+              <pre key={i} className="jp-LlmCash-code">
+                {`── ${message.role} ──\n${message.content}`}
+              </pre>
+            ))}
+            {request.response && <pre className="jp-LlmCash-code">{`── answer ──\n${request.response}`}</pre>}
+          </details>
+        ))}
         <h4>Trained</h4>
+        {run.trials.length === 0 && <div className="jp-LlmCash-dim">nothing trained yet</div>}
         {run.trials.map(trial => (
           <div key={trial.id} className="jp-LlmCash-trialDetails" data-trial-id={trial.id}>
             <div>
