@@ -41,6 +41,7 @@ test: $(STAMP) browser
 
 bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
+	$(PY) benchmarks/panel_speed.py
 	$(PY) benchmarks/llm_stream.py
 
 lint: $(STAMP)

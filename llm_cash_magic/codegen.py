@@ -19,6 +19,7 @@ from .profiling import TaskProfile
 from .space import Config, estimator_kwargs, family, validate
 
 LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}]')  # characters LightGBM refuses in feature names
+FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
 
 _HELPERS = {
     "as_float": '''

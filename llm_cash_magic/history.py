@@ -372,6 +372,17 @@ class History:
                                (trial_id,)).fetchone()
         return _row_dict(row) if row else None
 
+    def find_trial(self, fingerprint: str, metric: str, family: str, params: dict) -> dict | None:
+        """The newest finished trial of exactly ``family`` with ``params`` on this dataset and metric."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT t.* FROM trials t JOIN runs r ON r.id = t.run_id"
+                " WHERE r.fingerprint = ? AND r.metric = ? AND t.family = ? AND t.status = 'done'"
+                " AND t.cv_mean IS NOT NULL ORDER BY t.updated_at DESC, t.id",
+                (fingerprint, metric, family),
+            ).fetchall()
+        return next((t for t in map(_row_dict, rows) if t["params"] == params), None)
+
     def requests(self, run_id: str | None = None) -> list[dict]:
         """LLM requests oldest first: all of them, or those made for ``run_id``."""
         query, args = "SELECT * FROM llm_requests", ()

@@ -1,6 +1,8 @@
 """``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
 
-No business logic lives here: the steps are in ``pipeline``, the views in ``render``. Every
+In a Jupyter kernel a run shows the panel (``ui``); with ``--auto``, ``--dry-run``, ``refine=`` or in
+terminal IPython it prints rich tables and trains the top recommendation in a new cell below. No business
+logic lives here: the steps are in ``pipeline``, the views in ``render`` and ``ui``. Every
 CashError becomes an IPython UsageError, which notebooks show as one line without a traceback.
 The LLM settings are traitlets: ``%config CashMagics.model = "…"`` or ``c.CashMagics.model``
 in ``ipython_config.py``; unset ones fall back to the environment (see ``llm.settings``).
@@ -17,7 +19,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Float, Int, Unicode
 
-from . import bridge, pipeline, render
+from . import bridge, pipeline, render, ui
 from .errors import CashError
 from .history import History
 from .llm.settings import DEFAULT_MODEL, LLMSettings
@@ -84,22 +86,31 @@ class CashMagics(Magics):
         df = self._dataframe(options.data)
         history = History()
         plan = pipeline.plan(df, options, settings, history)
+        notes = notes.strip()
+        if options.flag("auto") or options.flag("dry-run") or options.refine or not ui.has_widget_frontend(self.shell):
+            self._run_top(df, plan, notes, history, settings)
+        else:
+            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df)
+
+    def _run_top(self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History,
+                 settings: LLMSettings) -> None:
+        """Without the panel: rich tables, then the top recommendation (or the best refinement)
+        trained in a new cell below."""
+        options = plan.options
         render.show(render.profile_summary(plan.profile, options.data, plan.notes))
         if plan.banner:
             print(plan.banner)
         if options.flag("dry-run") and plan.strategy in LLM_STRATEGIES:
-            print(render.messages_text(plan.recommender.messages(plan.profile, options.n, notes.strip())))
+            print(render.messages_text(plan.recommender.messages(plan.profile, options.n, notes)))
             print(f"dry run: the exact messages strategy {plan.strategy} would send to {settings.host}; "
                   "nothing was sent, stored or run")
             return
-        recs = list(plan.recommender.recommend(plan.profile, n=options.n, notes=notes.strip()))
-        if not recs:
-            raise CashError(f"the {plan.strategy} recommender returned no recommendation")
+        recs = list(pipeline.recommend(plan, notes))
         render.show(render.recommendations_table(recs, plan.profile.task))
         if options.flag("dry-run"):
             print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
             return
-        run_id = pipeline.start_run(history, plan, recs, notes.strip())
+        run_id = pipeline.start_run(history, plan, recs, notes)
         chosen = recs[0]
         if options.refine:
             chosen = self._refine(df, plan, recs, history, run_id, options.refine)

@@ -6,6 +6,7 @@ Nothing here renders or parses user input; failures are CashErrors with one-line
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -18,7 +19,7 @@ from .llm.settings import LLMSettings
 from .options import RunOptions
 from .profiling import TaskProfile, profile
 from .recommenders import LLM_STRATEGIES, Recommendation, Recommender, get_recommender, resolve_auto
-from .space import validate
+from .space import family, validate
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .refine import RefineResult
@@ -84,6 +85,16 @@ def replan(df: pd.DataFrame, run: dict) -> tuple[Plan, list[Recommendation]]:
     return again, [Recommendation.from_dict(r) for r in run["recommendations"]]
 
 
+def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
+    """The plan's recommendations as they arrive; a CashError at the end if there was none."""
+    empty = True
+    for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=notes):
+        empty = False
+        yield rec
+    if empty:
+        raise CashError(f"the {plan.strategy} recommender returned no recommendation")
+
+
 def start_run(history: History, plan: Plan, recommendations: list[Recommendation], notes: str = "") -> str:
     return history.start_run(
         plan.profile, data_name=plan.options.data, n_columns=plan.n_columns, strategy=plan.strategy,
@@ -102,6 +113,15 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
                          seed=plan.options.seed, trial_id=trial_id, source=rec.source)
     history.set_trial_code(trial_id, code)
     return trial_id, code
+
+
+def defaults_baseline(history: History, plan: Plan, family_name: str, params: dict) -> dict | None:
+    """The newest finished trial of ``family_name`` with its library defaults on this dataset: what
+    ``params`` are measured against. None if there is none, or if ``params`` are those defaults."""
+    defaults = family(family_name).defaults(plan.profile.task)
+    if params == defaults:
+        return None
+    return history.find_trial(plan.profile.fingerprint, plan.profile.metric, family_name, defaults)
 
 
 def execute(code: str, namespace: dict, history: History, trial_id: str) -> str | None:

@@ -44,6 +44,14 @@ class Recommendation:
 
 
 class Recommender(Protocol):
+    """Turns a profile into a ranked stream of validated recommendations.
+
+    One that talks to a model may also offer, for the panel: ``model`` (its name, for the header);
+    ``messages(profile, n, notes)``, the exact chat messages ``recommend`` sends first ("Show
+    prompt"); and ``on_text``, an attribute (None by default) that the panel sets to a callable
+    before iterating, called with each piece of raw response text as it arrives (the live view).
+    """
+
     name: str
 
     def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:

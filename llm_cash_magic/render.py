@@ -7,6 +7,7 @@ and rich escapes them when it renders HTML.
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -29,6 +30,15 @@ def show(*renderables) -> None:
     out = console()
     for renderable in renderables:
         out.print(renderable)
+
+
+def html(*renderables) -> str:
+    """The renderables as an HTML fragment for widgets: a <pre> whose text rich has escaped."""
+    out = Console(record=True, file=io.StringIO(), width=120, force_jupyter=False)  # or it displays too
+    for renderable in renderables:
+        out.print(renderable)
+    wrapper = '<pre style="white-space: pre-wrap; margin: 0">{code}</pre>'
+    return out.export_html(inline_styles=True, code_format=wrapper)
 
 
 def _clip(text: str, limit: int = MAX_CELL) -> Text:

@@ -27,7 +27,7 @@ def test_cash_in_a_real_kernel_streams_from_the_endpoint_and_trains(llm_env, his
     llm_env.reply(ANSWER)
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell("%%cash df target=price n=2\nprices are heavy-tailed"),
+        nbformat.v4.new_code_cell("%%cash df target=price n=2 --auto\nprices are heavy-tailed"),  # no panel
     ])
     replies = []
     client = NotebookClient(nb, kernel_name="python3", timeout=120,

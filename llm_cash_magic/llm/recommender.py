@@ -41,6 +41,11 @@ class LLMRecommender:
         self.history = history or History()
         self.run_id = run_id  # the run its requests belong to, once the run is stored
         self.notify = notify
+        self.on_text: Callable[[str], None] | None = None  # the panel's live view: each piece as it arrives
+
+    @property
+    def model(self) -> str:
+        return self.settings.model
 
     @property
     def source(self) -> str:
@@ -91,7 +96,7 @@ class LLMRecommender:
         else:
             pieces = self.client.complete(exchange)
         try:
-            for item in _read(pieces):
+            for item in _read(pieces, self.on_text):
                 rec = self._take(item, profile, n, accepted, problems)
                 if rec:
                     mine.append(rec)
@@ -172,10 +177,12 @@ def _replay(text: str) -> Iterator[str]:
     yield text
 
 
-def _read(pieces: Iterator[str]) -> Iterator[Found | Problem]:
+def _read(pieces: Iterator[str], on_text: Callable[[str], None] | None = None) -> Iterator[Found | Problem]:
     """What the answer holds, each item as soon as the piece completing it has arrived."""
     reader = AnswerReader()
     for piece in pieces:
+        if on_text:
+            on_text(piece)
         yield from reader.feed(piece)
     yield from reader.close()
 

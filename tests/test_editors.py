@@ -1,0 +1,101 @@
+"""Hyperparameter editors are generated from the space's types and cannot hold an invalid value."""
+
+from __future__ import annotations
+
+import ipywidgets as widgets
+import pytest
+
+from llm_cash_magic.editors import ParamEditor
+from llm_cash_magic.space import FAMILIES, family
+
+
+def test_log_scale_parameters_get_a_log_slider_over_their_range():
+    param = family("lightgbm").param("learning_rate")
+    editor = ParamEditor(param, 0.05)
+    assert isinstance(editor.input, widgets.FloatLogSlider)
+    assert (editor.input.min, editor.input.max) == pytest.approx((-3.0, 0.0))
+    assert editor.value == 0.05
+
+
+def test_a_log_slider_for_an_integer_gives_integers():
+    editor = ParamEditor(family("lightgbm").param("n_estimators"), 300)
+    editor.input.value = 412.7  # where a drag stops
+    assert editor.value == 413
+
+
+def test_the_browsers_log_round_trip_does_not_count_as_an_edit():
+    editor = ParamEditor(family("hist_gradient_boosting").param("learning_rate"), 0.1)
+    editor.input.value = 0.10000000000000002  # what 10 ** log10(0.1) gives in the browser, written back
+    assert editor.value == 0.1 and not editor.changed
+    assert editor.flag.value == ""
+    assert editor.input.step is None  # no slider stops to snap the recommended value to
+
+
+def test_a_dragged_float_is_rounded_to_three_significant_digits_but_the_recommended_value_is_kept_exactly():
+    editor = ParamEditor(family("lightgbm").param("learning_rate"), 0.0123456)
+    assert editor.value == 0.0123456
+    editor.input.value = 0.050118723
+    assert editor.value == 0.0501
+
+
+def test_linear_numbers_are_bounded_inputs_that_clamp_to_the_valid_range():
+    param = family("lightgbm").param("subsample")
+    editor = ParamEditor(param, 0.8)
+    assert isinstance(editor.input, widgets.BoundedFloatText)
+    editor.input.value = 7.0
+    assert editor.value == param.high
+    editor.input.value = -3.0
+    assert editor.value == param.low
+
+
+def test_categoricals_are_dropdowns_of_the_allowed_choices_whatever_their_type():
+    param = family("random_forest").param("max_features")  # strings and floats
+    editor = ParamEditor(param, 0.5)
+    assert isinstance(editor.input, widgets.Dropdown)
+    assert editor.input.options == ("sqrt", "log2", "0.25", "0.5", "0.75", "1.0")
+    assert editor.value == 0.5
+    editor.input.index = 0
+    assert editor.value == "sqrt"
+
+
+def test_a_none_choice_is_selectable_and_read_back_as_none():
+    editor = ParamEditor(family("random_forest").param("class_weight"), "balanced")
+    editor.input.label = "None"
+    assert editor.value is None
+
+
+def test_booleans_are_checkboxes():
+    editor = ParamEditor(family("random_forest").param("bootstrap"), True)
+    assert isinstance(editor.input, widgets.Checkbox)
+    editor.input.value = False
+    assert editor.value is False
+
+
+def test_nullable_numbers_have_a_none_box_that_disables_the_number():
+    editor = ParamEditor(family("random_forest").param("max_depth"), None)
+    assert editor.value is None
+    assert editor.input.disabled
+    editor.none_box.value = False
+    assert not editor.input.disabled
+    assert isinstance(editor.value, int)
+    editor.value = 12
+    assert (editor.none_box.value, editor.value) == (False, 12)
+
+
+def test_a_changed_value_is_flagged_in_place_and_reset_restores_the_recommendation():
+    editor = ParamEditor(family("lightgbm").param("num_leaves"), 63)
+    assert editor.flag.value == "" and not editor.changed
+    editor.value = 127
+    assert editor.changed
+    assert editor.flag.value == "edited (was 63)"
+    editor.reset()
+    assert editor.value == 63 and editor.flag.value == "" and not editor.changed
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_every_parameter_of_every_family_gets_an_editor_that_reads_back_its_default(task):
+    for fam in FAMILIES.values():
+        for param in fam.params_for(task):
+            editor = ParamEditor(param, param.default_for(task))
+            assert editor.value == param.default_for(task), (fam.name, param.name)
+            assert not editor.changed

@@ -1,0 +1,402 @@
+"""The panel, built directly for a profile and a scripted recommender, driven as a user would:
+editors changed, buttons clicked (``Button.click()`` runs the same callbacks a browser click does)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from html import escape as html_escape
+
+import ipywidgets as widgets
+import pytest
+from fake_openai import Reply
+
+from llm_cash_magic import pipeline, space
+from llm_cash_magic.errors import CashError
+from llm_cash_magic.options import parse
+from llm_cash_magic.recommenders import Recommendation
+from llm_cash_magic.ui import MAX_RATIONALE, Panel, has_widget_frontend
+
+
+def rec(family: str, params: dict | None = None, rationale: str = "because", source: str = "scripted"):
+    config = space.validate(family, params or {}, "regression")
+    return Recommendation(config.family, config.params, rationale, source, config.notes)
+
+
+class Scripted:
+    """A recommender that yields the given recommendations, pausing before each; after each yield
+    it calls ``probe`` so a test can look at the panel while the stream is still open."""
+
+    name = "scripted"
+
+    def __init__(self, recs, pause: float = 0.0):
+        self.recs, self.pause, self.probe = list(recs), pause, None
+
+    def recommend(self, profile, n=5, notes=""):
+        for item in self.recs[:n]:
+            time.sleep(self.pause)
+            yield item
+            if self.probe:
+                self.probe()
+
+
+class ScriptedModel(Scripted):
+    """Like a streaming LLM recommender: it names its model, tells the messages it sends, and calls
+    ``on_text`` with the raw response text before each recommendation it yields."""
+
+    model = "scripted-model-1"
+
+    def __init__(self, recs, pause: float = 0.0):
+        super().__init__(recs, pause)
+        self.on_text = None
+
+    def messages(self, profile, n=5, notes=""):
+        return [{"role": "system", "content": "You recommend models. <script>alert('p')</script>"},
+                {"role": "user", "content": f"{n} models for target {profile.target!r}; {notes}"}]
+
+    def recommend(self, profile, n=5, notes=""):
+        for item in self.recs[:n]:
+            line = json.dumps({"family": item.family, "params": item.params, "rationale": item.rationale}) + "\n"
+            self.on_text(line[:15])
+            self.on_text(line[15:])
+            time.sleep(self.pause)
+            yield item
+            if self.probe:
+                self.probe()
+
+
+@pytest.fixture
+def make_panel(houses, history):
+    def make(recommender, line="houses target=price cv=3", namespace=None, **kwargs) -> Panel:
+        plan = pipeline.plan(houses, parse(line))
+        plan.recommender = recommender
+        namespace = {} if namespace is None else namespace
+        namespace["houses"] = houses
+        return Panel(plan, "", history, namespace, **kwargs)
+    return make
+
+
+def three():
+    return [rec("lightgbm", {"n_estimators": 40, "num_leaves": 15}, "boosting"),
+            rec("random_forest", {"n_estimators": 30}, "a forest"),
+            rec("linear", {"alpha": 3.0}, "a line")]
+
+
+def all_widgets(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from all_widgets(child)
+
+
+# ---- streaming ---------------------------------------------------------------------------------
+def test_cards_appear_one_by_one_before_the_stream_ends(make_panel):
+    recommender = Scripted(three(), pause=0.05)
+    panel = make_panel(recommender)
+    shown = []
+    recommender.probe = lambda: shown.append((len(panel.cards), len(panel.card_box.children)))
+    panel.stream()
+    assert shown == [(1, 1), (2, 2), (3, 3)]
+    assert [c.rec.family for c in panel.cards] == ["lightgbm", "random_forest", "linear"]
+
+
+def test_an_llm_answer_becomes_cards_line_by_line_while_the_server_still_streams(fake_llm, llm_settings,
+                                                                                 history, houses):
+    lines = [{"family": "lightgbm", "params": {"num_leaves": 15}, "rationale": "boosting <b>leads</b>"},
+             {"family": "random_forest", "params": {"n_estimators": 50}, "rationale": "robust"},
+             {"family": "linear", "params": {"alpha": 10.0}, "rationale": "a baseline"}]
+    answer = "".join(json.dumps(line) + "\n" for line in lines)
+    gate = threading.Event()  # the server sends the first line, then holds the rest until the test opens it
+    fake_llm.reply(Reply(answer, delta_size=answer.index("\n") + 1, gate=gate, gate_after=2))
+    plan = pipeline.plan(houses, parse("houses target=price strategy=zero-shot n=3"), llm_settings, history)
+    panel = Panel(plan, "", history, {"houses": houses})
+    seen = []
+
+    def on_card(change):
+        seen.append((len(change.new), gate.is_set(), panel.live_text.value))
+        gate.set()
+
+    panel.card_box.observe(on_card, "children")
+    panel.stream()
+    assert [(n, held) for n, held, _ in seen] == [(1, False), (2, True), (3, True)]
+    assert "boosting &lt;b&gt;leads&lt;/b&gt;" in seen[0][2] and "random_forest" not in seen[0][2]
+    assert [c.rec.source for c in panel.cards] == ["llm:fake-model"] * 3
+    assert "recommender: zero-shot · model fake-model" in panel.widget.children[1].value
+    panel.prompt_button.click()
+    sent = fake_llm.chat_requests[0].messages
+    assert html_escape(sent[1]["content"]) in panel.prompt_view.value
+
+
+def test_run_is_enabled_once_the_run_is_recorded_with_every_recommendation(make_panel, history):
+    recommender = Scripted(three())
+    panel = make_panel(recommender)
+    disabled = []
+    recommender.probe = lambda: disabled.append(panel.cards[0].run_button.disabled)
+    panel.stream()
+    assert disabled == [True, True, True]
+    assert not any(c.run_button.disabled for c in panel.cards)
+    stored = history.run(panel.run_id)["recommendations"]
+    assert [r["family"] for r in stored] == ["lightgbm", "random_forest", "linear"]
+
+
+def test_the_header_counts_seconds_while_the_recommender_works(make_panel):
+    recommender = Scripted(three()[:1], pause=1.6)
+    panel = make_panel(recommender)
+    seen = []
+    recommender.probe = lambda: seen.append(panel.clock.value)
+    panel.stream()
+    [while_waiting] = seen
+    assert while_waiting.startswith("recommending… ") and while_waiting != "recommending… 0 s"
+    assert panel.clock.value.startswith("1 recommendation in 1.")
+    assert panel.clock.value.endswith(f"run {panel.run_id}")
+
+
+def test_the_live_view_shows_the_response_text_as_it_streams_then_folds_away(make_panel):
+    recommender = ScriptedModel(three())
+    panel = make_panel(recommender)
+    seen = []
+    recommender.probe = lambda: seen.append(panel.live_text.value)
+    panel.stream()
+    assert '&quot;lightgbm&quot;' in seen[0] and "random_forest" not in seen[0]
+    assert "random_forest" in seen[1] and "linear" not in seen[1]
+    assert panel.live.layout.display is None
+    assert panel.live.selected_index is None
+
+
+def test_recommenders_without_response_text_show_no_live_view(make_panel):
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    assert panel.live.layout.display == "none"
+
+
+def test_the_header_names_the_model_or_says_offline(make_panel):
+    offline = make_panel(Scripted(three()))
+    model = make_panel(ScriptedModel(three()))
+    header = lambda p: " ".join(w.value for w in p.widget.children[:2])  # noqa: E731
+    unnamed = ScriptedModel(three())
+    unnamed.model = None  # sends a prompt, so it is not offline even without a model name
+    assert "recommender: defaults · offline" in header(offline)
+    assert "recommender: defaults · model scripted-model-1" in header(model)
+    assert "recommender: defaults<br>" in header(make_panel(unnamed))
+    assert "price" in header(model) and "300 rows" in header(model)
+
+
+def test_a_recommender_that_yields_nothing_stops_with_one_line(make_panel, history):
+    panel = make_panel(Scripted([]))
+    with pytest.raises(CashError, match="returned no recommendation"):
+        panel.stream()
+    assert "stopped after" in panel.clock.value
+    assert history.runs() == []
+
+
+def test_interrupting_a_slow_recommender_keeps_the_cards_that_arrived(make_panel, history):
+    recommender = Scripted(three())
+
+    def interrupt_after_two():
+        if len(panel.cards) == 2:
+            raise KeyboardInterrupt
+
+    recommender.probe = interrupt_after_two
+    panel = make_panel(recommender)
+    panel.stream()
+    assert [c.rec.family for c in panel.cards] == ["lightgbm", "random_forest"]
+    assert "(interrupted)" in panel.clock.value and not panel.cards[0].run_button.disabled
+    assert len(history.run(panel.run_id)["recommendations"]) == 2
+
+
+# ---- Run ---------------------------------------------------------------------------------------
+def test_run_trains_the_edited_values_in_the_kernel_and_records_them_as_overrides(make_panel, history):
+    namespace = {}
+    panel = make_panel(Scripted(three()), namespace=namespace)
+    panel.stream()
+    card = panel.cards[0]
+    editors = {e.param.name: e for e in card.editors}
+    editors["num_leaves"].value = 7
+    editors["learning_rate"].value = 0.05
+    card.run_button.click()
+
+    assert "num_leaves=7," in card.view.code.value and "learning_rate=0.05," in card.view.code.value
+    model = namespace["cash_model"].named_steps["model"]
+    assert (model.num_leaves, model.learning_rate, model.n_estimators) == (7, 0.05, 40)
+    assert len(namespace["cash_scores"]) == 3
+    trial = history.run(panel.run_id)["trials"][0]
+    assert trial["status"] == "done"
+    assert trial["overrides"] == {"num_leaves": {"from": 15, "to": 7}, "learning_rate": {"from": 0.1, "to": 0.05}}
+    assert f"rmse {trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}</b> over 3 folds" in card.view.status.value
+    assert card.view.code.layout.display is None  # the code is in the card, to copy
+    assert "ran in this kernel" in card.view.code_hint.value
+
+
+def test_run_shows_progress_fold_by_fold(make_panel):
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    card = panel.cards[2]
+    folds, statuses = [], []
+    card.view.progress.observe(lambda change: folds.append(change.new), "value")
+    card.view.status.observe(lambda change: statuses.append(change.new), "value")
+    card.run_button.click()
+    assert folds == [1, 2, 3]
+    assert [s.split(":")[0] for s in statuses if s.startswith("training… fold")] == [
+        "training… fold 1/3", "training… fold 2/3", "training… fold 3/3"]
+    assert card.view.progress.layout.display == "none"  # done: the score replaces the bar
+
+
+def test_the_score_is_shown_next_to_the_library_defaults_score_on_the_same_data(make_panel, history):
+    panel = make_panel(Scripted([rec("linear")]))
+    panel.stream()
+    card = panel.cards[0]
+    card.run_button.click()
+    assert "library defaults" not in card.view.status.value  # these are the defaults
+    defaults = history.run(panel.run_id)["trials"][0]
+    card.editors[0].value = 300.0
+    card.run_button.click()
+    assert f"library defaults {defaults['cv_mean']:.4f} ± {defaults['cv_std']:.4f}" in card.view.status.value
+    assert "better by" in card.view.status.value or "worse by" in card.view.status.value
+
+
+def test_copy_code_shows_the_code_and_run_then_trains_that_same_trial(make_panel, history):
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    card = panel.cards[1]
+    card.copy_button.click()
+    assert card.view.code.value.startswith("# %%cash · RandomForest")
+    assert "select all" in card.view.code_hint.value
+    [pending] = history.run(panel.run_id)["trials"]
+    assert pending["status"] == "pending" and pending["id"] in card.view.code.value
+    card.run_button.click()
+    [trained] = history.run(panel.run_id)["trials"]
+    assert (trained["id"], trained["status"]) == (pending["id"], "done")
+
+
+def test_reset_puts_every_editor_back_to_the_recommendation(make_panel):
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    card = panel.cards[0]
+    for editor in card.editors[:3]:
+        editor.value = editor.param.high
+    card.reset_button.click()
+    assert card.params() == card.rec.params
+
+
+def test_a_failing_training_says_why_in_one_line_and_keeps_the_code(make_panel, history):
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    del panel.namespace["houses"]  # the user deleted the frame since %%cash ran
+    card = panel.cards[0]
+    card.run_button.click()
+    assert "training failed: NameError: name &#x27;houses&#x27; is not defined" in card.view.status.value
+    assert card.view.code.value.startswith("# %%cash")
+    assert history.run(panel.run_id)["trials"][0]["status"] == "failed"
+    assert not card.run_button.disabled
+
+
+# ---- Show prompt, Blend top-K -----------------------------------------------------------------
+def test_show_prompt_says_when_nothing_is_sent(make_panel):
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    panel.prompt_button.click()
+    assert panel.prompt_view.value == "defaults: no prompt — nothing is sent to a model"
+    panel.prompt_button.click()
+    assert panel.prompt_view.layout.display == "none"
+
+
+def test_show_prompt_shows_the_exact_messages_as_text(make_panel):
+    panel = make_panel(ScriptedModel(three()))
+    panel.stream()
+    panel.prompt_button.click()
+    assert "──── system ────\nYou recommend models. &lt;script&gt;" in panel.prompt_view.value
+    assert "──── user ────\n5 models for target &#x27;price&#x27;" in panel.prompt_view.value
+    assert panel.prompt_view.layout.display is None
+
+
+def test_blend_top_k_appears_only_when_blend_code_exists(make_panel):
+    panel = make_panel(Scripted(three()))
+    assert not hasattr(panel, "blend_button")
+    assert [b.description for b in all_widgets(panel.widget) if isinstance(b, widgets.Button)
+            if b.description.startswith("Blend")] == []
+
+
+def test_blend_top_k_trains_the_top_k_cards_as_edited(make_panel, history):
+    received = []
+
+    def prepare_blend(history_, run_id, plan, recs, params):
+        received.append(([r.family for r in recs], params))
+        # no blend code generator exists yet: train the first configuration through the same door
+        return pipeline.prepare_trial(history_, run_id, plan, recs[0], params[0])
+
+    panel = make_panel(Scripted(three()), prepare_blend=prepare_blend)
+    assert panel.blend_button.disabled
+    panel.stream()
+    assert not panel.blend_button.disabled and panel.blend_k.max == 3
+    panel.cards[1].editors[0].value = 60
+    panel.blend_k.value = 2
+    panel.blend_button.click()
+    [(families, params)] = received
+    assert families == ["lightgbm", "random_forest"]
+    assert params[1]["n_estimators"] == 60
+    assert "rmse" in panel.blend_view.status.value and "over 3 folds" in panel.blend_view.status.value
+
+
+# ---- data is text ------------------------------------------------------------------------------
+def test_rationales_notes_and_column_names_are_escaped_never_markup(make_panel, houses, history):
+    houses["<script>alert('feature')</script>"] = houses["area"] * 2
+    houses["<script>alert('constant')</script>"] = 1  # left out, and named in the header
+    hostile = rec("random_forest", {"n_estimators": 30, "<img src=x onerror=alert('n')>": 1},
+                  "<script>alert('r')</script> trees <b>win</b>", source="<i>llm</i>")
+    panel = make_panel(Scripted([hostile]))
+    panel.stream()
+    panel.cards[0].run_button.click()
+    html = [w.value for w in all_widgets(panel.widget) if isinstance(w, widgets.HTML)]
+    joined = "\n".join(html)
+    for raw in ("<script", "<img", "<b>win", "<i>llm"):
+        assert raw not in joined
+    assert "&lt;script&gt;alert(&#x27;r&#x27;)&lt;/script&gt; trees &lt;b&gt;win&lt;/b&gt;" in joined
+    assert "&lt;img src=x onerror=alert(" in joined  # the repair note names the dropped parameter
+    assert "&quot;&lt;script&gt;alert(&#x27;constant&#x27;)&lt;/script&gt;&quot; (a single value)" in html[0]
+    assert "\"<script>alert('feature')</script>\"" in panel.cards[0].view.code.value  # a quoted literal
+    assert history.run(panel.run_id)["trials"][0]["status"] == "done"
+
+
+def test_long_rationales_are_clipped_in_the_view_but_kept_whole_in_the_history(make_panel, history):
+    long = "word " * 2000
+    panel = make_panel(Scripted([rec("linear", rationale=long)]))
+    panel.stream()
+    shown = [w.value for w in all_widgets(panel.cards[0].widget) if isinstance(w, widgets.HTML)]
+    assert max(len(v) for v in shown) <= MAX_RATIONALE + 100
+    assert any(v.endswith("…") for v in shown)
+    assert history.run(panel.run_id)["recommendations"][0]["rationale"] == long
+
+
+# ---- where widgets cannot show -----------------------------------------------------------------
+def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as_with_auto(ip, houses, history,
+                                                                                           capsys):
+    assert not has_widget_frontend(ip)
+    ip.user_ns["houses"] = houses
+    ip.run_cell_magic("cash", "houses target=price cv=3", "big houses matter most")
+    printed = capsys.readouterr().out
+    assert "Recommendations" in printed and "rmse:" in printed
+    assert ip.rl_next_input.startswith("# %%cash · Linear")
+    [run] = history.runs()
+    assert [t["status"] for t in run["trials"]] == ["done"]
+
+
+# ---- refinement --------------------------------------------------------------------------------
+def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, history, houses):
+    namespace = {}
+    panel = make_panel(Scripted([rec("linear", {"alpha": 3.0}, "a line"), rec("knn", {}, "neighbours")]),
+                       namespace=namespace, data=houses)
+    panel.stream()
+    panel.cards[1].editors[0].value = 9  # n_neighbors, edited before refining
+    panel.refine_n.value = 3
+    panel.refine_button.click()
+
+    trials = history.run(panel.run_id)["trials"]
+    searched = [t for t in trials if t["source"] == "refine"][:3]
+    assert [(t["family"], t["params"]) for t in searched[:2]] == [
+        ("linear", {"alpha": 3.0}), ("knn", {"n_neighbors": 9, "weights": "uniform", "p": 2})]
+    assert "3 trials in the study" in panel.refine_view.status.value
+    assert panel.refine_view.curve.value.startswith("<svg")
+    best = trials[-1]
+    assert best["source"] == "refine" and best["status"] == "done" and "cash_model" in namespace
+    done = [t for t in searched if t["status"] == "done"]
+    assert best["params"] == min(done, key=lambda t: t["cv_mean"])["params"]  # rmse: lower is better
