@@ -90,7 +90,7 @@ class CashMagics(Magics):
         if options.flag("auto") or options.flag("dry-run") or options.refine or not ui.has_widget_frontend(self.shell):
             self._run_top(df, plan, notes, history, settings)
         else:
-            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df)
+            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df, cell=bridge.cell_id(self.shell))
 
     def _run_top(self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History,
                  settings: LLMSettings) -> None:

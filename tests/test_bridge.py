@@ -57,6 +57,12 @@ class Client:
     def send_comm(self, msg_type: str, content: dict) -> None:
         self.kc.shell_channel.send(self.kc.session.msg(msg_type, content))
 
+    def send_and_wait(self, msg_type: str, content: dict) -> list[dict]:
+        """Send a comm message (a widget click, say); the IOPub messages it caused."""
+        msg = self.kc.session.msg(msg_type, content)
+        self.kc.shell_channel.send(msg)
+        return self._iopub_until_idle(msg["header"]["msg_id"])
+
     def stop(self) -> None:
         self.kc.stop_channels()
 
@@ -100,7 +106,7 @@ def lab(kernel):
 
 
 def test_with_a_ready_frontend_the_code_goes_to_it_instead_of_running_in_the_kernel(lab):
-    messages, reply = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
+    messages, reply = lab.execute("%%cash df target=price --auto", cell_id="cell-of-cash")
     (request,) = bridge_requests(messages)
     assert request["below"] == "cell-of-cash"
     assert request["client"] == lab.session
@@ -111,7 +117,7 @@ def test_with_a_ready_frontend_the_code_goes_to_it_instead_of_running_in_the_ker
 
 
 def test_the_bridged_code_is_exactly_what_the_kernel_would_have_run(lab):
-    messages, _ = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
+    messages, _ = lab.execute("%%cash df target=price --auto", cell_id="cell-of-cash")
     (request,) = bridge_requests(messages)
     run_messages, reply = lab.execute(request["code"], cell_id="the-new-cell")
     assert reply["content"]["status"] == "ok"
@@ -120,8 +126,24 @@ def test_the_bridged_code_is_exactly_what_the_kernel_would_have_run(lab):
     assert check["content"]["status"] == "ok"
 
 
+def test_the_panels_run_sends_the_edited_code_below_the_cash_cell(lab):
+    messages, _ = lab.execute("%%cash df target=price", cell_id="cell-of-cash")  # the panel
+    [run_button, *_] = [m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_open"
+                        and m["content"]["data"].get("state", {}).get("description") == "Run"]
+    assert bridge_requests(messages) == []  # nothing is trained before Run
+
+    click = {"comm_id": run_button, "data": {"method": "custom", "content": {"event": "click"}}}
+    during = lab.send_and_wait("comm_msg", click)  # a click carries no cell id: the panel kept it
+    (request,) = bridge_requests(during)
+    assert request["below"] == "cell-of-cash" and request["client"] == lab.session
+    assert "cash_model = Pipeline(" in request["code"]
+    assert "fold 1/" not in printed(during)
+    states = [m["content"]["data"].get("state", {}) for m in during if m["msg_type"] == "comm_msg"]
+    assert any("inserted as a new cell below" in str(s.get("value", "")) for s in states)
+
+
 def test_without_a_cell_id_the_kernel_runs_the_code_itself(lab):
-    messages, reply = lab.execute("%%cash df target=price")  # e.g. a console: no cell to insert below
+    messages, reply = lab.execute("%%cash df target=price --auto")  # e.g. a console: no cell to insert below
     assert bridge_requests(messages) == []
     assert "fold 1/" in printed(messages)
     assert set_next_input(reply)
@@ -130,7 +152,7 @@ def test_without_a_cell_id_the_kernel_runs_the_code_itself(lab):
 def test_a_client_that_never_answered_gets_the_kernel_fallback(kernel, lab):
     other = Client(kernel)  # nbclient, VS Code, a notebook without the extension
     try:
-        messages, reply = other.execute("%%cash df target=price", cell_id="cell-of-cash")
+        messages, reply = other.execute("%%cash df target=price --auto", cell_id="cell-of-cash")
         assert bridge_requests(messages) == []
         assert "fold 1/" in printed(messages)
         assert "cash_model = Pipeline(" in set_next_input(reply)[0]
@@ -143,7 +165,7 @@ def test_a_page_that_connects_after_load_ext_opens_the_channel_itself(kernel, la
     try:
         reloaded.send_comm("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": COMM_TARGET,
                                          "data": {"type": "ready"}})
-        messages, reply = reloaded.execute("%%cash df target=price", cell_id="cell-of-cash")
+        messages, reply = reloaded.execute("%%cash df target=price --auto", cell_id="cell-of-cash")
         (request,) = bridge_requests(messages)
         assert request["client"] == reloaded.session
         assert set_next_input(reply) == []
@@ -153,7 +175,7 @@ def test_a_page_that_connects_after_load_ext_opens_the_channel_itself(kernel, la
 
 def test_a_closed_channel_is_no_longer_used(lab):
     lab.send_comm("comm_close", {"comm_id": lab.comm_id, "data": {}})
-    messages, reply = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
+    messages, reply = lab.execute("%%cash df target=price --auto", cell_id="cell-of-cash")
     assert bridge_requests(messages) == []
     assert "fold 1/" in printed(messages)
 
@@ -161,7 +183,7 @@ def test_a_closed_channel_is_no_longer_used(lab):
 def test_unloading_the_extension_closes_the_channel(lab):
     messages, _ = lab.execute("%unload_ext llm_cash_magic")
     assert [m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_close"] == [lab.comm_id]
-    messages, _ = lab.execute("%load_ext llm_cash_magic\n%cash df target=price", cell_id="cell-of-cash")
+    messages, _ = lab.execute("%load_ext llm_cash_magic\n%cash df target=price --auto", cell_id="cell-of-cash")
     assert len(comm_opens(messages)) == 1  # a new hello, not yet answered: the kernel runs the code
     assert bridge_requests(messages) == []
     assert "fold 1/" in printed(messages)
