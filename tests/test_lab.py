@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from llm_cash_magic import History, profile
 from llm_cash_magic.recommenders import Recommendation, recommend
@@ -209,8 +210,43 @@ def open_sidebar(page):
 
 
 # ---- tests --------------------------------------------------------------------------------------
-def test_cash_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_score(lab, page):
-    nb = Notebook(page, lab.notebook("bridge.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
+def test_the_panels_run_inserts_the_edited_code_below_and_the_sidebar_lists_its_score(lab, page):
+    nb = Notebook(page, lab.notebook("panel.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
+    sidebar = open_sidebar(page)
+    nb.run(0)
+    nb.run(1)
+    nb.select(0)
+    page.keyboard.press("b")  # a cell added above the %%cash cell after the panel appeared
+    cash = 2
+    card = nb.cells.nth(cash).locator(".widget-vbox:has(> .widget-html:has-text('#2 RandomForest'))")
+    editor = card.locator(".widget-hbox:has(> .widget-label:text-is('max_depth'))")
+    editor.locator("input[type=checkbox]").uncheck()  # "none" off: a depth of our own
+    editor.locator("input[type=number]").fill("7")
+    editor.locator("input[type=number]").press("Tab")
+
+    run = card.locator("button:has-text('Run')")
+    expect(run).to_be_enabled()
+    run.click()
+    card.get_by_text("inserted as a new cell below the %%cash cell").wait_for()
+    generated = cash + 1
+    assert nb.source(generated).startswith("# %%cash")
+    assert "max_depth=7," in nb.source(generated)
+    nb.wait_executed(generated)
+    nb.cells.nth(generated).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
+    mean, std = re.search(r"rmse: ([\d.]+) ± ([\d.]+) over 5 folds", nb.output(generated)).groups()
+
+    sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=f"{mean} ± {std}").wait_for()
+    sidebar.locator(".jp-LlmCash-run").first.click()
+    assert "max_depth None → 7" in sidebar.locator(".jp-LlmCash-overrides").inner_text()
+    n_cells = nb.cells.count()
+    nb.select(0)
+    sidebar.locator(".jp-LlmCash-insert").first.click()
+    assert nb.cells.count() == n_cells + 1
+    assert "max_depth=7," in nb.source(1)
+
+
+def test_cash_auto_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_score(lab, page):
+    nb = Notebook(page, lab.notebook("auto.ipynb", [SETUP, "%%cash df target=price strategy=defaults --auto"]))
     sidebar = open_sidebar(page)
     nb.run(0)
     nb.run(1)

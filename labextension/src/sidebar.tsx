@@ -218,14 +218,14 @@ export class CashSidebar extends ReactWidget {
             {trial.error && <div className="jp-LlmCash-error">{trial.error}</div>}
             <div className="jp-LlmCash-params">
               {Object.entries(trial.params)
-                .map(([name, value]) => `${name}=${JSON.stringify(value)}`)
+                .map(([name, value]) => `${name}=${python(value)}`)
                 .join(', ')}
             </div>
             {Object.keys(trial.overrides).length > 0 && (
               <div className="jp-LlmCash-overrides">
                 changed by you:{' '}
                 {Object.entries(trial.overrides)
-                  .map(([name, change]) => `${name} ${JSON.stringify(change.from)} → ${JSON.stringify(change.to)}`)
+                  .map(([name, change]) => `${name} ${python(change.from)} → ${python(change.to)}`)
                   .join(', ')}
               </div>
             )}
@@ -299,6 +299,17 @@ function outcome(trial: ITrial): string {
     return score(trial.cv_mean, trial.cv_std);
   }
   return trial.status === 'failed' ? 'failed' : 'not run yet';
+}
+
+/** A hyperparameter value as it reads in the generated Python code. */
+function python(value: unknown): string {
+  if (value === null || value === undefined) {
+    return 'None';
+  }
+  if (typeof value === 'boolean') {
+    return value ? 'True' : 'False';
+  }
+  return JSON.stringify(value);
 }
 
 function when(seconds: number): string {
