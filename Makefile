@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
 	$(PY) benchmarks/panel_speed.py
 	$(PY) benchmarks/llm_stream.py
+	$(PY) benchmarks/history_api.py
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff

@@ -27,14 +27,16 @@ from .metrics import METRICS
 
 RUNS_PER_DATASET = 20  # the newest runs of each dataset that /datasets lists
 LEADERBOARD_SIZE = 10
+_DETAILS = ("params", "overrides")  # of trials: in a run's details, not in the /datasets overview
 
 
 def datasets(runs: list[dict]) -> list[dict]:
     """Run summaries (newest first) grouped by dataset fingerprint, most recently used first.
 
     Each group is labelled by its newest run (variable name, shape, task, metric) and lists its
-    ``RUNS_PER_DATASET`` newest runs (of ``n_runs``), each run's trials best first, and a
-    leaderboard: the best finished trials scored with that metric. Trials scored with an older
+    ``RUNS_PER_DATASET`` newest runs (of ``n_runs``), each run's trials best first (without their
+    hyperparameters: those are in a run's details), and a leaderboard: the best finished trials
+    scored with that metric. Trials scored with an older
     metric stay in the runs but not in the leaderboard, as their scores do not compare.
     """
     groups: dict[str, dict] = {}
@@ -44,15 +46,15 @@ def datasets(runs: list[dict]) -> list[dict]:
         } | {"greater_is_better": METRICS[run["metric"]].greater_is_better, "n_runs": 0, "runs": [],
              "leaderboard": []})
         group["n_runs"] += 1
-        trials = sorted(run["trials"], key=_best_first(METRICS[run["metric"]].greater_is_better))
+        trials = sorted(({k: v for k, v in t.items() if k not in _DETAILS} for t in run["trials"]),
+                        key=_best_first(METRICS[run["metric"]].greater_is_better))
         if len(group["runs"]) < RUNS_PER_DATASET:
             group["runs"].append(run | {"trials": trials})
         if run["metric"] != group["metric"]:
             continue
         group["leaderboard"].extend(
             {"run_id": run["id"], "trial_id": t["id"], "family": t["family"], "source": t["source"],
-             "strategy": run["strategy"], "params": t["params"], "overrides": t["overrides"],
-             "cv_mean": t["cv_mean"], "cv_std": t["cv_std"]}
+             "strategy": run["strategy"], "cv_mean": t["cv_mean"], "cv_std": t["cv_std"]}
             for t in trials if t["status"] == "done" and t["cv_mean"] is not None)
     for group in groups.values():
         group["leaderboard"] = sorted(group["leaderboard"], key=_best_first(group["greater_is_better"]))[

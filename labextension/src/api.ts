@@ -5,22 +5,25 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-export interface ITrial {
+export interface ITrialSummary {
   id: string;
   family: string;
   source: string;
   status: 'pending' | 'done' | 'failed';
-  params: Record<string, unknown>;
-  overrides: Record<string, { from: unknown; to: unknown }>;
   cv_mean: number | null;
   cv_std: number | null;
   fit_seconds: number | null;
   error: string | null;
-  code?: string;
-  cv_scores?: number[] | null;
 }
 
-export interface IRunSummary {
+export interface ITrial extends ITrialSummary {
+  params: Record<string, unknown>;
+  overrides: Record<string, { from: unknown; to: unknown }>;
+  code: string;
+  cv_scores: number[] | null;
+}
+
+interface IRunFields {
   id: string;
   created_at: number;
   fingerprint: string;
@@ -31,7 +34,10 @@ export interface IRunSummary {
   metric: string;
   strategy: string;
   notes: string;
-  trials: ITrial[];
+}
+
+export interface IRunSummary extends IRunFields {
+  trials: ITrialSummary[]; // best first
 }
 
 export interface IColumn {
@@ -58,7 +64,8 @@ export interface ILLMRequest {
   response: string;
 }
 
-export interface IRun extends IRunSummary {
+export interface IRun extends IRunFields {
+  trials: ITrial[];
   profile: { target: string; columns: IColumn[] } & Record<string, unknown>;
   options: Record<string, unknown>;
   recommendations: IRecommendation[];
@@ -71,8 +78,6 @@ export interface ILeaderboardEntry {
   family: string;
   source: string;
   strategy: string;
-  params: Record<string, unknown>;
-  overrides: Record<string, unknown>;
   cv_mean: number;
   cv_std: number | null;
 }

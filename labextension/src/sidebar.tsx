@@ -11,7 +11,7 @@ import { Message } from '@lumino/messaging';
 import { Debouncer } from '@lumino/polling';
 import * as React from 'react';
 
-import { HistoryAPI, IDataset, IRun, IRunSummary, IStatus, ITrial } from './api';
+import { HistoryAPI, IDataset, IRun, IRunSummary, IStatus, ITrialSummary } from './api';
 
 const TRIALS_PER_RUN = 3; // a run's best ones (the server lists them best first); details show all
 
@@ -233,7 +233,7 @@ export class CashSidebar extends ReactWidget {
               <button
                 className="jp-LlmCash-insert jp-mod-styled jp-mod-accept"
                 disabled={!trial.code}
-                onClick={() => this.insertCode(trial.code ?? '')}
+                onClick={() => this.insertCode(trial.code)}
               >
                 Insert code
               </button>
@@ -294,7 +294,7 @@ function score(mean: number | null, std: number | null): string {
   return std === null ? mean.toFixed(4) : `${mean.toFixed(4)} ± ${std.toFixed(4)}`;
 }
 
-function outcome(trial: ITrial): string {
+function outcome(trial: ITrialSummary): string {
   if (trial.status === 'done') {
     return score(trial.cv_mean, trial.cv_std);
   }
