@@ -184,9 +184,6 @@ class Notebook:
     def output(self, index: int) -> str:
         return self.cells.nth(index).locator(".jp-OutputArea").inner_text()
 
-    def prompt(self, index: int) -> str:
-        return self.cells.nth(index).locator(".jp-InputPrompt").inner_text()
-
     def run(self, index: int) -> None:
         """Run one cell with Shift+Enter and wait until it has an execution count."""
         self.cells.nth(index).locator(".jp-InputArea-editor").click()

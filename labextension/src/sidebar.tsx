@@ -152,7 +152,7 @@ export class CashSidebar extends ReactWidget {
 
   private renderDetails(run: IRun): React.ReactElement {
     return (
-      <section className="jp-LlmCash-details" data-run-id={run.id}>
+      <section className="jp-LlmCash-details" data-run-id={run.id} ref={el => this.reveal(el)}>
         <header className="jp-LlmCash-header">
           <h3>
             Run {run.id} · {run.data_name}
@@ -253,10 +253,19 @@ export class CashSidebar extends ReactWidget {
   private async select(runId: string | null): Promise<void> {
     try {
       this.selected = runId ? await this.api.run(runId) : null;
+      this.revealDetails = true;
     } catch (error) {
       this.error = `could not read run ${runId}: ${(error as Error).message}`;
     }
     this.update();
+  }
+
+  /** Scroll a run's details into view once, when it was clicked (not on every refresh). */
+  private reveal(element: HTMLElement | null): void {
+    if (element && this.revealDetails) {
+      this.revealDetails = false;
+      element.scrollIntoView({ block: 'nearest' });
+    }
   }
 
   private async forget(runId: string): Promise<void> {
@@ -282,6 +291,7 @@ export class CashSidebar extends ReactWidget {
   private datasets: IDataset[] = [];
   private status: IStatus | null = null;
   private selected: IRun | null = null;
+  private revealDetails = false;
   private error = '';
   private loaded = false;
   private debouncer = new Debouncer(() => this.refresh(), 500);
