@@ -23,15 +23,19 @@ export interface ITrial extends ITrialSummary {
   cv_scores: number[] | null;
 }
 
-interface IRunFields {
-  id: string;
-  created_at: number;
+/** What identifies a dataset in the sidebar: its fingerprint, variable name, shape, task. */
+interface IDatasetLabel {
   fingerprint: string;
   data_name: string;
   n_rows: number;
   n_columns: number;
   task: string;
   metric: string;
+}
+
+interface IRunFields extends IDatasetLabel {
+  id: string;
+  created_at: number;
   strategy: string;
   notes: string;
 }
@@ -82,13 +86,7 @@ export interface ILeaderboardEntry {
   cv_std: number | null;
 }
 
-export interface IDataset {
-  fingerprint: string;
-  data_name: string;
-  n_rows: number;
-  n_columns: number;
-  task: string;
-  metric: string;
+export interface IDataset extends IDatasetLabel {
   greater_is_better: boolean;
   n_runs: number;
   runs: IRunSummary[]; // the newest ones
