@@ -36,8 +36,8 @@ def datasets(runs: list[dict]) -> list[dict]:
     Each group is labelled by its newest run (variable name, shape, task, metric) and lists its
     ``RUNS_PER_DATASET`` newest runs (of ``n_runs``), each run's trials best first (without their
     hyperparameters: those are in a run's details), and a leaderboard: the best finished trials
-    scored with that metric. Trials scored with an older
-    metric stay in the runs but not in the leaderboard, as their scores do not compare.
+    scored with that metric. Trials scored with an older metric stay in the runs but not in the
+    leaderboard, as their scores do not compare.
     """
     groups: dict[str, dict] = {}
     for run in runs:
