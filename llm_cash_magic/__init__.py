@@ -48,3 +48,13 @@ def unload_ipython_extension(ip):
     from .magic import unload_ipython_extension as unload
 
     unload(ip)
+
+
+def _jupyter_labextension_paths():
+    """The prebuilt JupyterLab extension (sidebar and cell bridge) shipped in the wheel."""
+    return [{"src": "labextension", "dest": "llm-cash-magic"}]
+
+
+def _jupyter_server_extension_points():
+    """The REST API over the history that the sidebar reads (``llm_cash_magic.server``)."""
+    return [{"module": "llm_cash_magic.server"}]

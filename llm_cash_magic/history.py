@@ -341,6 +341,23 @@ class History:
                     "SELECT * FROM trials WHERE run_id = ? ORDER BY created_at, id", (run["id"],))]
         return runs
 
+    def run_summaries(self, fingerprint: str | None = None) -> list[dict]:
+        """Runs newest first with their trials, as lists show them: without the profile, the
+        recommendations or any code, and read in two queries however many runs there are."""
+        where, args = ("WHERE r.fingerprint = ?", (fingerprint,)) if fingerprint else ("", ())
+        run_columns = ", ".join(f"r.{c}" for c in _SUMMARY_COLUMNS)
+        trial_columns = ", ".join(f"t.{c}" for c in _TRIAL_SUMMARY_COLUMNS)
+        with self._connect() as conn:
+            runs = [_row_dict(r) | {"trials": []} for r in conn.execute(
+                f"SELECT {run_columns} FROM runs r {where} ORDER BY r.created_at DESC, r.id", args)]
+            trials = conn.execute(f"SELECT {trial_columns} FROM trials t JOIN runs r ON r.id = t.run_id {where}"
+                                  " ORDER BY t.created_at, t.id", args).fetchall()
+        by_id = {run["id"]: run for run in runs}
+        for trial in trials:
+            if trial["run_id"] in by_id:  # not a run recorded between the two reads
+                by_id[trial["run_id"]]["trials"].append(_row_dict(trial))
+        return runs
+
     def run(self, run_id: str) -> dict | None:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -475,6 +492,12 @@ def _plain(value):
 
 _JSON_COLUMNS = ("options", "profile", "meta_features", "recommendations", "versions",
                  "recommended", "params", "overrides", "cv_scores", "messages", "repairs", "usage")
+
+
+_SUMMARY_COLUMNS = ("id", "created_at", "fingerprint", "data_name", "n_rows", "n_columns", "task", "metric",
+                    "strategy", "notes")
+_TRIAL_SUMMARY_COLUMNS = ("id", "run_id", "created_at", "updated_at", "family", "source", "params", "overrides",
+                          "status", "cv_mean", "cv_std", "fit_seconds", "error")
 
 
 def _row_dict(row: sqlite3.Row) -> dict:

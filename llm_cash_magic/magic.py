@@ -20,7 +20,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Float, Int, Unicode
 
-from . import knowledge, pipeline, render, ui
+from . import bridge, knowledge, pipeline, render, ui
 from .errors import CashError
 from .history import History
 from .llm.settings import DEFAULT_MODEL, LLMSettings
@@ -92,7 +92,7 @@ class CashMagics(Magics):
                 or not ui.has_widget_frontend(self.shell)):
             self._run_top(df, plan, notes, history, settings)
         else:
-            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df)
+            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df, cell=bridge.cell_id(self.shell))
 
     def _run_top(self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History,
                  settings: LLMSettings) -> None:
@@ -129,6 +129,9 @@ class CashMagics(Magics):
         self._execute(history, run_id, trial_id, code, f"{family(rec.family).label} ({rec.source})")
 
     def _execute(self, history: History, run_id: str, trial_id: str, code: str, what: str) -> None:
+        if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
+            print(f"run {run_id}: training {what} in the new cell below")
+            return
         self.shell.set_next_input(code, replace=False)
         print(f"run {run_id}: training {what}; its code is in the new cell below")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
@@ -231,10 +234,12 @@ def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:
 
 def load_ipython_extension(ip) -> None:
     ip.register_magics(CashMagics)
+    bridge.connect()
     if _run_lone_cell_magic_as_line not in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.append(_run_lone_cell_magic_as_line)
 
 
 def unload_ipython_extension(ip) -> None:
+    bridge.disconnect()
     if _run_lone_cell_magic_as_line in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.remove(_run_lone_cell_magic_as_line)

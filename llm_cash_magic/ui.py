@@ -56,9 +56,10 @@ def has_widget_frontend(shell) -> bool:
 
 
 def show_panel(plan: pipeline.Plan, notes: str, history: History, namespace: dict, *,
-               prepare_blend: PrepareBlend | None = None, data: pd.DataFrame | None = None) -> Panel:
+               prepare_blend: PrepareBlend | None = None, data: pd.DataFrame | None = None,
+               cell: str | None = None) -> Panel:
     """Display a panel for ``plan`` and fill it as the recommendations arrive."""
-    panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend, data=data)
+    panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend, data=data, cell=cell)
     display(panel)
     panel.stream()
     return panel
@@ -70,9 +71,11 @@ class Panel:
     the data, Show prompt)."""
 
     def __init__(self, plan: pipeline.Plan, notes: str, history: History, namespace: dict, *,
-                 prepare_blend: PrepareBlend | None = None, data: pd.DataFrame | None = None):
+                 prepare_blend: PrepareBlend | None = None, data: pd.DataFrame | None = None,
+                 cell: str | None = None):
         self.plan, self.notes, self.history, self.namespace = plan, notes, history, namespace
         self.prepare_blend, self.data = prepare_blend, data
+        self.cell = cell  # the id of the %%cash cell, if the frontend sent one: Run inserts below it
         self.run_id: str | None = None
         self.cards: list[Card] = []
         self.prompt: list[dict] | None = None  # the messages the recommender sends, if it sends any
@@ -257,7 +260,7 @@ class Panel:
     def _deliver(self, view: RunView, trial_id: str, code: str, baseline: dict | None) -> None:
         view.started(self.plan.cv)
         with contextlib.redirect_stdout(_FoldWatcher(sys.stdout, view.fold)):
-            delivery = deliver_and_run(code, trial_id, self.history, self.namespace)
+            delivery = deliver_and_run(code, trial_id, self.history, self.namespace, below=self.cell)
         view.finished(self.history.trial(trial_id), delivery, code, self.plan.profile.metric, baseline)
 
     def _toggle_prompt(self, _button) -> None:

@@ -57,6 +57,20 @@ def test_a_run_and_its_trials_round_trip(history, houses):
     assert history.run(run_id)["trials"] == run["trials"]
 
 
+def test_run_summaries_are_the_runs_without_profile_recommendations_or_code(history):
+    first = add_task(history, frame(60, 3), {"linear": 1.0, "random_forest": 2.0})
+    second = add_task(history, frame(80, 4, seed=1), {"lightgbm": 3.0})
+    full, summaries = history.runs(), history.run_summaries()
+    assert [r["id"] for r in summaries] == [second, first] == [r["id"] for r in full]
+    for run, summary in zip(full, summaries, strict=True):
+        assert "profile" not in summary and "recommendations" not in summary
+        assert [{k: t[k] for k in ("id", "family", "params", "cv_mean")} for t in run["trials"]] == [
+            {k: t[k] for k in ("id", "family", "params", "cv_mean")} for t in summary["trials"]]
+        assert all("code" not in t for t in summary["trials"])
+    fingerprint = full[0]["fingerprint"]
+    assert [r["id"] for r in history.run_summaries(fingerprint)] == [second]
+
+
 def test_record_result_reads_the_params_from_the_fitted_model(history, churn):
     prof = profile(churn, "churned")
     run_id = history.start_run(prof, data_name="churn", n_columns=4, strategy="defaults")

@@ -48,7 +48,7 @@ def test_clicking_run_in_a_kernel_streams_fold_lines_into_the_card_and_records_t
             reply = kc.execute_interactive(code, output_hook=opened.append, timeout=300)
             assert reply["content"]["status"] == "ok"
         [run_button, *_] = [m["content"]["comm_id"] for m in opened if m["msg_type"] == "comm_open"
-                            and m["content"]["data"]["state"].get("description") == "Run"]
+                            and m["content"]["data"].get("state", {}).get("description") == "Run"]
 
         click = kc.session.msg("comm_msg", {"comm_id": run_button,
                                             "data": {"method": "custom", "content": {"event": "click"}}})

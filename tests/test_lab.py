@@ -1,0 +1,320 @@
+"""The labextension in a real JupyterLab, driven in Debian's chromium by Python playwright.
+
+One JupyterLab server for the module (on 127.0.0.1, with temporary root, workspace, settings
+and history directories); a fresh page and notebook per test. The final state of each test is
+saved as a screenshot under tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from llm_cash_magic import History, profile
+from llm_cash_magic.recommenders import Recommendation, recommend
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("LLM_CASH_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+LLM_KEY = "sk-test-key-that-must-never-reach-the-page"
+TIMEOUT = 60_000  # ms; a cold kernel on a busy 2-core machine is slow
+
+SETUP = """%load_ext llm_cash_magic
+import numpy as np, pandas as pd
+rng = np.random.default_rng(0)
+df = pd.DataFrame({"area": rng.uniform(30, 200, 150), "rooms": rng.integers(1, 6, 150)})
+df["price"] = 2000 * df.area + 10000 * df.rooms + rng.normal(0, 5000, 150)"""
+
+
+def _require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    message = (f"browser tests need Debian's chromium at {CHROMIUM}; `make setup` installs it when run "
+               "as root, otherwise: sudo apt-get install -y chromium")
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    """A running ``jupyter lab`` and how to reach it."""
+
+    def __init__(self, tmp: Path):
+        self.root = tmp / "root"
+        self.home = tmp / "cash-home"
+        self.token = secrets.token_hex(16)
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        for name in ("root", "workspaces", "settings", "config", "data", "runtime", "ipython"):
+            (tmp / name).mkdir()
+        (tmp / "settings" / "overrides.json").write_text(json.dumps({
+            "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+        }))
+        env = os.environ | {
+            "LLM_CASH_HOME": str(self.home), "OPENAI_API_KEY": LLM_KEY,
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "LLM_CASH_MODEL": "test-model",
+            "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_DATA_DIR": str(tmp / "data"),
+            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"),
+        }
+        self.log = open(tmp / "jupyter-lab.log", "wb")  # noqa: SIM115 -- the server writes to it until stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+             f"--port={self.port}", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+             f"--LabServerApp.app_settings_dir={tmp / 'settings'}", "--LabApp.expose_app_in_browser=True"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self._wait_until_up()
+
+    def _wait_until_up(self, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2)
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"jupyter lab did not answer within {timeout} s; see {self.log.name}")
+
+    def api(self, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            f"{self.url}/api/{path}", method="POST" if body is not None else "GET",
+            data=json.dumps(body).encode() if body is not None else None,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def notebook(self, name: str, sources: list[str]) -> str:
+        """A notebook with these code cells in the root, its kernel started (so no kernel dialog); its URL."""
+        cells = [{"cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None,
+                  "id": f"cell-{i}"} for i, s in enumerate(sources)]
+        (self.root / name).write_text(json.dumps({
+            "cells": cells, "nbformat": 4, "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        }))
+        self.api("sessions", {"path": name, "type": "notebook", "kernel": {"name": "python3"}})
+        workspace = Path(name).stem  # a workspace of its own: no layout left over from another test
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    _require_chromium()
+    server = Lab(tmp_path_factory.mktemp("lab"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    yield page
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+    context.close()
+
+
+@pytest.fixture
+def lab_history(lab) -> History:
+    """The history the lab's server and kernels use."""
+    return History(lab.home / "history.sqlite")
+
+
+# ---- driving JupyterLab ----------------------------------------------------------------------
+class Notebook:
+    def __init__(self, page, url: str):
+        self.page = page
+        page.goto(url)
+        self.panel = page.locator(".jp-NotebookPanel:visible")
+        # the debugger button turns on once the page is connected to the (already running) kernel
+        self.panel.locator(".jp-DebuggerBugButton[aria-disabled='false']").wait_for()
+
+    @property
+    def cells(self):
+        return self.panel.locator(".jp-Notebook .jp-Cell")
+
+    def source(self, index: int) -> str:
+        """The cell's text from the notebook model (the editor only renders the lines in view)."""
+        return self.page.evaluate(
+            "i => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).sharedModel.getSource()", index)
+
+    def output(self, index: int) -> str:
+        return self.cells.nth(index).locator(".jp-OutputArea").inner_text()
+
+    def run(self, index: int) -> None:
+        """Run one cell with Shift+Enter and wait until it has an execution count."""
+        self.cells.nth(index).locator(".jp-InputArea-editor").click()
+        self.page.keyboard.press("Shift+Enter")
+        self.wait_executed(index)
+
+    def wait_executed(self, index: int) -> None:
+        prompt = self.cells.nth(index).locator(".jp-InputPrompt")
+        self.page.wait_for_function(
+            "el => /\\[\\d+\\]/.test(el.innerText)", arg=prompt.element_handle(), timeout=TIMEOUT * 3)
+
+    def select(self, index: int) -> None:
+        self.cells.nth(index).locator(".jp-InputPrompt").click()
+
+
+def open_sidebar(page):
+    page.locator(".jp-SideBar.jp-mod-left li[data-id='llm-cash-magic-sidebar']").click()
+    sidebar = page.locator("#llm-cash-magic-sidebar")
+    sidebar.wait_for()
+    return sidebar
+
+
+# ---- tests --------------------------------------------------------------------------------------
+def test_the_panels_run_inserts_the_edited_code_below_and_the_sidebar_lists_its_score(lab, page):
+    nb = Notebook(page, lab.notebook("panel.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
+    sidebar = open_sidebar(page)
+    nb.run(0)
+    nb.run(1)
+    nb.select(0)
+    page.keyboard.press("b")  # a cell added above the %%cash cell after the panel appeared
+    cash = 2
+    card = nb.cells.nth(cash).locator(".widget-vbox:has(> .widget-html:has-text('#2 RandomForest'))")
+    editor = card.locator(".widget-hbox:has(> .widget-label:text-is('max_depth'))")
+    editor.locator("input[type=checkbox]").uncheck()  # "none" off: a depth of our own
+    editor.locator("input[type=number]").fill("7")
+    editor.locator("input[type=number]").press("Tab")
+
+    run = card.locator("button:has-text('Run')")
+    expect(run).to_be_enabled()
+    run.click()
+    card.get_by_text("inserted as a new cell below the %%cash cell").wait_for()
+    generated = cash + 1
+    assert nb.source(generated).startswith("# %%cash")
+    assert "max_depth=7," in nb.source(generated)
+    nb.wait_executed(generated)
+    nb.cells.nth(generated).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
+    mean, std = re.search(r"rmse: ([\d.]+) ± ([\d.]+) over 5 folds", nb.output(generated)).groups()
+
+    sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=f"{mean} ± {std}").wait_for()
+    sidebar.locator(".jp-LlmCash-run").first.click()
+    assert "max_depth None → 7" in sidebar.locator(".jp-LlmCash-overrides").inner_text()
+    n_cells = nb.cells.count()
+    nb.select(0)
+    sidebar.locator(".jp-LlmCash-insert").first.click()
+    assert nb.cells.count() == n_cells + 1
+    assert "max_depth=7," in nb.source(1)
+
+
+def test_cash_auto_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_score(lab, page):
+    nb = Notebook(page, lab.notebook("auto.ipynb", [SETUP, "%%cash df target=price strategy=defaults --auto"]))
+    sidebar = open_sidebar(page)
+    nb.run(0)
+    nb.run(1)
+
+    generated = 2  # directly below the %%cash cell
+    assert nb.source(generated).startswith("# %%cash")
+    assert "cash_model = Pipeline(" in nb.source(generated)
+    nb.wait_executed(generated)
+    nb.cells.nth(generated).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
+    mean, std = re.search(r"rmse: ([\d.]+) ± ([\d.]+) over 5 folds", nb.output(generated)).groups()
+    assert "fold 1/" not in nb.output(1)  # trained in the new cell, not in the magic's
+
+    score = sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=f"{mean} ± {std}")
+    score.wait_for()  # no manual refresh: the sidebar refreshes when the kernel goes idle
+    assert sidebar.locator(".jp-LlmCash-dataset h3").first.inner_text().startswith("df")
+
+    n_cells = nb.cells.count()
+    nb.select(0)
+    sidebar.locator(".jp-LlmCash-run").first.click()
+    sidebar.locator(".jp-LlmCash-insert").first.click()
+    assert nb.cells.count() == n_cells + 1
+    assert nb.source(1).startswith("# %%cash") and "cash_model = Pipeline(" in nb.source(1)
+
+
+def test_the_code_lands_below_its_cell_even_after_cells_were_added_above(lab, page):
+    """A later request (as the panel's Run sends) names the %%cash cell by id, not by position."""
+    nb = Notebook(page, lab.notebook("moved.ipynb", [
+        SETUP,
+        "from llm_cash_magic import bridge\ncash_cell = bridge.cell_id(get_ipython())",
+        "bridge.run_in_frontend(get_ipython(), 'print(6 * 7)', below=cash_cell)",
+    ]))
+    nb.run(0)
+    nb.run(1)
+    nb.select(1)
+    page.keyboard.press("a")  # a new cell above the one that ran, as a user would add
+    page.keyboard.press("a")
+    assert nb.cells.count() == 5
+    nb.run(4)
+    assert nb.source(4) == "print(6 * 7)"  # directly below "cash_cell = …", now at index 3
+    nb.wait_executed(4)
+    nb.cells.nth(4).locator(".jp-OutputArea", has_text="42").wait_for()
+    assert nb.source(5).startswith("bridge.run_in_frontend")
+
+
+def test_sidebar_renders_history_text_as_text(lab, page, lab_history, houses):
+    hostile = '<img src=x onerror="window.__pwned=1">'
+    frame = houses.rename(columns={"city": hostile})
+    prof = profile(frame, "price")
+    rec = recommend(prof, strategy="defaults")[0]
+    rec = Recommendation(rec.family, rec.params, f"trust me <script>window.__pwned=2</script>{hostile}",
+                         rec.source)
+    run_id = lab_history.start_run(prof, data_name="hostile", n_columns=frame.shape[1], strategy="defaults",
+                                   notes=hostile, recommendations=[rec.to_dict()])
+    lab_history.record_request(run_id=run_id, strategy="zero-shot", purpose="recommend", model="m", endpoint="h",
+                               cache_key="k", messages=[{"role": "user", "content": hostile}], status="ok")
+    Notebook(page, lab.notebook("escaping.ipynb", ["1"]))
+    sidebar = open_sidebar(page)
+    sidebar.locator(f".jp-LlmCash-run[data-run-id='{run_id}']").click()
+    details = sidebar.locator(".jp-LlmCash-details")
+    details.locator(".jp-LlmCash-column", has_text=hostile).wait_for()
+    assert hostile in details.locator(".jp-LlmCash-rationale").inner_text()
+    assert details.locator(".jp-LlmCash-notes").inner_text() == hostile
+    assert hostile in details.locator(".jp-LlmCash-prompt").text_content()
+    assert sidebar.locator("img, script").count() == 0
+    assert page.evaluate("window.__pwned") is None
+
+
+def test_sidebar_shows_the_llm_model_and_host_but_not_the_key(lab, page):
+    Notebook(page, lab.notebook("status.ipynb", ["1"]))
+    sidebar = open_sidebar(page)
+    status = sidebar.locator(".jp-LlmCash-status")
+    status.wait_for()
+    assert status.inner_text() == "LLM: test-model at 127.0.0.1:9"
+    assert LLM_KEY not in page.content()
