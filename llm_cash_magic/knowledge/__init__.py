@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import CashError
 from ..history import PastTask, default_home
 from ..profiling import TaskProfile
-from ..space import Config
+from ..space import Config, validate
 
 FORMAT = 1  # bumped when the JSON layout changes; older readers refuse newer files
 KNOWLEDGE_FILE = Path(__file__).with_name("kb.json")
@@ -118,7 +118,9 @@ def _load(path: Path) -> KnowledgeBase:
         raise CashError(f"{path} is not an llm_cash_magic knowledge base")
     if data["format"] > FORMAT:
         raise CashError(f"{path} was built by a newer llm_cash_magic (format {data['format']}); upgrade the package")
-    pools = {kind: tuple(Config(family, params) for family, params, _ in entries)
+    # validated, so a space that has since narrowed a range still yields configs it accepts
+    pools = {kind: tuple(validate(family, params, "regression" if kind == "regression" else "binary")
+                         for family, params, _ in entries)
              for kind, entries in data["configs"].items()}
     tasks = tuple(_task(t) for t in data["tasks"])
     vectors = np.array([t.vector for t in tasks]) if tasks else np.ones((1, 1))
