@@ -1,10 +1,10 @@
 """``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
 
 In a Jupyter kernel a run shows the panel (``ui``); with ``--auto``, ``--blend``, ``--dry-run``, ``refine=``
-or in terminal IPython it prints rich tables and trains the top recommendation (or, with ``--blend``, a blend
-of all of them) in a new cell below. No business
-logic lives here: the steps are in ``pipeline``, the views in ``render`` and ``ui``. Every
-CashError becomes an IPython UsageError, which notebooks show as one line without a traceback.
+or in terminal IPython it prints rich tables and trains the top recommendation (with ``--blend``, a blend of
+all of them) in a new cell below. No business logic lives here: the steps are in ``pipeline``, the views in
+``render`` and ``ui``. Every CashError becomes an IPython UsageError, which notebooks show as one line
+without a traceback.
 The LLM settings are traitlets: ``%config CashMagics.model = "…"`` or ``c.CashMagics.model``
 in ``ipython_config.py``; unset ones fall back to the environment (see ``llm.settings``).
 """
@@ -92,7 +92,8 @@ class CashMagics(Magics):
                 or not ui.has_widget_frontend(self.shell)):
             self._run_top(df, plan, notes, history, settings)
         else:
-            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df, cell=bridge.cell_id(self.shell))
+            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df, cell=bridge.cell_id(self.shell),
+                          prepare_blend=pipeline.prepare_blend_trial)
 
     def _run_top(self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History,
                  settings: LLMSettings) -> None:

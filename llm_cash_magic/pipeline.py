@@ -115,12 +115,16 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
     return trial_id, code
 
 
-def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation]) -> tuple[str, str]:
-    """Register a trial of the soft-voting blend of ``recs`` and generate its code."""
-    configs = [validate(r.family, r.params, plan.profile.task) for r in recs]
-    params = blend_params(configs)
+def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation],
+                        params: list[dict] | None = None) -> tuple[str, str]:
+    """Register a trial of the soft-voting blend of ``recs`` (with the user's ``params`` edits of
+    each, if any) and generate its code."""
+    edited = params or [r.params for r in recs]
+    configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
+    recommended = blend_params([validate(r.family, r.params, plan.profile.task) for r in recs])
     source = recs[0].source
-    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=params, params=params)
+    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=recommended,
+                                 params=blend_params(configs))
     code = generate_blend_code(plan.profile, configs, data_name=plan.options.data, cv=plan.cv,
                                seed=plan.options.seed, trial_id=trial_id, source=source)
     history.set_trial_code(trial_id, code)

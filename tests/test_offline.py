@@ -105,7 +105,9 @@ def test_regression_profiles_only_consult_regression_tasks(write_kb):
 
 
 def test_auto_resolves_to_offline_without_an_llm_endpoint():
-    strategy, banner = resolve_auto()
+    from llm_cash_magic.llm.settings import LLMSettings
+
+    strategy, banner = resolve_auto(LLMSettings.resolve())
     assert strategy == "offline"
     assert "offline" in banner
 
@@ -128,5 +130,5 @@ def test_the_magic_answers_offline_by_default_and_says_so(ip, churn, capsys):
 def test_config_names_the_recommender_and_the_knowledge_base(ip, capsys):
     ip.run_line_magic("cash", "config")
     out = capsys.readouterr().out
-    assert "recommender: strategy auto → offline" in out
+    assert "strategy auto → offline" in out
     assert f"knowledge base: {knowledge.KNOWLEDGE_FILE} (version " in out and "47 tasks" in out
