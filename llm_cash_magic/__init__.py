@@ -8,9 +8,10 @@ Python API, mirroring the magic::
     prof = cash.profile(df, "price")
     recs = cash.recommend(prof, strategy="defaults")
     code = cash.generate_code(prof, recs[0].config, data_name="df")
+    blend = cash.generate_blend_code(prof, [r.config for r in recs], data_name="df")
 """
 
-from .codegen import generate_code
+from .codegen import generate_blend_code, generate_code
 from .errors import CashError
 from .history import History, record_result
 from .profiling import TaskProfile, profile
@@ -25,6 +26,7 @@ __all__ = [
     "History",
     "Recommendation",
     "TaskProfile",
+    "generate_blend_code",
     "generate_code",
     "load_ipython_extension",
     "profile",

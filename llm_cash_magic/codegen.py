@@ -16,7 +16,17 @@ from .errors import CashError
 from .history import package_versions
 from .metrics import METRICS
 from .profiling import TaskProfile
-from .space import Config, estimator_kwargs, family, validate
+from .space import (
+    FAMILIES,
+    Config,
+    Estimator,
+    Family,
+    estimator_kwargs,
+    family,
+    family_of,
+    params_from_estimator,
+    validate,
+)
 
 LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}]')  # characters LightGBM refuses in feature names
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
@@ -94,12 +104,33 @@ def generate_code(
     Leaves ``cash_model`` (fitted pipeline) and ``cash_scores`` (per-fold scores) behind.
     """
     check_data_name(data_name)
-    return _render(profile, config, seed, _Training(data_name, cv, trial_id, source))
+    return _render(profile, [config], seed, _Training(data_name, cv, trial_id, source))
+
+
+def generate_blend_code(
+    profile: TaskProfile,
+    configs: list[Config],
+    *,
+    method: str = "voting",
+    data_name: str = "df",
+    cv: int = 5,
+    seed: int = 0,
+    trial_id: str | None = None,
+    source: str = "",
+) -> str:
+    """Training code for a blend of ``configs``: soft voting (averaged probabilities or
+    predictions) or stacking (a linear model over their out-of-fold predictions).
+
+    Cross-validated and recorded exactly like a single model; ``cash_model`` is the ensemble.
+    """
+    check_data_name(data_name)
+    return _render(profile, _blend_members(configs), seed, _Training(data_name, cv, trial_id, source),
+                   _check_method(method))
 
 
 def model_code(profile: TaskProfile, config: Config, seed: int = 0) -> str:
     """Only the part of ``generate_code`` that defines the unfitted ``cash_model``."""
-    return _render(profile, config, seed, None)
+    return _render(profile, [config], seed, None)
 
 
 def build_model(profile: TaskProfile, config: Config, seed: int = 0):
@@ -108,9 +139,54 @@ def build_model(profile: TaskProfile, config: Config, seed: int = 0):
     It runs our own ``model_code`` (validated values, literals only), so what is measured is
     exactly what users get in their cell.
     """
+    return _run_model_code(model_code(profile, config, seed))
+
+
+def build_blend(profile: TaskProfile, configs: list[Config], seed: int = 0, method: str = "voting"):
+    """The unfitted ensemble that ``generate_blend_code`` would train."""
+    return _run_model_code(_render(profile, _blend_members(configs), seed, None, _check_method(method)))
+
+
+def _run_model_code(code: str):
     namespace = {"__name__": "llm_cash_magic.generated"}
-    exec(compile(model_code(profile, config, seed), "<llm_cash_magic model>", "exec"), namespace)
+    exec(compile(code, "<llm_cash_magic model>", "exec"), namespace)
     return namespace["cash_model"]
+
+
+def blend_params(configs: list[Config], method: str = "voting") -> dict:
+    """How a blend is stored in the history: its method and each member's family and params."""
+    return {"method": _check_method(method), "members": [{"family": c.family, "params": c.params} for c in configs]}
+
+
+def blend_params_of(model, task: str) -> dict:
+    """``blend_params`` read back from an ensemble, so edits made in the cell are what is recorded."""
+    method = "stacking" if type(model).__name__.startswith("Stacking") else "voting"
+    configs = []
+    for _, member in model.estimators:
+        estimator = member.steps[-1][1] if hasattr(member, "steps") else member
+        name = family_of(estimator)
+        if name is None:
+            raise CashError(f"blend member {type(estimator).__name__} is not one of: {', '.join(FAMILIES)}")
+        configs.append(Config(name, params_from_estimator(name, task, estimator)))
+    return blend_params(configs, method)
+
+
+BLEND_METHODS = {"voting": ("VotingClassifier", "VotingRegressor"),
+                 "stacking": ("StackingClassifier", "StackingRegressor")}
+BLEND = "blend"  # the family name a blend's trial carries in the history
+
+
+def _check_method(method: str) -> str:
+    if method not in BLEND_METHODS:
+        raise CashError(f"blend method {method!r} is not known; use one of: {', '.join(BLEND_METHODS)}")
+    return method
+
+
+def _blend_members(configs) -> list[Config]:
+    configs = list(configs)
+    if len(configs) < 2:
+        raise CashError(f"a blend needs at least 2 configurations, got {len(configs)}; ask for n=2 or more")
+    return configs
 
 
 @dataclass(frozen=True)
@@ -121,10 +197,55 @@ class _Training:
     source: str
 
 
-def _render(profile: TaskProfile, config: Config, seed: int, training: _Training | None) -> str:
+@dataclass(frozen=True)
+class _Member:
+    """One estimator of the generated code: its variable name, family, class and arguments."""
+
+    name: str
+    family: Family
+    estimator: Estimator
+    kwargs: dict
+    rename: bool  # LightGBM needs its feature names cleaned
+    notes: tuple[str, ...] = ()  # repairs the data forced, written as comments above the estimator
+
+
+# A blend preprocesses once per kind of family; these name the shared ColumnTransformers.
+_PREPROCESS_NAMES = {"native": "lightgbm_preprocess", "ordinal": "tree_preprocess", "scaled": "scaled_preprocess"}
+_PREPROCESS_COMMENTS = {
+    "native": "# LightGBM: numbers as floats, categories as pandas categoricals it splits on natively",
+    "ordinal": "# trees: numbers as floats, categories as integer codes",
+    "scaled": "# linear / kNN / MLP: missing values imputed, numbers scaled, categories one-hot encoded",
+}
+
+
+def _member(profile: TaskProfile, config: Config, seed: int, name: str) -> _Member:
     config = validate(config.family, config.params, profile.task)  # never trust the caller's types
     fam = family(config.family)
     estimator = fam.estimator(profile.task)
+    kwargs = estimator_kwargs(config)
+    notes = []
+    if fam.name == "hist_gradient_boosting" and profile.names("categorical"):
+        kwargs["categorical_features"] = _Raw("CATEGORICAL")
+        # it needs a bin per category; the ordinal encoder keeps at most 255 categories
+        levels = min(255, max(c.n_unique for c in profile.columns if c.kind == "categorical"))
+        if kwargs["max_bins"] < levels:
+            notes.append(f"max_bins={kwargs['max_bins']} raised to {levels}: HistGradientBoosting needs a bin "
+                         f"for each of the {levels} categories of a categorical column")
+            kwargs["max_bins"] = levels
+    if estimator.seed_param:
+        kwargs[estimator.seed_param] = seed
+    kwargs.update(estimator.fixed)
+    features = profile.names("numeric", "boolean", "categorical", "datetime")
+    rename = fam.name == "lightgbm" and any(LIGHTGBM_BAD_NAME.search(c) for c in features)
+    return _Member(name, fam, estimator, kwargs, rename, tuple(notes))
+
+
+def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _Training | None,
+            blend: str | None = None) -> str:
+    if blend:
+        members = [_member(profile, c, seed, f"{c.family}_{i}") for i, c in enumerate(configs, start=1)]
+    else:
+        members = [_member(profile, configs[0], seed, "model")]
     metric = METRICS[profile.metric]
     classification = profile.is_classification
     splitter = "StratifiedKFold" if classification else "KFold"
@@ -133,38 +254,49 @@ def _render(profile: TaskProfile, config: Config, seed: int, training: _Training
     datetimes = profile.names("datetime")
     excluded = [c for c in profile.columns if c.kind not in ("numeric", "boolean", "categorical", "datetime")]
 
-    steps, helpers, imports = _preprocessing(fam.preprocessing, numeric, categorical, datetimes)
-    kwargs = estimator_kwargs(config)
-    if fam.name == "hist_gradient_boosting" and categorical:
-        kwargs["categorical_features"] = _Raw("CATEGORICAL")
-    if estimator.seed_param:
-        kwargs[estimator.seed_param] = seed
-    kwargs.update(estimator.fixed)
-    pandas_out = fam.preprocessing in ("native", "ordinal")
-    rename = fam.name == "lightgbm" and any(LIGHTGBM_BAD_NAME.search(c) for c in numeric + categorical + datetimes)
-    if rename:
+    kinds = list(dict.fromkeys(m.family.preprocessing for m in members))
+    blocks, helpers, imports = [], [], {}
+    for kind in kinds:
+        steps, kind_helpers, kind_imports = _preprocessing(kind, numeric, categorical, datetimes)
+        blocks.append((kind, steps))
+        helpers += kind_helpers
+        for module, names in kind_imports.items():
+            imports.setdefault(module, []).extend(names)
+    if any(m.rename for m in members):
         helpers.append("lightgbm_names")
 
     out: list[str] = []
     w = out.append
     if training:
         source = f" · recommended by {training.source!r}" if training.source else ""
-        w(f"# %%cash · {fam.label} ({estimator.cls}){source}")
+        if blend:
+            w(f"# %%cash · blend of {len(members)} models ({_blend_label(blend)}){source}")
+        else:
+            w(f"# %%cash · {members[0].family.label} ({members[0].estimator.cls}){source}")
         w(f"# data: {training.data_name} · {profile.n_rows:,} rows · fingerprint {profile.fingerprint} · "
           f"task {profile.task} · metric {metric.name}")
         w(f"# {training.cv}-fold {'stratified ' if classification else ''}CV, seed {seed} · "
-          f"{_versions(estimator.module)}")
-        w("# Leaves behind: cash_model (the fitted pipeline; cash_model.predict(new_df) works on new rows")
+          f"{_versions({m.estimator.module for m in members})}")
+        what = "the fitted ensemble" if blend else "the fitted pipeline"
+        w(f"# Leaves behind: cash_model ({what}; cash_model.predict(new_df) works on new rows")
         w(f"# with the same columns) and cash_scores ({metric.name} of each fold).")
         w("import time")
-    if rename:
+    if any(m.rename for m in members):
         w("import re")
-    if training or rename:
+    if training or any(m.rename for m in members):
         w("")
     w("import numpy as np")
     w("import pandas as pd")
-    module_imports = {estimator.module: [estimator.cls], "sklearn.compose": ["ColumnTransformer"],
-                      "sklearn.pipeline": ["Pipeline"], "sklearn.preprocessing": ["FunctionTransformer"]}
+    module_imports = {"sklearn.compose": ["ColumnTransformer"], "sklearn.pipeline": ["Pipeline"],
+                      "sklearn.preprocessing": ["FunctionTransformer"]}
+    for m in members:
+        module_imports.setdefault(m.estimator.module, []).append(m.estimator.cls)
+    if blend:
+        ensemble = BLEND_METHODS[blend][0 if classification else 1]
+        module_imports.setdefault("sklearn.ensemble", []).append(ensemble)
+        if blend == "stacking":
+            final = "LogisticRegression" if classification else "RidgeCV"
+            module_imports.setdefault("sklearn.linear_model", []).append(final)
     if training:
         module_imports["sklearn.base"] = ["clone"]
         module_imports["sklearn.metrics"] = ["get_scorer"]
@@ -185,20 +317,53 @@ def _render(profile: TaskProfile, config: Config, seed: int, training: _Training
         w(_HELPERS[name].strip("\n"))
     w("")
     w("")
-    out.extend(_emit_preprocess(steps, pandas_out))
-    w(f"model = {estimator.cls}(")
-    for key, value in kwargs.items():
-        w(f"    {key}={value!r},")
-    w(")")
-    pipeline = ['("preprocess", preprocess)']
-    if rename:
-        pipeline.append('("names", FunctionTransformer(lightgbm_names))')
-    w(f"cash_model = Pipeline([{', '.join(pipeline)}, (\"model\", model)])")
+    for kind, steps in blocks:
+        if blend:
+            w(_PREPROCESS_COMMENTS[kind])
+            out.extend(_emit_preprocess(steps, kind in ("native", "ordinal"), _PREPROCESS_NAMES[kind]))
+            w("")
+        else:
+            out.extend(_emit_preprocess(steps, kind in ("native", "ordinal"), "preprocess"))
+    for m in members:
+        out.extend(f"# note: {note}" for note in m.notes)
+        w(f"{m.name} = {m.estimator.cls}(")
+        for key, value in m.kwargs.items():
+            w(f"    {key}={value!r},")
+        w(")")
+    if blend:
+        out.extend(_emit_ensemble(members, blend, ensemble))
+    else:
+        w(f"cash_model = {_pipeline(members[0], 'preprocess')}")
     if training:
         out.extend(_training_lines(training, metric, classification, seed))
     code = "\n".join(out) + "\n"
     compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
     return code
+
+
+def _blend_label(method: str) -> str:
+    return "soft voting" if method == "voting" else "stacking"
+
+
+def _pipeline(member: _Member, preprocess: str) -> str:
+    steps = [f'("preprocess", {preprocess})']
+    if member.rename:
+        steps.append('("names", FunctionTransformer(lightgbm_names))')
+    return f"Pipeline([{', '.join(steps)}, (\"model\", {member.name})])"
+
+
+def _emit_ensemble(members: list[_Member], method: str, ensemble: str) -> list[str]:
+    lines = ["", f"cash_model = {ensemble}(", "    ["]
+    for m in members:
+        lines.append(f'        ("{m.name}", {_pipeline(m, _PREPROCESS_NAMES[m.family.preprocessing])}),')
+    lines.append("    ],")
+    if method == "voting" and ensemble == "VotingClassifier":
+        lines.append('    voting="soft",  # average the predicted probabilities')
+    if method == "stacking":
+        final = "LogisticRegression(max_iter=1000)" if ensemble == "StackingClassifier" else "RidgeCV()"
+        lines.append(f"    final_estimator={final},  # learns how to weigh the models' out-of-fold predictions")
+    lines.append(")")
+    return lines
 
 
 def _training_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
@@ -295,18 +460,19 @@ def _preprocessing(kind: str, numeric, categorical, datetimes):
     return steps, helpers, imports
 
 
-def _emit_preprocess(steps, pandas_out: bool) -> list[str]:
+def _emit_preprocess(steps, pandas_out: bool, variable_name: str) -> list[str]:
+    prefix = variable_name.removesuffix("preprocess")  # "" for a single model, "tree_" in a blend
     lines = []
     inline = []
     for name, transformers, variable in steps:
         if len(transformers) == 1:
             inline.append(f'("{name}", {transformers[0]}, {variable})')
             continue
-        lines.append(f"{name}_steps = make_pipeline(")
+        lines.append(f"{prefix}{name}_steps = make_pipeline(")
         lines.extend(f"    {t}," for t in transformers)
         lines.append(")")
-        inline.append(f'("{name}", {name}_steps, {variable})')
-    lines.append("preprocess = ColumnTransformer(")
+        inline.append(f'("{name}", {prefix}{name}_steps, {variable})')
+    lines.append(f"{variable_name} = ColumnTransformer(")
     lines.append("    [")
     lines.extend(f"        {step}," for step in inline)
     lines.append("    ],")
@@ -316,7 +482,8 @@ def _emit_preprocess(steps, pandas_out: bool) -> list[str]:
     return lines
 
 
-def _versions(estimator_module: str) -> str:
+def _versions(estimator_modules: set[str]) -> str:
     versions = package_versions()
-    names = ["pandas", "scikit-learn"] + (["lightgbm"] if estimator_module == "lightgbm" else []) + ["llm_cash_magic"]
+    lightgbm = ["lightgbm"] if "lightgbm" in estimator_modules else []
+    names = ["pandas", "scikit-learn"] + lightgbm + ["llm_cash_magic"]
     return " · ".join(f"{name} {versions[name]}" for name in names if name in versions)

@@ -122,11 +122,13 @@ def package_versions() -> dict:
 
 @dataclass(frozen=True)
 class PastTask:
-    """A task from the history, for meta-informed recommendations: its profile and best trials."""
+    """A past task (from the history or the knowledge base), for meta-informed recommendations:
+    its profile and best trials."""
 
     profile: TaskProfile
     distance: float
     trials: list[dict]  # best first: family, params, cv_mean (full precision), normalized_rank
+    name: str = ""  # the DataFrame's name in the history, the task's name in the knowledge base
 
 
 class History:
@@ -416,15 +418,16 @@ class History:
         """
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT r.fingerprint, r.profile, r.meta_features, r.metric, t.family, t.params, t.cv_mean"
-                " FROM trials t JOIN runs r ON r.id = t.run_id"
+                "SELECT r.fingerprint, r.data_name, r.profile, r.meta_features, r.metric, t.family, t.params,"
+                " t.cv_mean FROM trials t JOIN runs r ON r.id = t.run_id"
                 " WHERE t.status = 'done' AND t.cv_mean IS NOT NULL AND r.fingerprint != ?"
+                " AND t.family != 'blend'"  # a blend is not one configuration to recommend
                 " ORDER BY r.created_at DESC, t.id", (profile.fingerprint,),
             ).fetchall()
         tasks: dict[str, dict] = {}
         for row in rows:
             task = tasks.setdefault(row["fingerprint"], {
-                "profile": row["profile"], "features": json.loads(row["meta_features"]),
+                "name": row["data_name"], "profile": row["profile"], "features": json.loads(row["meta_features"]),
                 "metric": row["metric"], "trials": {}})
             if row["metric"] != task["metric"]:
                 continue  # scores of another metric are not comparable; the newest metric wins
@@ -453,7 +456,7 @@ class History:
              "normalized_rank": 1.0 if n == 1 else 1.0 - i / (n - 1)}
             for i, (family, params, score) in enumerate(trials)
         ]
-        return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), distance, ranked[:top])
+        return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), distance, ranked[:top], task["name"])
 
 
 _REQUEST_COLUMNS = ("run_id", "strategy", "purpose", "model", "endpoint", "temperature", "seed", "cache_key",
@@ -507,6 +510,7 @@ def record_result(trial_id: str, model, scores, fit_seconds: float, history: His
     The hyperparameters are read from the fitted model itself, so edits made in the cell are
     recorded as overrides. Recording never breaks the user's code: problems print one line.
     """
+    from .codegen import BLEND, blend_params_of
     from .space import family_of, params_from_estimator
 
     history = history or History()
@@ -515,9 +519,12 @@ def record_result(trial_id: str, model, scores, fit_seconds: float, history: His
         if trial is None:
             print(f"llm_cash_magic: trial {trial_id!r} is not in {history.path}; result not recorded")
             return
-        estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-        family = family_of(estimator) or trial["family"]
-        params = params_from_estimator(family, trial["task"], estimator)
+        if trial["family"] == BLEND:
+            family, params = BLEND, blend_params_of(model, trial["task"])
+        else:
+            estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+            family = family_of(estimator) or trial["family"]
+            params = params_from_estimator(family, trial["task"], estimator)
         history.finish_trial(trial_id, family=family, params=params, scores=scores, fit_seconds=fit_seconds)
     except (sqlite3.Error, OSError, CashError) as exc:
         print(f"llm_cash_magic: could not record the result: {exc}")

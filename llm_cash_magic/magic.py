@@ -1,9 +1,10 @@
 """``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
 
-In a Jupyter kernel a run shows the panel (``ui``); with ``--auto``, ``--dry-run``, ``refine=`` or in
-terminal IPython it prints rich tables and trains the top recommendation in a new cell below. No business
-logic lives here: the steps are in ``pipeline``, the views in ``render`` and ``ui``. Every
-CashError becomes an IPython UsageError, which notebooks show as one line without a traceback.
+In a Jupyter kernel a run shows the panel (``ui``); with ``--auto``, ``--blend``, ``--dry-run``, ``refine=``
+or in terminal IPython it prints rich tables and trains the top recommendation (with ``--blend``, a blend of
+all of them) in a new cell below. No business logic lives here: the steps are in ``pipeline``, the views in
+``render`` and ``ui``. Every CashError becomes an IPython UsageError, which notebooks show as one line
+without a traceback.
 The LLM settings are traitlets: ``%config CashMagics.model = "…"`` or ``c.CashMagics.model``
 in ``ipython_config.py``; unset ones fall back to the environment (see ``llm.settings``).
 """
@@ -19,7 +20,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Bool, Float, Int, Unicode
 
-from . import bridge, pipeline, render, ui
+from . import bridge, knowledge, pipeline, render, ui
 from .errors import CashError
 from .history import History
 from .llm.settings import DEFAULT_MODEL, LLMSettings
@@ -66,7 +67,7 @@ class CashMagics(Magics):
     @line_cell_magic
     def cash(self, line: str, cell: str | None = None):
         """%%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…]
-        [--auto] [--dry-run]
+        [--auto] [--blend] [--dry-run]
 
         The cell body (optional) is free-text notes for the recommender. Line form: the same
         options, or a subcommand: history [--json], forget <run-id>|--all, export [file.jsonl], config.
@@ -87,10 +88,12 @@ class CashMagics(Magics):
         history = History()
         plan = pipeline.plan(df, options, settings, history)
         notes = notes.strip()
-        if options.flag("auto") or options.flag("dry-run") or options.refine or not ui.has_widget_frontend(self.shell):
+        if (any(options.flag(f) for f in ("auto", "blend", "dry-run")) or options.refine
+                or not ui.has_widget_frontend(self.shell)):
             self._run_top(df, plan, notes, history, settings)
         else:
-            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df, cell=bridge.cell_id(self.shell))
+            ui.show_panel(plan, notes, history, self.shell.user_ns, data=df, cell=bridge.cell_id(self.shell),
+                          prepare_blend=pipeline.prepare_blend_trial)
 
     def _run_top(self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History,
                  settings: LLMSettings) -> None:
@@ -106,11 +109,17 @@ class CashMagics(Magics):
                   "nothing was sent, stored or run")
             return
         recs = list(pipeline.recommend(plan, notes))
+        if options.flag("blend") and len(recs) < 2:
+            raise CashError(f"--blend needs 2 or more recommendations; the {plan.strategy} recommender gave 1")
         render.show(render.recommendations_table(recs, plan.profile.task))
         if options.flag("dry-run"):
             print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
             return
         run_id = pipeline.start_run(history, plan, recs, notes)
+        if options.flag("blend"):
+            trial_id, code = pipeline.prepare_blend_trial(history, run_id, plan, recs)
+            self._execute(history, run_id, trial_id, code, f"a soft-voting blend of all {len(recs)}")
+            return
         chosen = recs[0]
         if options.refine:
             chosen = self._refine(df, plan, recs, history, run_id, options.refine)
@@ -118,11 +127,14 @@ class CashMagics(Magics):
 
     def _train(self, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
         trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
+        self._execute(history, run_id, trial_id, code, f"{family(rec.family).label} ({rec.source})")
+
+    def _execute(self, history: History, run_id: str, trial_id: str, code: str, what: str) -> None:
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
-            print(f"run {run_id}: training {family(rec.family).label} ({rec.source}) in the new cell below")
+            print(f"run {run_id}: training {what} in the new cell below")
             return
         self.shell.set_next_input(code, replace=False)
-        print(f"run {run_id}: training {family(rec.family).label} ({rec.source}); its code is in the new cell below")
+        print(f"run {run_id}: training {what}; its code is in the new cell below")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
         if error:
             print(f"training failed: {error} (run the cell below to see the full traceback)")
@@ -196,6 +208,8 @@ class CashMagics(Magics):
             else:
                 print(resolve_auto(settings)[1])
             print("\n".join(settings.describe()))
+            kb = knowledge.load()
+            print(f"knowledge base: {kb.path} (version {kb.version}, {len(kb.tasks)} tasks)")
             print("change with %config CashMagics.<name> = … (or c.CashMagics.<name> in ipython_config.py); "
                   "%config CashMagics lists every setting")
 

@@ -34,7 +34,8 @@ class RunOptions:
                 "cv": self.cv, "seed": self.seed, "refine": self.refine, "flags": sorted(self.flags)}
 
 
-_USAGE = "usage: %%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…] [--auto]"
+_USAGE = ("usage: %%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…] "
+          "[--auto] [--blend]")
 
 
 def parse(line: str, n: int = 5) -> RunOptions:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .codegen import effective_cv, generate_code
+from .codegen import BLEND, blend_params, effective_cv, generate_blend_code, generate_code
 from .errors import CashError
 from .history import History, new_run_id
 from .llm.settings import LLMSettings
@@ -47,8 +47,8 @@ def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = N
     ``settings`` say where the LLM is (default: from the environment); ``--fresh`` turns off
     the replay of stored answers.
     """
-    if options.flag("blend"):
-        raise CashError("--blend is not available yet in this version; run without it")
+    if options.flag("blend") and options.n < 2:
+        raise CashError(f"--blend blends the n recommendations; n={options.n} leaves nothing to blend, use n=2 or more")
     prof = profile(df, options.target, task=options.task, metric=options.metric)
     notes = []
     if prof.n_rows_dropped:
@@ -111,6 +111,22 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
                                  recommended=rec.params, params=config.params)
     code = generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv,
                          seed=plan.options.seed, trial_id=trial_id, source=rec.source)
+    history.set_trial_code(trial_id, code)
+    return trial_id, code
+
+
+def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation],
+                        params: list[dict] | None = None) -> tuple[str, str]:
+    """Register a trial of the soft-voting blend of ``recs`` (with the user's ``params`` edits of
+    each, if any) and generate its code."""
+    edited = params or [r.params for r in recs]
+    configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
+    recommended = blend_params([validate(r.family, r.params, plan.profile.task) for r in recs])
+    source = recs[0].source
+    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=recommended,
+                                 params=blend_params(configs))
+    code = generate_blend_code(plan.profile, configs, data_name=plan.options.data, cv=plan.cv,
+                               seed=plan.options.seed, trial_id=trial_id, source=source)
     history.set_trial_code(trial_id, code)
     return trial_id, code
 

@@ -111,7 +111,13 @@ def _ranking(p: TaskProfile) -> list[tuple[str, str]]:
     ]
 
 
-_AVAILABLE = {"defaults": DefaultsRecommender}
+def _offline(history: History | None = None) -> Recommender:
+    from .offline import OfflineRecommender  # it imports Recommendation from here
+
+    return OfflineRecommender(history=history)
+
+
+_AVAILABLE = {"defaults": DefaultsRecommender, "offline": _offline}
 
 
 def get_recommender(strategy: str, *, settings: LLMSettings | None = None, history: History | None = None,
@@ -130,7 +136,7 @@ def get_recommender(strategy: str, *, settings: LLMSettings | None = None, histo
     if strategy not in _AVAILABLE:
         raise CashError(f"strategy={strategy} is not available yet in this version; "
                         f"use one of: {', '.join([*LLM_STRATEGIES, *_AVAILABLE])}")
-    return _AVAILABLE[strategy]()
+    return _offline(history) if strategy == "offline" else _AVAILABLE[strategy]()
 
 
 def offline_strategy() -> str:

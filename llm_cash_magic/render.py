@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from .codegen import BLEND
 from .metrics import METRICS
 from .profiling import TaskProfile
 from .recommenders import Recommendation
@@ -121,6 +122,12 @@ def best_trial(run: dict) -> dict | None:
     return max(done, key=lambda t: t["cv_mean"] if better else -t["cv_mean"])
 
 
+def _label(trial: dict) -> str:
+    if trial["family"] == BLEND:
+        return f"blend of {len(trial['params']['members'])}"
+    return family(trial["family"]).label
+
+
 def history_table(runs: list[dict]) -> Table:
     table = Table(title=f"llm_cash_magic history ({len(runs)} runs)", title_justify="left")
     for name in ("run", "when", "data", "task · metric", "strategy", "best family", "CV score", "trials"):
@@ -131,7 +138,7 @@ def history_table(runs: list[dict]) -> Table:
         table.add_row(
             run["id"], when, _clip(f"{run['data_name']} ({run['n_rows']:,}×{run['n_columns']})", 40),
             f"{run['task']} · {run['metric']}", run["strategy"],
-            family(best["family"]).label if best else "—",
+            _label(best) if best else "—",
             _score(best, run["metric"]) if best else "—", str(len(run["trials"])),
         )
     return table

@@ -104,3 +104,33 @@ def no_real_llm(monkeypatch):
     """No test reaches a real endpoint, whatever the developer's environment holds."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_CASH_MODEL"):
         monkeypatch.delenv(name, raising=False)
+def frame(n_rows: int, n_numeric: int, n_categorical: int = 0, task: str = "binary", seed: int = 0) -> pd.DataFrame:
+    """A random frame of the given shape with a target 'y' (binary labels or a number)."""
+    rng = np.random.default_rng(seed)
+    data = {f"x{i}": rng.normal(size=n_rows) for i in range(n_numeric)}
+    data |= {f"c{i}": pd.Categorical(rng.choice(["a", "b", "c"], n_rows)) for i in range(n_categorical)}
+    signal = data["x0"] if n_numeric else rng.normal(size=n_rows)
+    data["y"] = np.where(signal + rng.normal(size=n_rows) > 0, "yes", "no") if task == "binary" else signal * 3
+    return pd.DataFrame(data)
+
+
+@pytest.fixture
+def write_kb(tmp_path):
+    """Write a knowledge base: pools per kind and tasks as (name, profile, percentile per config)."""
+    import json
+
+    from llm_cash_magic.knowledge import FORMAT
+
+    def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT):
+        path = path or tmp_path / "kb.json"
+        data = {
+            "format": fmt, "version": "test", "build": {"cv": 3},
+            "configs": {"classification": [[c.family, c.params, "test"] for c in classification],
+                        "regression": [[c.family, c.params, "test"] for c in regression]},
+            "tasks": [{"name": name, "source": "test", "profile": prof.to_dict(),
+                       "results": [[p / 100, None, 1.0, p] for p in pcts]} for name, prof, pcts in tasks],
+        }
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return path
+
+    return write

@@ -174,3 +174,17 @@ def test_build_model_is_the_pipeline_the_code_trains():
     assert model.named_steps["model"].get_params() == ns["cash_model"].named_steps["model"].get_params()
     X, y = df.drop(columns="expensive"), df["expensive"]
     assert np.array_equal(model.fit(X, y).predict_proba(X), ns["cash_model"].predict_proba(X))
+
+
+def test_histogram_boosting_gets_a_bin_for_every_category():
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({
+        "country": rng.choice([f"c{i}" for i in range(90)], 600), "x": rng.normal(size=600)})
+    df["y"] = rng.normal(size=600) + (df["country"].str[1:].astype(int) % 7)
+    prof = profile(df, "y")
+    config = validate("hist_gradient_boosting", {"max_bins": 31}, prof.task)
+    code = generate_code(prof, config, data_name="df", cv=3)
+    assert "# note: max_bins=31 raised to 90" in code and "max_bins=90," in code
+    namespace = {"df": df}
+    exec(compile(code, "<hgb>", "exec"), namespace)
+    assert np.all(np.isfinite(namespace["cash_scores"]))

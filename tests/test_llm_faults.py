@@ -31,9 +31,9 @@ def run(settings, houses, history, n=3):
 
 
 def assert_offline_answered(recs, notices, reason: str):
-    assert recs and {r.source for r in recs} == {"defaults"}
+    assert recs and {r.source for r in recs} == {"offline"}
     (notice,) = notices
-    assert reason in notice and notice.endswith("the defaults recommender answers instead")
+    assert reason in notice and notice.endswith("the offline recommender answers instead")
     assert "\n" not in notice and API_KEY not in notice
 
 
@@ -115,8 +115,8 @@ def test_a_stream_that_stops_mid_line_keeps_the_finished_lines(fake_llm, llm_set
     fake_llm.reply(reply)
     recs, notices = run(llm_settings, houses, history)
     assert recs[0].source == "llm:fake-model" and recs[0].family == "lightgbm"
-    assert {r.source for r in recs[1:]} == {"defaults"} and len(recs) == 3
-    assert notices[-1].endswith("broke off in the middle of the answer; the defaults recommender adds the other 2")
+    assert {r.source for r in recs[1:]} == {"offline"} and len(recs) == 3
+    assert notices[-1].endswith("broke off in the middle of the answer; the offline recommender adds the other 2")
     assert history.requests()[0]["status"] == "failed"
 
 
@@ -140,7 +140,7 @@ def test_families_and_parameters_that_do_not_exist(fake_llm, llm_settings, house
     recs, notices = run(llm_settings, houses, history, n=2)
     assert recs[0].family == "lightgbm" and "boosting_type" not in recs[0].params
     assert recs[0].notes == ("dropped unknown hyperparameter 'boosting_type' for lightgbm",)
-    assert recs[1].source == "defaults"
+    assert recs[1].source == "offline"
     assert sum("unknown model family" in n for n in notices) == 2
 
 

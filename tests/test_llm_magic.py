@@ -91,14 +91,14 @@ def test_cash_config_shows_the_effective_configuration_with_the_key_masked(shell
 def test_cash_config_without_an_endpoint_says_how_to_configure_one(shell, capsys):
     cash(shell, "config")
     out = capsys.readouterr().out
-    assert "strategy auto → defaults: no LLM endpoint configured (set $OPENAI_API_KEY" in out
+    assert "strategy auto → offline: no LLM endpoint configured (set $OPENAI_API_KEY" in out
     assert "API key: not set ($OPENAI_API_KEY is empty)" in out
 
 
 def test_auto_without_an_endpoint_uses_the_offline_recommender_with_a_banner(shell, capsys, history):
     cash(shell, "houses target=price --dry-run")
     out = capsys.readouterr().out
-    assert "strategy auto → defaults: no LLM endpoint configured" in out
+    assert "strategy auto → offline: no LLM endpoint configured" in out
 
 
 def test_auto_with_an_endpoint_and_past_tasks_is_meta_informed(shell, llm_env, capsys, churn):
@@ -145,9 +145,9 @@ def test_a_failing_endpoint_still_completes_the_run_with_the_offline_answer(shel
     llm_env.reply(Reply(status=401, error="bad key"))
     cash(shell, "houses target=price n=2")
     out = capsys.readouterr().out
-    assert "rejected the API key in $OPENAI_API_KEY (HTTP 401); check that key; the defaults recommender" in out
-    assert history.runs()[0]["trials"][0]["source"] == "defaults"
-    assert "recommended by 'defaults'" in shell.rl_next_input
+    assert "rejected the API key in $OPENAI_API_KEY (HTTP 401); check that key; the offline recommender" in out
+    assert history.runs()[0]["trials"][0]["source"] == "offline"
+    assert "recommended by 'offline'" in shell.rl_next_input
 
 
 def test_forgetting_a_run_forgets_its_llm_requests(shell, llm_env, history):

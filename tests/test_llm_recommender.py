@@ -106,9 +106,9 @@ def test_still_short_after_the_follow_up_the_offline_recommender_fills_in(fake_l
     recs = list(recommender.recommend(prof, n=4))
     assert len(fake_llm.chat_requests) == 2  # one follow-up, no more
     assert recs[0].source == "llm:fake-model"
-    assert {r.source for r in recs[1:]} == {"defaults"}
+    assert {r.source for r in recs[1:]} == {"offline"}
     assert len({(r.family, json.dumps(r.params, sort_keys=True)) for r in recs}) == 4
-    assert any("the defaults recommender adds the other 3" in n for n in recommender.notices)
+    assert any("the offline recommender adds the other 3" in n for n in recommender.notices)
 
 
 def test_the_same_configuration_n_times_is_kept_once(fake_llm, recommender, prof):

@@ -58,7 +58,7 @@ def test_dropped_target_rows_and_reduced_folds_are_noted(ip, capsys):
 def test_dry_run_stores_and_runs_nothing(ip, houses, capsys):
     ip.user_ns["df"] = houses
     ip.run_line_magic("cash", "df target=price --dry-run")
-    assert "dry run: strategy defaults sends nothing" in capsys.readouterr().out
+    assert "dry run: strategy offline sends nothing" in capsys.readouterr().out
     assert History().runs() == [] and ip.rl_next_input is None and "cash_model" not in ip.user_ns
 
 
@@ -131,12 +131,6 @@ def test_in_a_notebook_a_usage_error_shows_no_traceback(ip, houses, capsys):
     assert isinstance(result.error_in_exec, UsageError)
     assert "Traceback" not in captured.out + captured.err
     assert "UsageError: target column 'prize' is not in the DataFrame" in captured.err
-
-
-def test_options_not_built_yet_say_so(ip, houses):
-    ip.user_ns["df"] = houses
-    with pytest.raises(UsageError, match="--blend is not available yet"):
-        ip.run_line_magic("cash", "df target=price --blend")
 
 
 class TestSubcommands:

@@ -175,9 +175,9 @@ def test_the_header_names_the_model_or_says_offline(make_panel):
     header = lambda p: " ".join(w.value for w in p.widget.children[:2])  # noqa: E731
     unnamed = ScriptedModel(three())
     unnamed.model = None  # sends a prompt, so it is not offline even without a model name
-    assert "recommender: defaults · offline" in header(offline)
-    assert "recommender: defaults · model scripted-model-1" in header(model)
-    assert "recommender: defaults<br>" in header(make_panel(unnamed))
+    assert "recommender: offline · offline" in header(offline)
+    assert "recommender: offline · model scripted-model-1" in header(model)
+    assert "recommender: offline<br>" in header(make_panel(unnamed))
     assert "price" in header(model) and "300 rows" in header(model)
 
 
@@ -295,7 +295,7 @@ def test_show_prompt_says_when_nothing_is_sent(make_panel):
     panel = make_panel(Scripted(three()))
     panel.stream()
     panel.prompt_button.click()
-    assert panel.prompt_view.value == "defaults: no prompt — nothing is sent to a model"
+    assert panel.prompt_view.value == "offline: no prompt — nothing is sent to a model"
     panel.prompt_button.click()
     assert panel.prompt_view.layout.display == "none"
 
@@ -317,23 +317,17 @@ def test_blend_top_k_appears_only_when_blend_code_exists(make_panel):
 
 
 def test_blend_top_k_trains_the_top_k_cards_as_edited(make_panel, history):
-    received = []
-
-    def prepare_blend(history_, run_id, plan, recs, params):
-        received.append(([r.family for r in recs], params))
-        # no blend code generator exists yet: train the first configuration through the same door
-        return pipeline.prepare_trial(history_, run_id, plan, recs[0], params[0])
-
-    panel = make_panel(Scripted(three()), prepare_blend=prepare_blend)
+    panel = make_panel(Scripted(three()), prepare_blend=pipeline.prepare_blend_trial)
     assert panel.blend_button.disabled
     panel.stream()
     assert not panel.blend_button.disabled and panel.blend_k.max == 3
     panel.cards[1].editors[0].value = 60
     panel.blend_k.value = 2
     panel.blend_button.click()
-    [(families, params)] = received
-    assert families == ["lightgbm", "random_forest"]
-    assert params[1]["n_estimators"] == 60
+    [trial] = [t for t in history.run(panel.run_id)["trials"] if t["family"] == "blend"]
+    assert [m["family"] for m in trial["params"]["members"]] == ["lightgbm", "random_forest"]
+    assert trial["params"]["members"][1]["params"]["n_estimators"] == 60
+    assert trial["status"] == "done" and "VotingRegressor(" in trial["code"]
     assert "rmse" in panel.blend_view.status.value and "over 3 folds" in panel.blend_view.status.value
 
 

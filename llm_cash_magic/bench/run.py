@@ -1,0 +1,239 @@
+"""The benchmark: every strategy on every task at equal budget, scored on a held-out test split.
+
+Per task and seed: an outer split (75 % train / 25 % test, stratified for classification) that
+no strategy sees the test part of; each strategy plans on the training split (searches
+cross-validate on it), its final model is fit on the training split and scored on the test
+split. The yardstick is the reference pool (the knowledge base's pool of configurations, each
+fit on train and scored on test): a strategy's percentile among the pool's test scores is our
+analogue of the paper's leaderboard p_rank.
+
+Every fit runs in a child process with a time limit, and every result is appended to a JSONL
+file under ``work`` keyed by what was fit, so an interrupted run resumes where it stopped and
+strategies that fit the same configuration share the fit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .. import knowledge
+from ..codegen import build_blend, build_model
+from ..metrics import METRICS
+from ..profiling import TaskProfile, profile
+from ..space import Config
+from .evaluate import (
+    Outcome,
+    better,
+    cross_validate,
+    features_and_target,
+    percentiles,
+    run_bounded,
+    score,
+)
+from .pool import config_key
+from .progress import progress_bar
+from .sampling import suggest_config
+from .strategies import Context, Plan, Strategy, tpe_study
+
+TEST_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class Task:
+    """A benchmark task: a name and how to load (frame, target, task kind)."""
+
+    name: str
+    load: Callable[[int | None, int], tuple[pd.DataFrame, str, str]]  # (max_rows, seed) → frame, target, task
+
+
+@dataclass(frozen=True)
+class Settings:
+    k: int = 10
+    cv: int = 3
+    seeds: tuple[int, ...] = (0,)
+    max_rows: int = 2000
+    seconds: float = 60.0  # per model fit; a search's CV gets cv times this, a blend k times
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class Result:
+    """One strategy on one task and seed."""
+
+    task: str
+    seed: int
+    strategy: str
+    metric: str
+    test_score: float | None
+    percentile: float
+    fit_seconds: float
+    chosen: str  # the configuration(s) it ended with, in short
+    note: str = ""
+
+
+def run(tasks: list[Task], strategies: list[Strategy], settings: Settings, work: Path) -> list[Result]:
+    """Every strategy on every task and seed; resumes from ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    with progress_bar() as bar:
+        overall = bar.add_task("benchmark", total=len(tasks) * len(settings.seeds))
+        for task in tasks:
+            for seed in settings.seeds:
+                results += _run_task(task, seed, strategies, settings, work, bar)
+                bar.advance(overall)
+    return results
+
+
+class _Cache:
+    """Fits already done for one task and seed, appended as JSONL and keyed by what was fit."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        self.done = {r["key"]: Outcome(r["value"], r["seconds"], r["error"]) for r in map(json.loads, lines)}
+
+    def run(self, jobs: dict, settings: Settings, seconds: float, bar=None, progress=None) -> None:
+        for key in jobs.keys() & self.done.keys():  # a fit done under a longer limit times out under this one
+            outcome = self.done[key]
+            if outcome.error is None and outcome.seconds > seconds:
+                self.done[key] = Outcome(None, outcome.seconds, f"timed out after {seconds:g} s")
+        todo = {key: job for key, job in jobs.items() if key not in self.done}
+        with self.path.open("a", encoding="utf-8") as fh:
+            for key, outcome in run_bounded(todo, workers=settings.workers, seconds=seconds):
+                value = outcome.value
+                if outcome.error is None and not all(math.isfinite(v) for v in np.ravel(value)):
+                    outcome = Outcome(None, outcome.seconds, "non-finite score")
+                self.done[key] = outcome
+                fh.write(json.dumps({"key": key, "value": outcome.value, "seconds": round(outcome.seconds, 3),
+                                     "error": outcome.error}) + "\n")
+                fh.flush()
+                if bar is not None:
+                    bar.advance(progress)
+
+
+def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Settings, work: Path, bar) -> list[Result]:
+    frame, target, kind = task.load(settings.max_rows, seed)
+    X, y = features_and_target(frame, target)
+    stratify = y if kind != "regression" else None
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SHARE, random_state=seed,
+                                                        stratify=stratify)
+    train = pd.concat([X_train, y_train], axis=1)
+    prof = profile(train, target, task=kind)  # what a user with only the training rows would see
+    ctx = Context(task.name, prof, X_train, y_train, settings.k, seed)
+    cache = _Cache(work / f"{task.name}-seed{seed}.jsonl")
+
+    def holdout_job(model):
+        return lambda: score(prof, model.fit(X_train, y_train), X_test, y_test)
+
+    def cv_job(config):
+        return lambda: float(np.mean(cross_validate(prof, build_model(prof, config, seed), X_train, y_train,
+                                                    settings.cv, seed)))
+
+    plans, notes = {}, {}
+    for strategy in strategies:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                plans[strategy.name] = strategy.plan(ctx)
+        except Exception as exc:  # a strategy that cannot plan is reported, the others go on
+            notes[strategy.name] = f"{type(exc).__name__}: {exc}"[:200]
+    pool = list(knowledge.load().pool(kind))
+    singles = {config_key(c): c for c in pool}
+    searched = {}
+    for plan in plans.values():
+        if plan.single:
+            singles[config_key(plan.single)] = plan.single
+        searched |= {config_key(c): c for c in plan.search}
+    progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched))
+    fits = {f"fit {k}": holdout_job(build_model(prof, c, seed)) for k, c in singles.items()}
+    cache.run(fits, settings, settings.seconds, bar, progress)
+    cache.run({f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv,
+              bar, progress)
+
+    tpe_chosen = {}
+    for name, plan in plans.items():
+        if plan.tpe_trials:
+            tpe_chosen[name] = _run_tpe(prof, plan.tpe_trials, seed, cache, cv_job, settings)
+    finals = {}
+    for name, plan in plans.items():
+        candidates = list(plan.search) or tpe_chosen.get(name, [])
+        if candidates:
+            finals[name] = _best(prof, candidates, cache)
+        elif plan.single:
+            finals[name] = plan.single
+    refits = {f"fit {config_key(c)}": holdout_job(build_model(prof, c, seed)) for c in finals.values() if c}
+    cache.run(refits, settings, settings.seconds)
+    blends = {name: plan.blend for name, plan in plans.items() if plan.blend}
+    blend_fits = {_blend_key(c): holdout_job(build_blend(prof, list(c), seed)) for c in blends.values()}
+    cache.run(blend_fits, settings, settings.seconds * settings.k)
+    bar.remove_task(progress)
+
+    metric = METRICS[prof.metric]
+    reference = [cache.done[f"fit {config_key(c)}"].value for c in pool]
+    results = []
+    for strategy in strategies:
+        name = strategy.name
+        plan = plans.get(name)
+        outcome, seconds, chosen = None, 0.0, "—"
+        if name in blends:
+            outcome = cache.done[_blend_key(blends[name])]
+            seconds, chosen = outcome.seconds, "blend of " + ", ".join(c.family for c in blends[name])
+        elif finals.get(name):
+            outcome = cache.done[f"fit {config_key(finals[name])}"]
+            seconds = outcome.seconds + _search_seconds(plan, tpe_chosen.get(name, []), cache)
+            chosen = finals[name].family
+        elif plan is not None:
+            notes.setdefault(name, "every configuration it tried failed")
+        test = outcome.value if outcome else None
+        if outcome and outcome.error:
+            notes[name] = outcome.error
+        pct = float(percentiles([test], reference, metric.greater_is_better)[0])
+        results.append(Result(task.name, seed, name, metric.name, test, pct, round(seconds, 2), chosen,
+                              notes.get(name, "")))
+    return results
+
+
+def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, settings: Settings) -> list[Config]:
+    """Optuna TPE over every family, one cross-validated configuration at a time."""
+    study = tpe_study(seed)
+    tried = []
+    for _ in range(trials):
+        trial = study.ask()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            config = suggest_config(trial, prof.task)
+        key = f"cv {config_key(config)}"
+        cache.run({key: cv_job(config)}, settings, settings.seconds * settings.cv)
+        value = cache.done[key].value
+        if value is None:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        else:
+            study.tell(trial, value if METRICS[prof.metric].greater_is_better else -value)
+        tried.append(config)
+    return tried
+
+
+def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache) -> Config | None:
+    """The candidate with the best cross-validated score on the training split."""
+    scored = [(cache.done[f"cv {config_key(c)}"].value, c) for c in candidates]
+    scored = [(v, c) for v, c in scored if v is not None]
+    return min(scored, key=lambda vc: better(prof)(vc[0]))[1] if scored else None
+
+
+def _search_seconds(plan: Plan, tpe_tried: list[Config], cache: _Cache) -> float:
+    return sum(cache.done[f"cv {config_key(c)}"].seconds for c in list(plan.search) + tpe_tried)
+
+
+def _blend_key(configs) -> str:
+    return "blend " + hashlib.sha256("|".join(map(config_key, configs)).encode()).hexdigest()[:16]

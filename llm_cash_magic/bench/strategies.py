@@ -1,0 +1,162 @@
+"""What each benchmarked strategy proposes for a task, given its training split only.
+
+A strategy returns a ``Plan``: the configurations it fits once (``single``), or the ones it
+cross-validates on the training split before refitting the best (``search``), or blends; or, for
+Optuna's TPE, a sampler that must see each result before proposing the next. Every plan spends
+at most K model fits per fold, so strategies compare at equal budget.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import optuna
+import pandas as pd
+
+from ..errors import CashError
+from ..profiling import TaskProfile
+from ..recommenders import DefaultsRecommender, get_recommender
+from ..space import Config, validate
+from .pool import from_flaml
+from .sampling import random_configs
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a strategy spends its budget: fit one config, search among some, blend some, or TPE."""
+
+    single: Config | None = None
+    search: tuple[Config, ...] = ()
+    blend: tuple[Config, ...] = ()
+    tpe_trials: int = 0
+
+
+@dataclass(frozen=True)
+class Context:
+    name: str  # the task's name (for leave-one-out)
+    profile: TaskProfile  # of the training split
+    X: pd.DataFrame
+    y: pd.Series
+    k: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    plan: Callable[[Context], Plan]
+    help: str
+    requires: tuple[str, ...] = ()  # optional packages it needs
+
+
+def _lightgbm_defaults(ctx: Context) -> Plan:
+    return Plan(single=validate("lightgbm", {}, ctx.profile.task))
+
+
+def _defaults(ctx: Context) -> Plan:
+    rec = next(DefaultsRecommender().recommend(ctx.profile, n=1))
+    return Plan(single=rec.config)
+
+
+def _flaml(ctx: Context) -> Plan:
+    from flaml.default import suggest_config
+
+    suggested = suggest_config(ctx.profile.task, ctx.X, ctx.y, "lgbm", k=1)[0]["hyperparameters"]
+    return Plan(single=validate("lightgbm", from_flaml(suggested), ctx.profile.task))
+
+
+def _random(ctx: Context) -> Plan:
+    return Plan(search=tuple(random_configs(ctx.profile.task, ctx.k, seed=10_000 + ctx.seed)))
+
+
+def _tpe(ctx: Context) -> Plan:
+    return Plan(tpe_trials=ctx.k)
+
+
+def offline_recommender(ctx: Context):
+    """The shipped knowledge without the evaluated task (leave-one-out) and without any history."""
+    from ..offline import OfflineRecommender
+
+    return OfflineRecommender(exclude=(ctx.name,), use_history=False)
+
+
+def _offline(ctx: Context, n: int) -> list[Config]:
+    return [r.config for r in offline_recommender(ctx).recommend(ctx.profile, n=n)]
+
+
+def _offline_top1(ctx: Context) -> Plan:
+    return Plan(single=_offline(ctx, 1)[0])
+
+
+def _offline_best(ctx: Context) -> Plan:
+    return Plan(search=tuple(_offline(ctx, ctx.k)))
+
+
+def _offline_blend(ctx: Context) -> Plan:
+    return Plan(blend=tuple(_offline(ctx, ctx.k)))
+
+
+def _llm(strategy: str, blend: bool) -> Callable[[Context], Plan]:
+    def plan(ctx: Context) -> Plan:
+        recs = list(get_recommender(strategy).recommend(ctx.profile, n=ctx.k if blend else 1))
+        configs = tuple(r.config for r in recs)
+        return Plan(blend=configs) if blend and len(configs) > 1 else Plan(single=configs[0])
+
+    return plan
+
+
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        Strategy("lightgbm-defaults", _lightgbm_defaults, "LightGBM with its library defaults (1 fit)"),
+        Strategy("defaults", _defaults, "the `defaults` recommender's first pick (1 fit)"),
+        Strategy("flaml-zero-shot", _flaml, "FLAML's zero-shot LightGBM config, `flaml.default` (1 fit)",
+                 ("flaml",)),
+        Strategy("random-K", _random, "random search over every family: K configs cross-validated, best refit"),
+        Strategy("tpe-K", _tpe, "Optuna TPE over every family: K configs cross-validated, best refit"),
+        Strategy("offline-top1", _offline_top1, "the offline recommender's first pick (1 fit)"),
+        Strategy("offline-best-of-K", _offline_best, "the offline top K cross-validated, best refit"),
+        Strategy("offline-blend-K", _offline_blend, "soft-voting blend of the offline top K (K fits)"),
+    )
+}
+LLM_STRATEGIES = {
+    f"{name}-{kind}": Strategy(f"{name}-{kind}", _llm(name, kind == "blend-K"), f"LLM {name}, {kind}")
+    for name in ("zero-shot", "meta-informed")
+    for kind in ("top1", "blend-K")
+}
+
+
+def llm_configured() -> bool:
+    """Whether an LLM endpoint is configured (the environment, as the magic reads it)."""
+    from ..llm.settings import LLMSettings
+
+    return LLMSettings.resolve().configured
+
+
+def available(names: list[str] | None = None) -> list[Strategy]:
+    """The strategies to run: the given names, or every one whose requirements are met."""
+    known = STRATEGIES | LLM_STRATEGIES
+    if names:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise CashError(f"unknown strategy {unknown[0]!r}; known: {', '.join(known)}")
+        return [known[n] for n in names]
+    chosen = [s for s in STRATEGIES.values() if all(_installed(p) for p in s.requires)]
+    return chosen + (list(LLM_STRATEGIES.values()) if llm_configured() else [])
+
+
+def _installed(package: str) -> bool:
+    from importlib.util import find_spec
+
+    return find_spec(package) is not None
+
+
+def tpe_study(seed: int) -> optuna.Study:
+    from .sampling import quiet_study
+
+    with warnings.catch_warnings():  # multivariate and group are marked experimental
+        warnings.simplefilter("ignore")
+        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=3, multivariate=True, group=True)
+    return quiet_study(sampler)

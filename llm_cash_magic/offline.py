@@ -1,0 +1,154 @@
+"""The ``offline`` recommender: a k-nearest-tasks meta-learner over the shipped knowledge base
+and your own history, no LLM needed.
+
+1. Find the ``k`` tasks nearest to the profile by standardised meta-features, among the
+   knowledge base's tasks and the history's past tasks (your own trials count as soon as they
+   are recorded, so recommendations improve as the history grows).
+2. Weigh each neighbour by closeness (a Gaussian kernel whose width is the median neighbour
+   distance) and read how each configuration ranked there (its percentile among what was tried).
+3. Pick a small, diverse portfolio greedily, as FLAML's portfolio builder does: each next
+   configuration is the one that most raises the weighted best-percentile-so-far over the
+   neighbours, so the second pick covers the tasks where the first falls short.
+
+When even the nearest task is unusually far, a ``FarFromKnowledgeWarning`` says so: that is
+where zero-shot portfolios pick chance-level configurations (FLAML#1247).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import knowledge
+from .history import History, PastTask
+from .profiling import TaskProfile
+from .recommenders import Recommendation
+from .space import FAMILIES, validate
+
+DEFAULT_K = 8  # nearest tasks consulted; chosen by leave-one-task-out on the knowledge base
+PRIOR_WEIGHT = 1.0  # pseudo-tasks at the 50th percentile, for configurations not tried on a task
+FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
+
+
+class FarFromKnowledgeWarning(UserWarning):
+    """The nearest known task is far from this one; the recommendation is closer to a guess."""
+
+
+@dataclass(frozen=True)
+class _Neighbour:
+    task: PastTask
+    weight: float
+    label: str  # how the rationale names it
+
+
+class OfflineRecommender:
+    """Nearest tasks + greedy portfolio; see the module docstring.
+
+    ``exclude`` names knowledge-base tasks to leave out (the benchmark's leave-one-out), and
+    ``use_history=False`` ignores the history (the benchmark measures the shipped knowledge).
+    """
+
+    name = "offline"
+
+    def __init__(self, *, k: int = DEFAULT_K, history: History | None = None, use_history: bool = True,
+                 knowledge_base: knowledge.KnowledgeBase | None = None, exclude: tuple[str, ...] = ()):
+        self.k = k
+        self.history = history
+        self.use_history = use_history
+        self.knowledge_base = knowledge_base
+        self.exclude = tuple(exclude)
+
+    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+        neighbours = self.neighbours(profile)
+        if not neighbours:
+            return
+        names, matrix, known = _score_matrix(neighbours, profile.task)
+        weights = np.array([nb.weight for nb in neighbours])
+        for rank, index in enumerate(_greedy_portfolio(matrix, known, weights, n)):
+            family, params = json.loads(names[index])
+            config = validate(family, params, profile.task)
+            rationale = _rationale(neighbours, matrix[:, index], known[:, index], weights, first=rank == 0)
+            yield Recommendation(config.family, config.params, rationale, self.name, config.notes)
+
+    def neighbours(self, profile: TaskProfile) -> list[_Neighbour]:
+        """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first."""
+        kb = self.knowledge_base or knowledge.load()
+        found = [(d, kb.past_task(t, d, top=None), f"{t.name} (distance {d:.2f})")
+                 for d, t in kb.nearest(profile, self.k, self.exclude)]
+        if self.use_history:
+            for past in (self.history or History()).nearest_tasks(profile, self.k, top=50):
+                if (past.profile.task == "regression") == (profile.task == "regression"):
+                    d = kb.distance(profile, past.profile)  # one scale for both sources
+                    found.append((d, past, f"your {past.name or 'task'} (distance {d:.2f})"))
+        found.sort(key=lambda item: item[0])
+        found = found[: self.k]
+        if not found:
+            return []
+        typical = kb.typical_nearest_distance(profile.task)
+        if found[0][0] > FAR_FACTOR * typical:
+            warnings.warn(
+                f"the nearest known task is far from this one (distance {found[0][0]:.2f}; known tasks are "
+                f"usually within {typical:.2f} of another): the offline recommendations are closer to a guess",
+                FarFromKnowledgeWarning, stacklevel=3,
+            )
+        width = max(float(np.median([d for d, _, _ in found])), 1e-6)
+        return [_Neighbour(past, math.exp(-0.5 * (d / width) ** 2), label) for d, past, label in found]
+
+
+def _score_matrix(neighbours: list[_Neighbour], task: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Configurations (as JSON keys) × neighbours: percentile in [0, 1] and whether it was tried."""
+    names: dict[str, int] = {}
+    cells = []
+    for row, nb in enumerate(neighbours):
+        for trial in nb.task.trials:
+            if trial["family"] not in FAMILIES:
+                continue
+            config = validate(trial["family"], trial["params"], task)
+            key = json.dumps([config.family, config.params], sort_keys=True)
+            cells.append((row, names.setdefault(key, len(names)), trial["normalized_rank"]))
+    matrix = np.zeros((len(neighbours), len(names)))
+    known = np.zeros_like(matrix, dtype=bool)
+    for row, column, rank in cells:
+        matrix[row, column] = max(matrix[row, column], rank) if known[row, column] else rank
+        known[row, column] = True
+    return list(names), matrix, known
+
+
+def _greedy_portfolio(matrix: np.ndarray, known: np.ndarray, weights: np.ndarray, n: int) -> list[int]:
+    """Columns chosen one by one, each maximising the weighted best-so-far percentile."""
+    tried = (known * weights[:, None]).sum(axis=0)
+    mean = (np.where(known, matrix, 0) * weights[:, None]).sum(axis=0) + 0.5 * PRIOR_WEIGHT
+    mean /= tried + PRIOR_WEIGHT  # a configuration's shrunk weighted mean, where it was not tried
+    filled = np.where(known, matrix, mean[None, :])
+    best = np.zeros(len(weights))
+    chosen: list[int] = []
+    for _ in range(min(n, matrix.shape[1])):
+        gain = (np.maximum(filled, best[:, None]) * weights[:, None]).sum(axis=0)
+        gain[chosen] = -np.inf
+        pick = int(np.argmax(gain + 1e-9 * mean))  # ties: the better on average
+        chosen.append(pick)
+        best = np.maximum(best, filled[:, pick])
+    return chosen
+
+
+def _rationale(neighbours: list[_Neighbour], column: np.ndarray, known: np.ndarray, weights: np.ndarray,
+               first: bool) -> str:
+    tried = [i for i in range(len(neighbours)) if known[i]]
+    if not tried:
+        return "not tried on the similar tasks; included for diversity"
+    mean = float(np.average(column[tried], weights=weights[tried]))
+    shown = sorted(tried, key=lambda i: -weights[i])[:3]
+    where = "; ".join(f"{neighbours[i].label}: {_ordinal(column[i])} percentile" for i in shown)
+    role = "best on average" if first else "covers where the picks above fall short"
+    return (f"{role} over {len(tried)} similar tasks (weighted mean percentile {100 * mean:.0f}) — {where}")
+
+
+def _ordinal(fraction: float) -> str:
+    value = int(round(100 * fraction))
+    suffix = "th" if 10 <= value % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
+    return f"{value}{suffix}"

@@ -1,0 +1,136 @@
+"""The benchmark and the knowledge-base build: bounded fits, percentiles, leave-one-out, smoke runs."""
+
+import json
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import frame
+
+import llm_cash_magic as cash
+from llm_cash_magic import knowledge
+from llm_cash_magic.bench import datasets
+from llm_cash_magic.bench.evaluate import percentiles, run_bounded
+from llm_cash_magic.bench.strategies import Context, offline_recommender
+
+
+def test_a_job_that_outlives_its_time_limit_is_killed():
+    started = time.monotonic()
+    outcomes = dict(run_bounded({"slow": lambda: time.sleep(30), "quick": lambda: 42}, workers=2, seconds=1))
+    assert outcomes["slow"].error == "timed out after 1 s"
+    assert outcomes["quick"].value == 42 and outcomes["quick"].error is None
+    assert time.monotonic() - started < 10
+
+
+def test_a_failing_job_is_reported_as_its_error_line():
+    outcomes = dict(run_bounded({"bad": lambda: 1 / 0}))
+    assert outcomes["bad"].value is None
+    assert outcomes["bad"].error.startswith("ZeroDivisionError")
+
+
+def test_percentile_is_the_share_of_the_pool_beaten_with_ties_counting_half():
+    reference = [0.5, 0.6, 0.7, None]
+    assert list(percentiles([0.7, 0.55, None], reference, greater_is_better=True)) == [87.5, 50.0, 12.5]
+    assert list(percentiles([0.5], reference, greater_is_better=False)) == [87.5]
+
+
+def test_the_offline_strategy_never_sees_the_task_it_is_evaluated_on():
+    df, target, task = datasets.load("breast_cancer")
+    prof = cash.profile(df, target)
+    ctx = Context("breast_cancer", prof, df.drop(columns=target), df[target], k=5, seed=0)
+    seen = [nb.label for nb in offline_recommender(ctx).neighbours(prof)]
+    assert seen and not any(label.startswith("breast_cancer") for label in seen)
+    # without leave-one-out the knowledge base's own copy would be the nearest task
+    allowed = type(offline_recommender(ctx))(use_history=False)
+    assert allowed.neighbours(prof)[0].label.startswith("breast_cancer")
+
+
+def bench(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "llm_cash_magic.bench", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def smoke(tmp_path_factory):
+    """Two small tasks (a catalogued one and a user's CSV), K = 2, run once for the module."""
+    where = tmp_path_factory.mktemp("bench")
+    frame(300, 4, 1, task="regression", seed=3).to_csv(where / "sales.csv", index=False)
+    args = ["breast_cancer", "--data", where / "sales.csv", "--target", "y", "--k", 2, "--max-rows", 150,
+            "--seconds", 60, "--work", where / "work", "--out", where / "results.md"]
+    return where, args, bench(*args, cwd=where)
+
+
+def test_smoke_benchmark_reports_every_strategy_on_both_tasks(smoke):
+    where, _, done = smoke
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (where / "results.md").read_text()
+    for strategy in ("lightgbm-defaults", "defaults", "flaml-zero-shot", "random-K", "tpe-K", "offline-top1",
+                     "offline-best-of-K", "offline-blend-K"):
+        assert f"| {strategy} |" in report
+    assert "| breast_cancer |" in report and "| sales |" in report
+    assert "Produced by `python -m llm_cash_magic.bench breast_cancer --data" in report
+
+
+def test_smoke_benchmark_plots_the_mean_percentiles(smoke):
+    where, _, _ = smoke
+    assert (where / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_interrupted_benchmark_resumes_without_refitting(smoke):
+    where, args, _ = smoke
+    before = {p.name: p.read_text() for p in (where / "work").iterdir()}
+    again = bench(*args, cwd=where)
+    assert again.returncode == 0
+    assert {p.name: p.read_text() for p in (where / "work").iterdir()} == before
+
+
+def test_an_unknown_task_is_one_line_not_a_traceback(tmp_path):
+    done = bench("no_such_task", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("error: unknown benchmark task 'no_such_task'")
+    assert "Traceback" not in done.stderr
+
+
+def build_kb(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "llm_cash_magic.bench.build_knowledge", *map(str, args)],
+                          cwd=cwd, capture_output=True, text=True, timeout=900)
+
+
+def test_knowledge_build_on_a_users_file_resumes_and_loads(tmp_path):
+    frame(200, 3, task="regression", seed=5).to_csv(tmp_path / "mine.csv", index=False)
+    args = ["--no-catalog", "--data", "mine.csv", "--target", "y", "--max-rows", 120, "--cv", 2,
+            "--random", 1, 1, "--work", "work", "--out", "kb.json"]
+    first = build_kb(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    lines = (tmp_path / "work" / "mine.jsonl").read_text()
+
+    kb = knowledge.load(tmp_path / "kb.json")
+    assert [t.name for t in kb.tasks] == ["mine"]
+    assert len(kb.tasks[0].scores) == len(kb.pools["regression"])
+    assert kb.build["cv"] == 2 and kb.build["max_rows"] == 120
+
+    assert build_kb(*args, cwd=tmp_path).returncode == 0
+    assert (tmp_path / "work" / "mine.jsonl").read_text() == lines  # nothing refit
+
+    other = build_kb(*[a if a != 2 else 3 for a in args], cwd=tmp_path)
+    assert other.returncode != 0 and "other parameters" in other.stderr
+
+
+def test_catalogued_frames_follow_the_conventions():
+    df, target, task = datasets.load("diabetes", max_rows=100)
+    assert (task, len(df)) == ("regression", 100) and target in df
+    df, target, task = datasets.load("breast_cancer", max_rows=200, seed=1)
+    counts = df[target].value_counts(normalize=True)
+    assert task == "binary" and abs(len(df) - 200) <= 1 and counts.min() == pytest.approx(0.37, abs=0.02)
+
+
+def test_a_users_file_must_exist_and_hold_the_target(tmp_path):
+    pd.DataFrame({"a": np.arange(3), "b": [1, 2, 3]}).to_csv(tmp_path / "f.csv", index=False)
+    with pytest.raises(cash.CashError, match="not a file"):
+        datasets.load_file(tmp_path / "missing.csv", "b")
+    with pytest.raises(cash.CashError, match="'price' is not a column"):
+        datasets.load_file(tmp_path / "f.csv", "price")
+    assert json.dumps(list(datasets.load_file(tmp_path / "f.csv", "b").columns)) == '["a", "b"]'

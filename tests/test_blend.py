@@ -1,0 +1,109 @@
+"""Blends: generated code that cross-validates a soft-voting (or stacking) ensemble of configs."""
+
+import numpy as np
+import pytest
+
+import llm_cash_magic as cash
+from llm_cash_magic.codegen import BLEND, blend_params_of, build_blend, generate_blend_code
+from llm_cash_magic.errors import CashError
+from llm_cash_magic.space import validate
+
+MEMBERS = ("lightgbm", "random_forest", "linear")
+
+
+def configs(task):
+    return [validate(name, {"n_estimators": 20} if name != "linear" else {}, task) for name in MEMBERS]
+
+
+def run(code, name, df):
+    namespace = {name: df}
+    exec(compile(code, "<blend>", "exec"), namespace)
+    return namespace
+
+
+def test_blend_code_cross_validates_a_soft_voting_classifier(churn):
+    prof = cash.profile(churn, "churned")
+    ns = run(generate_blend_code(prof, configs(prof.task), data_name="churn", cv=3), "churn", churn)
+    assert type(ns["cash_model"]).__name__ == "VotingClassifier"
+    assert ns["cash_model"].voting == "soft"
+    assert len(ns["cash_scores"]) == 3 and np.all((ns["cash_scores"] > 0.5) & (ns["cash_scores"] <= 1))
+    assert set(ns["cash_model"].predict(churn.drop(columns="churned").head(5))) <= {"yes", "no"}
+
+
+def test_blend_code_averages_regressors_on_hostile_column_names(houses):
+    df = houses.rename(columns={"city": 'ci"ty:[x]', "area": "area m²"})
+    prof = cash.profile(df, "price")
+    ns = run(generate_blend_code(prof, configs(prof.task), data_name="df", cv=3), "df", df)
+    assert type(ns["cash_model"]).__name__ == "VotingRegressor"
+    assert np.all(np.isfinite(ns["cash_scores"])) and ns["cash_model"].predict(df.head(3)).shape == (3,)
+
+
+def test_blend_code_names_each_member_and_shares_preprocessing_per_kind(houses):
+    prof = cash.profile(houses, "price")
+    code = generate_blend_code(prof, configs(prof.task), data_name="houses")
+    assert "blend of 3 models (soft voting)" in code
+    for member in ("lightgbm_1", "random_forest_2", "linear_3"):
+        assert f'("{member}", Pipeline' in code
+    assert code.count("lightgbm_preprocess = ColumnTransformer(") == 1
+    assert code.count("tree_preprocess = ColumnTransformer(") == 1
+
+
+def test_stacking_fits_a_linear_model_over_the_members(churn):
+    prof = cash.profile(churn, "churned")
+    model = build_blend(prof, configs(prof.task), method="stacking")
+    X, y = churn.drop(columns="churned"), churn["churned"]
+    model.fit(X, y)
+    assert type(model.final_estimator_).__name__ == "LogisticRegression"
+    assert model.predict_proba(X.head(4)).shape == (4, 2)
+
+
+def test_a_blend_needs_two_configurations(churn):
+    prof = cash.profile(churn, "churned")
+    with pytest.raises(CashError, match="at least 2"):
+        generate_blend_code(prof, configs(prof.task)[:1])
+
+
+def test_an_unknown_blend_method_is_refused(churn):
+    prof = cash.profile(churn, "churned")
+    with pytest.raises(CashError, match="voting, stacking"):
+        build_blend(prof, configs(prof.task), method="bagging")
+
+
+def test_blend_params_are_read_back_from_the_ensemble(churn):
+    prof = cash.profile(churn, "churned")
+    model = build_blend(prof, configs(prof.task))
+    model.set_params(random_forest_2__model__n_estimators=7)  # an edit made in the cell
+    params = blend_params_of(model, prof.task)
+    assert params["method"] == "voting"
+    assert [m["family"] for m in params["members"]] == list(MEMBERS)
+    assert params["members"][1]["params"]["n_estimators"] == 7
+
+
+def test_blend_flag_trains_and_records_a_blend_of_the_n_recommendations(ip, churn, history, capsys):
+    ip.user_ns["churn"] = churn
+    ip.run_line_magic("cash", "churn target=churned strategy=defaults n=3 cv=3 --blend")
+    out = capsys.readouterr().out
+    assert "training a soft-voting blend of all 3" in out
+    assert "VotingClassifier(" in ip.rl_next_input
+    trial = history.runs()[0]["trials"][0]
+    assert trial["family"] == BLEND and trial["status"] == "done"
+    assert len(trial["params"]["members"]) == 3 and 0.5 < trial["cv_mean"] <= 1
+
+
+def test_blend_flag_with_a_single_recommendation_is_refused(ip, churn):
+    from IPython.core.error import UsageError
+
+    ip.user_ns["churn"] = churn
+    with pytest.raises(UsageError, match="n=2 or more"):
+        ip.run_line_magic("cash", "churn target=churned n=1 --blend")
+
+
+def test_blends_are_shown_in_the_history_but_never_recommended_as_one_config(ip, churn, history, capsys):
+    ip.user_ns["churn"] = churn
+    ip.run_line_magic("cash", "churn target=churned strategy=defaults n=2 cv=3 --blend")
+    capsys.readouterr()
+    ip.run_line_magic("cash", "history")
+    assert "blend of 2" in capsys.readouterr().out
+    other = cash.profile(churn.sample(frac=0.9, random_state=1), "churned")
+    assert history.nearest_tasks(other) == []
+

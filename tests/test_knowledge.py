@@ -1,0 +1,82 @@
+"""The knowledge base: the shipped file, its versioning, and its tasks as PastTasks."""
+
+import json
+
+import pytest
+from conftest import frame
+
+import llm_cash_magic as cash
+from llm_cash_magic import knowledge
+from llm_cash_magic.errors import CashError
+from llm_cash_magic.history import PastTask
+from llm_cash_magic.space import FAMILIES, validate
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return knowledge.load(knowledge.KNOWLEDGE_FILE)
+
+
+def test_shipped_knowledge_covers_the_47_kb_tasks(shipped):
+    from llm_cash_magic.bench import datasets
+
+    assert sorted(t.name for t in shipped.tasks) == sorted(datasets.names("kb"))
+
+
+def test_shipped_knowledge_is_compact_and_records_how_it_was_built(shipped):
+    assert knowledge.KNOWLEDGE_FILE.stat().st_size <= 2_000_000
+    assert {"max_rows", "cv", "seed", "seconds_per_config", "versions", "wall_seconds"} <= set(shipped.build)
+    assert shipped.version
+
+
+def test_every_task_scores_every_configuration_of_its_pool(shipped):
+    for task in shipped.tasks:
+        pool = shipped.pool(task.profile.task)
+        assert len(task.scores) == len(task.percentiles) == len(pool)
+        assert all(0 <= p <= 100 for p in task.percentiles)
+        assert max(task.percentiles) > 90  # the best of the pool beats nearly all of it
+
+
+def test_pools_hold_defaults_of_every_family(shipped):
+    for kind, task in (("classification", "binary"), ("regression", "regression")):
+        pool = {(c.family, json.dumps(c.params, sort_keys=True)) for c in shipped.pools[kind]}
+        for name in FAMILIES:
+            assert (name, json.dumps(validate(name, {}, task).params, sort_keys=True)) in pool
+
+
+def test_nearest_tasks_are_past_tasks_of_the_same_kind_nearest_first(houses):
+    prof = cash.profile(houses, "price")
+    tasks = knowledge.nearest_tasks(prof, k=4, top=3)
+    assert len(tasks) == 4 and all(isinstance(t, PastTask) for t in tasks)
+    assert all(t.profile.task == "regression" and t.name for t in tasks)
+    assert [t.distance for t in tasks] == sorted(t.distance for t in tasks)
+    ranks = [trial["normalized_rank"] for trial in tasks[0].trials]
+    assert len(ranks) == 3 and ranks == sorted(ranks, reverse=True)
+    assert {"family", "params", "cv_mean", "normalized_rank"} <= set(tasks[0].trials[0])
+
+
+def test_nearest_tasks_leave_out_excluded_names(houses):
+    prof = cash.profile(houses, "price")
+    nearest = knowledge.nearest_tasks(prof, k=1)[0].name
+    assert all(t.name != nearest for t in knowledge.nearest_tasks(prof, k=50, exclude=(nearest,)))
+
+
+def test_a_file_from_a_newer_version_is_refused_with_one_line(write_kb):
+    path = write_kb([], fmt=knowledge.FORMAT + 1)
+    with pytest.raises(CashError, match="newer llm_cash_magic"):
+        knowledge.load(path)
+
+
+def test_an_unreadable_file_is_refused_with_one_line(tmp_path):
+    path = tmp_path / "kb.json"
+    path.write_text("{not json")
+    with pytest.raises(CashError, match="unreadable"):
+        knowledge.load(path)
+
+
+def test_a_knowledge_base_in_the_cash_home_replaces_the_shipped_one(home, write_kb):
+    home.mkdir(parents=True, exist_ok=True)
+    write_kb([("mine", cash.profile(frame(300, 3), "y"), [100])],
+             classification=[validate("knn", {}, "binary")], path=home / "knowledge.json")
+    assert knowledge.knowledge_path() == home / "knowledge.json"
+    assert [t.name for t in knowledge.load().tasks] == ["mine"]
