@@ -118,8 +118,9 @@ def generate_blend_code(
     trial_id: str | None = None,
     source: str = "",
 ) -> str:
-    """Training code for a blend of ``configs``: soft voting (averaged probabilities or
-    predictions) or stacking (a linear model over their out-of-fold predictions).
+    """Training code for a blend of ``configs``: soft voting (probabilities or predictions
+    averaged with weights chosen by greedy ensemble selection on out-of-fold predictions) or
+    stacking (a linear model over their out-of-fold predictions).
 
     Cross-validated and recorded exactly like a single model; ``cash_model`` is the ensemble.
     """
@@ -139,23 +140,18 @@ def build_model(profile: TaskProfile, config: Config, seed: int = 0):
     It runs our own ``model_code`` (validated values, literals only), so what is measured is
     exactly what users get in their cell.
     """
-    return _run_model_code(model_code(profile, config, seed))
-
-
-def build_blend(profile: TaskProfile, configs: list[Config], seed: int = 0, method: str = "voting"):
-    """The unfitted ensemble that ``generate_blend_code`` would train."""
-    return _run_model_code(_render(profile, _blend_members(configs), seed, None, _check_method(method)))
-
-
-def _run_model_code(code: str):
     namespace = {"__name__": "llm_cash_magic.generated"}
-    exec(compile(code, "<llm_cash_magic model>", "exec"), namespace)
+    exec(compile(model_code(profile, config, seed), "<llm_cash_magic model>", "exec"), namespace)
     return namespace["cash_model"]
 
 
-def blend_params(configs: list[Config], method: str = "voting") -> dict:
-    """How a blend is stored in the history: its method and each member's family and params."""
-    return {"method": _check_method(method), "members": [{"family": c.family, "params": c.params} for c in configs]}
+def blend_params(configs: list[Config], method: str = "voting", weights: list | None = None) -> dict:
+    """How a blend is stored in the history: its method, each member's family and params, and
+    the weights its code chose (a voting blend's, once trained)."""
+    params = {"method": _check_method(method), "members": [{"family": c.family, "params": c.params} for c in configs]}
+    if weights is not None:
+        params["weights"] = [float(w) for w in weights]
+    return params
 
 
 def blend_params_of(model, task: str) -> dict:
@@ -168,7 +164,7 @@ def blend_params_of(model, task: str) -> dict:
         if name is None:
             raise CashError(f"blend member {type(estimator).__name__} is not one of: {', '.join(FAMILIES)}")
         configs.append(Config(name, params_from_estimator(name, task, estimator)))
-    return blend_params(configs, method)
+    return blend_params(configs, method, getattr(model, "weights", None))
 
 
 BLEND_METHODS = {"voting": ("VotingClassifier", "VotingRegressor"),
@@ -297,7 +293,10 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
         if blend == "stacking":
             final = "LogisticRegression" if classification else "RidgeCV"
             module_imports.setdefault("sklearn.linear_model", []).append(final)
-    if training:
+    if training and blend == "voting":  # scored from out-of-fold predictions, see _selection_lines
+        module_imports["sklearn.metrics"] = [metric.function]
+        module_imports["sklearn.model_selection"] = [splitter, "cross_val_predict"]
+    elif training:
         module_imports["sklearn.base"] = ["clone"]
         module_imports["sklearn.metrics"] = ["get_scorer"]
         module_imports["sklearn.model_selection"] = [splitter]
@@ -334,7 +333,9 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
         out.extend(_emit_ensemble(members, blend, ensemble))
     else:
         w(f"cash_model = {_pipeline(members[0], 'preprocess')}")
-    if training:
+    if training and blend == "voting":
+        out.extend(_selection_lines(training, metric, classification, seed))
+    elif training:
         out.extend(_training_lines(training, metric, classification, seed))
     code = "\n".join(out) + "\n"
     compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
@@ -342,7 +343,7 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
 
 
 def _blend_label(method: str) -> str:
-    return "soft voting" if method == "voting" else "stacking"
+    return "soft voting, weights by ensemble selection" if method == "voting" else "stacking"
 
 
 def _pipeline(member: _Member, preprocess: str) -> str:
@@ -366,17 +367,83 @@ def _emit_ensemble(members: list[_Member], method: str, ensemble: str) -> list[s
     return lines
 
 
-def _training_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
-    data_name, cv = training.data_name, training.cv
+def _data_lines(training: _Training, classification: bool, seed: int) -> list[str]:
+    data_name = training.data_name
     splitter = "StratifiedKFold" if classification else "KFold"
-    out: list[str] = [""]
+    if classification:
+        rows = f"data = {data_name}[{data_name}[TARGET].notna()]"
+    else:
+        rows = f"data = {data_name}[{data_name}[TARGET].replace([np.inf, -np.inf], np.nan).notna()]"
+    return ["", rows, "X, y = data.drop(columns=[TARGET]), data[TARGET]",
+            f"folds = {splitter}(n_splits={training.cv}, shuffle=True, random_state={seed})"]
+
+
+def _record_lines(training: _Training) -> list[str]:
+    if not training.trial_id:
+        return []
+    return ["", "# Record the result in llm_cash_magic's history (delete these two lines to run without it).",
+            "import llm_cash_magic",
+            f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, fit_seconds)"]
+
+
+def _selection_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
+    """A soft-voting blend whose weights come from greedy ensemble selection (Caruana et al., 2004)
+    on out-of-fold predictions: weak members get weight 0 instead of diluting the strong ones."""
+    cv = training.cv
+    better = "higher" if metric.greater_is_better else "lower"
+    pick, compare = ("max", ">") if metric.greater_is_better else ("min", "<")
+    method = '"predict_proba"' if classification else '"predict"'
+    out = [
+        "",
+        "",
+        "def blend_score(y_true, prediction):",
+        f'    """{metric.name} of out-of-fold predictions ({better} is better)."""',
+        f"    return {metric.of_prediction}",
+        "",
+        "",
+        "def select_weights(predictions, y, rounds=25):",
+        '    """Greedy ensemble selection (Caruana et al., 2004): each round adds, with replacement, the',
+        "    model whose predictions improve the average most; a weight is how often a model was added.",
+        '    The weights of the best round are kept, so the blend is never worse than its best model."""',
+        "    weights, total, best, best_weights = dict.fromkeys(predictions, 0), 0, None, None",
+        "    for round_ in range(1, rounds + 1):",
+        f"        name = {pick}(predictions, key=lambda m: blend_score(y, (total + predictions[m]) / round_))",
+        "        weights[name] += 1",
+        "        total = total + predictions[name]",
+        "        score = blend_score(y, total / round_)",
+        f"        if best is None or score {compare} best:",
+        "            best, best_weights = score, dict(weights)",
+        "    return best_weights",
+        "",
+    ]
+    out += _data_lines(training, classification, seed)
     w = out.append
     if classification:
-        w(f"data = {data_name}[{data_name}[TARGET].notna()]")
-    else:
-        w(f"data = {data_name}[{data_name}[TARGET].replace([np.inf, -np.inf], np.nan).notna()]")
-    w("X, y = data.drop(columns=[TARGET]), data[TARGET]")
-    w(f"folds = {splitter}(n_splits={cv}, shuffle=True, random_state={seed})")
+        w("CLASSES = np.unique(y)  # the order of predict_proba's columns")
+    w("started = time.perf_counter()")
+    w("predictions = {}")
+    w("for name, member in cash_model.estimators:")
+    w(f"    predictions[name] = cross_val_predict(member, X, y, cv=folds, method={method})")
+    w(f'    print(f"{{name}}: {metric.name} {{blend_score(y, predictions[name]):.4f}} out of fold")')
+    w("weights = select_weights(predictions, y)")
+    w("blended = sum(weight * predictions[name] for name, weight in weights.items()) / sum(weights.values())")
+    w(f'print(f"blend: {metric.name} {{blend_score(y, blended):.4f}} out of fold")')
+    w("cash_scores = np.array([blend_score(y.iloc[test], blended[test]) for _, test in folds.split(X, y)])")
+    w("for fold, score in enumerate(cash_scores, start=1):")
+    w(f'    print(f"fold {{fold}}/{cv}: {metric.name} {{score:.4f}}")')
+    w("cash_model.set_params(weights=list(weights.values()))  # a model with weight 0 does not count")
+    w("cash_model.fit(X, y)")
+    w("fit_seconds = time.perf_counter() - started")
+    w('print("weights:", ", ".join(f"{name} {weight}" for name, weight in weights.items()))')
+    w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} over {cv} folds '
+      f'({{fit_seconds:.1f}} s; weights chosen on these predictions, so slightly optimistic)")')
+    return out + _record_lines(training)
+
+
+def _training_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
+    cv = training.cv
+    out = _data_lines(training, classification, seed)
+    w = out.append
     w(f"scorer = get_scorer({metric.scorer!r})")
     w("started = time.perf_counter()")
     w("cash_scores = []")
@@ -392,12 +459,7 @@ def _training_lines(training: _Training, metric, classification: bool, seed: int
     w("fit_seconds = time.perf_counter() - started")
     w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} '
       f'over {cv} folds ({{fit_seconds:.1f}} s)")')
-    if training.trial_id:
-        w("")
-        w("# Record the result in llm_cash_magic's history (delete these two lines to run without it).")
-        w("import llm_cash_magic")
-        w(f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, fit_seconds)")
-    return out
+    return out + _record_lines(training)
 
 
 class _Raw(str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
 
 import numpy as np
@@ -10,7 +12,7 @@ from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from .codegen import build_model
+from .codegen import build_model, generate_blend_code
 from .metrics import METRICS
 from .profiling import TaskProfile
 from .space import Config
@@ -53,3 +55,13 @@ def cross_validate(
         if on_fold:
             on_fold(i, scores[-1])
     return np.array(scores)
+
+
+def fit_blend(profile: TaskProfile, configs: list[Config], frame: pd.DataFrame, *, cv: int = 5, seed: int = 0):
+    """The blend of ``configs`` fitted on ``frame`` by its own generated code (ensemble selection
+    included), quietly: what a benchmark scores on held-out rows."""
+    namespace = {"__name__": "llm_cash_magic.generated", "df": frame}
+    code = generate_blend_code(profile, configs, data_name="df", cv=cv, seed=seed)
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(code, "<llm_cash_magic blend>", "exec"), namespace)
+    return namespace["cash_model"]

@@ -469,8 +469,11 @@ def new_run_id() -> str:
 
 
 def overrides(recommended: dict, params: dict) -> dict:
-    """Hyperparameters the user changed: name → {"from": recommended, "to": used}."""
-    return {k: {"from": recommended.get(k), "to": v} for k, v in params.items() if recommended.get(k) != v}
+    """Hyperparameters the user changed: name → {"from": recommended, "to": used}.
+
+    Only names the recommendation set count: a blend's weights are chosen by its code, not the user.
+    """
+    return {k: {"from": recommended[k], "to": v} for k, v in params.items() if k in recommended and recommended[k] != v}
 
 
 def _finite(x) -> float | None:

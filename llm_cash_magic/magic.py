@@ -118,7 +118,8 @@ class CashMagics(Magics):
         run_id = pipeline.start_run(history, plan, recs, notes)
         if options.flag("blend"):
             trial_id, code = pipeline.prepare_blend_trial(history, run_id, plan, recs)
-            self._execute(history, run_id, trial_id, code, f"a soft-voting blend of all {len(recs)}")
+            what = f"a blend of all {len(recs)}, weighted by ensemble selection"
+            self._execute(history, run_id, trial_id, code, what)
             return
         chosen = recs[0]
         if options.refine:

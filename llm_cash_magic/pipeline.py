@@ -117,7 +117,7 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
 
 def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation],
                         params: list[dict] | None = None) -> tuple[str, str]:
-    """Register a trial of the soft-voting blend of ``recs`` (with the user's ``params`` edits of
+    """Register a trial of the blend of ``recs`` (with the user's ``params`` edits of
     each, if any) and generate its code."""
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]

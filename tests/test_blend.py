@@ -1,11 +1,16 @@
 """Blends: generated code that cross-validates a soft-voting (or stacking) ensemble of configs."""
 
+import contextlib
+import io
+
 import numpy as np
+import pandas as pd
 import pytest
 
 import llm_cash_magic as cash
-from llm_cash_magic.codegen import BLEND, blend_params_of, build_blend, generate_blend_code
+from llm_cash_magic.codegen import BLEND, blend_params_of, generate_blend_code
 from llm_cash_magic.errors import CashError
+from llm_cash_magic.evaluation import fit_blend
 from llm_cash_magic.space import validate
 
 MEMBERS = ("lightgbm", "random_forest", "linear")
@@ -41,7 +46,7 @@ def test_blend_code_averages_regressors_on_hostile_column_names(houses):
 def test_blend_code_names_each_member_and_shares_preprocessing_per_kind(houses):
     prof = cash.profile(houses, "price")
     code = generate_blend_code(prof, configs(prof.task), data_name="houses")
-    assert "blend of 3 models (soft voting)" in code
+    assert "blend of 3 models (soft voting, weights by ensemble selection)" in code
     for member in ("lightgbm_1", "random_forest_2", "linear_3"):
         assert f'("{member}", Pipeline' in code
     assert code.count("lightgbm_preprocess = ColumnTransformer(") == 1
@@ -50,11 +55,10 @@ def test_blend_code_names_each_member_and_shares_preprocessing_per_kind(houses):
 
 def test_stacking_fits_a_linear_model_over_the_members(churn):
     prof = cash.profile(churn, "churned")
-    model = build_blend(prof, configs(prof.task), method="stacking")
-    X, y = churn.drop(columns="churned"), churn["churned"]
-    model.fit(X, y)
+    code = generate_blend_code(prof, configs(prof.task), method="stacking", data_name="churn", cv=3)
+    model = run(code, "churn", churn)["cash_model"]
     assert type(model.final_estimator_).__name__ == "LogisticRegression"
-    assert model.predict_proba(X.head(4)).shape == (4, 2)
+    assert model.predict_proba(churn.drop(columns="churned").head(4)).shape == (4, 2)
 
 
 def test_a_blend_needs_two_configurations(churn):
@@ -66,15 +70,15 @@ def test_a_blend_needs_two_configurations(churn):
 def test_an_unknown_blend_method_is_refused(churn):
     prof = cash.profile(churn, "churned")
     with pytest.raises(CashError, match="voting, stacking"):
-        build_blend(prof, configs(prof.task), method="bagging")
+        generate_blend_code(prof, configs(prof.task), method="bagging")
 
 
 def test_blend_params_are_read_back_from_the_ensemble(churn):
     prof = cash.profile(churn, "churned")
-    model = build_blend(prof, configs(prof.task))
+    model = fit_blend(prof, configs(prof.task), churn, cv=3)
     model.set_params(random_forest_2__model__n_estimators=7)  # an edit made in the cell
     params = blend_params_of(model, prof.task)
-    assert params["method"] == "voting"
+    assert params["method"] == "voting" and params["weights"] == [float(w) for w in model.weights]
     assert [m["family"] for m in params["members"]] == list(MEMBERS)
     assert params["members"][1]["params"]["n_estimators"] == 7
 
@@ -83,7 +87,7 @@ def test_blend_flag_trains_and_records_a_blend_of_the_n_recommendations(ip, chur
     ip.user_ns["churn"] = churn
     ip.run_line_magic("cash", "churn target=churned strategy=defaults n=3 cv=3 --blend")
     out = capsys.readouterr().out
-    assert "training a soft-voting blend of all 3" in out
+    assert "training a blend of all 3, weighted by ensemble selection" in out
     assert "VotingClassifier(" in ip.rl_next_input
     trial = history.runs()[0]["trials"][0]
     assert trial["family"] == BLEND and trial["status"] == "done"
@@ -107,3 +111,36 @@ def test_blends_are_shown_in_the_history_but_never_recommended_as_one_config(ip,
     other = cash.profile(churn.sample(frac=0.9, random_state=1), "churned")
     assert history.nearest_tasks(other) == []
 
+
+
+def test_ensemble_selection_gives_a_useless_member_weight_zero(churn):
+    df = churn.copy()
+    prof = cash.profile(df, "churned")
+    members = configs(prof.task) + [validate("knn", {"n_neighbors": 1}, prof.task)]  # 1-NN: a weak member
+    ns = run(generate_blend_code(prof, members, data_name="df", cv=3), "df", df)
+    model = ns["cash_model"]
+    weights = dict(zip([name for name, _ in model.estimators], model.weights, strict=True))
+    assert 1 <= sum(weights.values()) <= 25 and weights["knn_4"] == 0
+    assert blend_params_of(model, prof.task)["weights"] == [float(w) for w in model.weights]
+
+
+def test_the_blend_scores_at_least_as_well_out_of_fold_as_its_best_member(houses):
+    prof = cash.profile(houses, "price")
+    code = generate_blend_code(prof, configs(prof.task), data_name="houses", cv=3)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        ns = run(code, "houses", houses)
+    oof = {line.split(":")[0]: float(line.split()[-4]) for line in out.getvalue().splitlines()
+           if line.endswith("out of fold")}
+    assert len(oof) == 4 and oof["blend"] <= min(oof[m] for m in oof if m != "blend")  # rmse: lower is better
+    assert "weights: lightgbm_1 " in out.getvalue() and len(ns["cash_scores"]) == 3
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr"])
+def test_ensemble_selection_scores_every_classification_metric(metric):
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"a": rng.normal(size=150), "b": rng.choice(["x", "y"], 150)})
+    df["label"] = np.where(df["a"] > 0.5, "hi", np.where(df["a"] < -0.5, "lo", "mid"))
+    prof = cash.profile(df, "label", metric=metric)
+    ns = run(generate_blend_code(prof, configs(prof.task)[1:], data_name="df", cv=3), "df", df)
+    assert np.isfinite(ns["cash_scores"]).all()

@@ -28,7 +28,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from .. import knowledge
-from ..codegen import build_blend, build_model
+from ..codegen import build_model
+from ..evaluation import fit_blend
 from ..metrics import METRICS
 from ..profiling import TaskProfile, profile
 from ..space import Config
@@ -136,6 +137,9 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     def holdout_job(model):
         return lambda: score(prof, model.fit(X_train, y_train), X_test, y_test)
 
+    def blend_job(configs):  # the generated code itself: out-of-fold predictions, ensemble selection, refit
+        return lambda: score(prof, fit_blend(prof, configs, train, cv=settings.cv, seed=seed), X_test, y_test)
+
     def cv_job(config):
         return lambda: float(np.mean(cross_validate(prof, build_model(prof, config, seed), X_train, y_train,
                                                     settings.cv, seed)))
@@ -175,8 +179,8 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     refits = {f"fit {config_key(c)}": holdout_job(build_model(prof, c, seed)) for c in finals.values() if c}
     cache.run(refits, settings, settings.seconds)
     blends = {name: plan.blend for name, plan in plans.items() if plan.blend}
-    blend_fits = {_blend_key(c): holdout_job(build_blend(prof, list(c), seed)) for c in blends.values()}
-    cache.run(blend_fits, settings, settings.seconds * settings.k)
+    blend_fits = {_blend_key(c): blend_job(list(c)) for c in blends.values()}
+    cache.run(blend_fits, settings, settings.seconds * settings.k * (settings.cv + 1))
     bar.remove_task(progress)
 
     metric = METRICS[prof.metric]
@@ -236,4 +240,4 @@ def _search_seconds(plan: Plan, tpe_tried: list[Config], cache: _Cache) -> float
 
 
 def _blend_key(configs) -> str:
-    return "blend " + hashlib.sha256("|".join(map(config_key, configs)).encode()).hexdigest()[:16]
+    return "selected blend " + hashlib.sha256("|".join(map(config_key, configs)).encode()).hexdigest()[:16]

@@ -118,7 +118,8 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy("tpe-K", _tpe, "Optuna TPE over every family: K configs cross-validated, best refit"),
         Strategy("offline-top1", _offline_top1, "the offline recommender's first pick (1 fit)"),
         Strategy("offline-best-of-K", _offline_best, "the offline top K cross-validated, best refit"),
-        Strategy("offline-blend-K", _offline_blend, "soft-voting blend of the offline top K (K fits)"),
+        Strategy("offline-blend-K", _offline_blend,
+                 "blend of the offline top K, weighted by ensemble selection on out-of-fold predictions (K × cv fits)"),
     )
 }
 LLM_STRATEGIES = {
