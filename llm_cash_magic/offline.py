@@ -10,16 +10,19 @@ and your own history, no LLM needed.
    configuration is the one that most raises the weighted best-percentile-so-far over the
    neighbours, so the second pick covers the tasks where the first falls short.
 
-When even the nearest task is unusually far, a ``FarFromKnowledgeWarning`` says so: that is
-where zero-shot portfolios pick chance-level configurations (FLAML#1247).
+When even the nearest task is unusually far, a one-line note says so: that is where zero-shot
+portfolios pick chance-level configurations (FLAML#1247). And the knowledge base only knows how
+configurations did on the sizes its tasks were measured at (at most ``max_rows`` rows): far
+beyond that, the transparent size rule of the ``defaults`` recommender picks the first
+recommendation (e.g. LightGBM for 50,000 rows, where small-data winners underfit), and the
+knowledge base the rest.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,16 +30,13 @@ import numpy as np
 from . import knowledge
 from .history import History, PastTask
 from .profiling import TaskProfile
-from .recommenders import Recommendation
-from .space import FAMILIES, validate
+from .recommenders import Recommendation, size_rule
+from .space import FAMILIES, family, validate
 
 DEFAULT_K = 8  # nearest tasks consulted; chosen by leave-one-task-out on the knowledge base
 PRIOR_WEIGHT = 1.0  # pseudo-tasks at the 50th percentile, for configurations not tried on a task
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
-
-
-class FarFromKnowledgeWarning(UserWarning):
-    """The nearest known task is far from this one; the recommendation is closer to a guess."""
+BEYOND_MEASURED = 5  # more rows than 5 × the knowledge base's measured size: the size rule leads
 
 
 @dataclass(frozen=True)
@@ -51,29 +51,53 @@ class OfflineRecommender:
 
     ``exclude`` names knowledge-base tasks to leave out (the benchmark's leave-one-out), and
     ``use_history=False`` ignores the history (the benchmark measures the shipped knowledge).
+    ``notify`` receives the one-line notes (the far-task note).
     """
 
     name = "offline"
 
     def __init__(self, *, k: int = DEFAULT_K, history: History | None = None, use_history: bool = True,
-                 knowledge_base: knowledge.KnowledgeBase | None = None, exclude: tuple[str, ...] = ()):
+                 knowledge_base: knowledge.KnowledgeBase | None = None, exclude: tuple[str, ...] = (),
+                 notify: Callable[[str], None] = print):
         self.k = k
         self.history = history
         self.use_history = use_history
         self.knowledge_base = knowledge_base
         self.exclude = tuple(exclude)
+        self.notify = notify
 
     def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
         neighbours = self.neighbours(profile)
         if not neighbours:
             return
+        lead = self._size_lead(profile)
+        if lead:
+            yield lead
+        given = {(lead.family, json.dumps(lead.params, sort_keys=True))} if lead else set()
         names, matrix, known = _score_matrix(neighbours, profile.task)
         weights = np.array([nb.weight for nb in neighbours])
         for rank, index in enumerate(_greedy_portfolio(matrix, known, weights, n)):
-            family, params = json.loads(names[index])
-            config = validate(family, params, profile.task)
+            family_name, params = json.loads(names[index])
+            config = validate(family_name, params, profile.task)
+            key = (config.family, json.dumps(config.params, sort_keys=True))
+            if key in given:
+                continue
+            if len(given) == n:
+                return
+            given.add(key)
             rationale = _rationale(neighbours, matrix[:, index], known[:, index], weights, first=rank == 0)
             yield Recommendation(config.family, config.params, rationale, self.name, config.notes)
+
+    def _size_lead(self, profile: TaskProfile) -> Recommendation | None:
+        """The size rule's first pick, when the frame is far larger than the tasks the knowledge
+        base measured: their winners were chosen for small data and tend to underfit large data."""
+        measured = (self.knowledge_base or knowledge.load()).max_rows
+        if not measured or profile.n_rows <= BEYOND_MEASURED * measured:
+            return None
+        name, reason = size_rule(profile)[0]
+        rationale = (f"{reason}; your {profile.n_rows:,} rows are far beyond the {measured:,} rows the knowledge "
+                     "base measured its tasks on, so the size rule picks first (library defaults)")
+        return Recommendation(name, family(name).defaults(profile.task), rationale, self.name)
 
     def neighbours(self, profile: TaskProfile) -> list[_Neighbour]:
         """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first."""
@@ -91,11 +115,9 @@ class OfflineRecommender:
             return []
         typical = kb.typical_nearest_distance(profile.task)
         if found[0][0] > FAR_FACTOR * typical:
-            warnings.warn(
-                f"the nearest known task is far from this one (distance {found[0][0]:.2f}; known tasks are "
-                f"usually within {typical:.2f} of another): the offline recommendations are closer to a guess",
-                FarFromKnowledgeWarning, stacklevel=3,
-            )
+            self.notify(f"offline: the nearest known task is far from this one (distance {found[0][0]:.2f}; "
+                        f"known tasks are usually within {typical:.2f} of another): the recommendations are "
+                        "closer to a guess")
         width = max(float(np.median([d for d, _, _ in found])), 1e-6)
         return [_Neighbour(past, math.exp(-0.5 * (d / width) ** 2), label) for d, past, label in found]
 

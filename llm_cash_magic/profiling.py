@@ -169,15 +169,20 @@ class TaskProfile:
         return _markdown(self.paper_dict(column_names), title="# Task profile")
 
     # ---- nearest-task search --------------------------------------------------------------
-    def meta_features(self) -> dict[str, float]:
-        """Numeric description for nearest-task search; sizes on a log scale so 1k vs 2k ≈ 1M vs 2M."""
+    def meta_features(self, max_rows: int | None = None) -> dict[str, float]:
+        """Numeric description for nearest-task search; sizes on a log scale so 1k vs 2k ≈ 1M vs 2M.
+
+        ``max_rows`` describes the frame as if subsampled to that many rows (to compare it with
+        tasks that were measured on such subsamples).
+        """
         n_feat = max(self.n_features, 1)
+        rows = min(self.n_rows, max_rows) if max_rows else self.n_rows
         card = self.cardinality
         stats = self.target_stats
         return {
-            "log_rows": math.log10(self.n_rows + 1),
+            "log_rows": math.log10(rows + 1),
             "log_features": math.log10(self.n_features + 1),
-            "log_rows_per_feature": math.log10((self.n_rows + 1) / n_feat),
+            "log_rows_per_feature": math.log10((rows + 1) / n_feat),
             "numeric_share": self.count("numeric") / n_feat,
             "categorical_share": self.count("categorical", "boolean") / n_feat,
             "datetime_share": self.count("datetime") / n_feat,
@@ -193,8 +198,8 @@ class TaskProfile:
             "target_skew": min(abs(stats.get("skewness", 0.0)), 10.0) / 10.0,
         }
 
-    def meta_feature_vector(self) -> np.ndarray:
-        return np.array(list(self.meta_features().values()), dtype=float)
+    def meta_feature_vector(self, max_rows: int | None = None) -> np.ndarray:
+        return np.array(list(self.meta_features(max_rows).values()), dtype=float)
 
 
 def _round(value, digits: int = 4):

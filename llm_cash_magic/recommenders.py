@@ -71,11 +71,11 @@ class DefaultsRecommender:
     name = "defaults"
 
     def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
-        for name, reason in _ranking(profile)[:n]:
+        for name, reason in size_rule(profile)[:n]:
             yield Recommendation(name, family(name).defaults(profile.task), reason, self.name)
 
 
-def _ranking(p: TaskProfile) -> list[tuple[str, str]]:
+def size_rule(p: TaskProfile) -> list[tuple[str, str]]:
     """Families best first, each with the reason for its place."""
     rows, feats = p.n_rows, p.n_features
     if rows < 1_000 or feats * 10 > rows:

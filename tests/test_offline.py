@@ -1,13 +1,13 @@
-"""The offline recommender: nearest tasks, a diverse portfolio, the far-task warning, the history."""
+"""The offline recommender: nearest tasks, a diverse portfolio, far tasks and sizes, the history."""
 
-import warnings
+import json
 
 import pytest
 from conftest import frame
 
 import llm_cash_magic as cash
 from llm_cash_magic import knowledge
-from llm_cash_magic.offline import FarFromKnowledgeWarning, OfflineRecommender
+from llm_cash_magic.offline import OfflineRecommender
 from llm_cash_magic.recommenders import resolve_auto
 from llm_cash_magic.space import validate
 
@@ -64,17 +64,33 @@ def test_excluded_tasks_are_never_consulted(kb, query):
     assert "near_two" in recs[0].rationale
 
 
-def test_warns_when_the_nearest_known_task_is_far(kb):
-    far = cash.profile(frame(40_000, 60, 20, seed=5), "y")
-    with pytest.warns(FarFromKnowledgeWarning, match="nearest known task is far"):
-        recs = recommend(kb, far)
-    assert recs  # a warning, not a refusal
+def test_says_so_when_the_nearest_known_task_is_far(kb):
+    far = cash.profile(frame(900, 60, 20, seed=5), "y")
+    notes = []
+    recs = recommend(kb, far, notify=notes.append)
+    assert recs  # a note, not a refusal
+    assert len(notes) == 1 and notes[0].startswith("offline: the nearest known task is far")
 
 
-def test_no_warning_when_a_known_task_is_near(kb, query):
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FarFromKnowledgeWarning)
-        recommend(kb, query)
+def test_no_note_when_a_known_task_is_near(kb, query):
+    notes = []
+    recommend(kb, query, notify=notes.append)
+    assert notes == []
+
+
+def test_far_larger_frames_are_compared_by_structure_and_the_size_rule_leads(write_kb):
+    tasks = [("small", cash.profile(frame(500, 5, seed=1), "y"), [100, 20, 90, 50])]
+    path = write_kb(tasks, classification=[KNN, LINEAR, FOREST, LIGHTGBM])
+    data = json.loads(path.read_text())
+    data["build"]["max_rows"] = 1000
+    path.write_text(json.dumps(data))
+    kb = knowledge.load(path)
+    big = cash.profile(frame(30_000, 5, seed=2), "y")
+    assert kb.distance(big, kb.tasks[0].vector) < kb.distance(big.meta_feature_vector(), kb.tasks[0].vector)
+    recs = recommend(kb, big, n=3)
+    assert [(r.family, r.params) for r in recs[:2]] == [("lightgbm", LIGHTGBM.params), ("knn", KNN.params)]
+    assert "far beyond the 1,000 rows the knowledge base measured" in recs[0].rationale
+    assert len(recs) == 3 and len({(r.family, str(r.params)) for r in recs}) == 3
 
 
 def test_learns_from_the_users_own_history(kb, query, history):

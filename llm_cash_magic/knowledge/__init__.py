@@ -49,9 +49,19 @@ class KnowledgeBase:
     def pool(self, task: str) -> tuple[Config, ...]:
         return self.pools["regression" if task == "regression" else "classification"]
 
+    @property
+    def max_rows(self) -> int | None:
+        """The most rows a task was measured on (larger tasks were subsampled to it)."""
+        return self.build.get("max_rows")
+
+    def vector(self, profile: TaskProfile) -> np.ndarray:
+        """``profile``'s meta-features as the knowledge base compares them: a frame larger than its
+        tasks were measured on is compared as if subsampled alike, i.e. by its structure."""
+        return profile.meta_feature_vector(max_rows=self.max_rows)
+
     def distance(self, a: TaskProfile | np.ndarray, b: TaskProfile | np.ndarray) -> float:
         """Euclidean distance of standardised meta-features (the spread of the KB's tasks)."""
-        a, b = (x.meta_feature_vector() if isinstance(x, TaskProfile) else x for x in (a, b))
+        a, b = (self.vector(x) if isinstance(x, TaskProfile) else x for x in (a, b))
         return float(np.sqrt((((a - b) / self.scale) ** 2).sum()))
 
     def candidates(self, profile: TaskProfile, exclude: tuple[str, ...] = ()) -> list[KnowledgeTask]:
@@ -61,7 +71,7 @@ class KnowledgeBase:
 
     def nearest(self, profile: TaskProfile, k: int = 5, exclude=()) -> list[tuple[float, KnowledgeTask]]:
         """(distance, task) of the ``k`` nearest tasks, nearest first; ``exclude`` names left out."""
-        query = profile.meta_feature_vector()
+        query = self.vector(profile)
         found = [(self.distance(query, t.vector), t) for t in self.candidates(profile, exclude)]
         return sorted(found, key=lambda pair: (pair[0], pair[1].name))[:k]
 
