@@ -1,7 +1,7 @@
 # make demo  — set up .venv and run notebooks/quickstart.ipynb headless on the offline default
 # make test  — set up .venv (and Debian's chromium for the browser tests) and run the whole test suite
 # make knowledge — rebuild the offline recommender's knowledge base (about an hour on 2 cores)
-# make benchmark — compare every strategy on the 10 dev tasks (benchmarks/RESULTS.md)
+# make benchmark — compare every strategy, and cold vs warm refinement, on the 10 dev tasks (benchmarks/RESULTS.md)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -57,7 +57,7 @@ knowledge: bench-data
 	nice -n 10 $(PY) -m llm_cash_magic.bench.build_knowledge --workers 2
 
 benchmark: bench-data
-	nice -n 10 $(PY) -m llm_cash_magic.bench --workers 2 --out benchmarks/RESULTS.md
+	nice -n 10 $(PY) -m llm_cash_magic.bench --workers 2 --budgets 1 5 10 20 50 --out benchmarks/RESULTS.md
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -96,11 +97,11 @@ def refine(
         study = optuna.create_study(
             storage=storage, study_name=study_name(run_id), load_if_exists=True,
             direction="maximize" if metric.greater_is_better else "minimize",
-            sampler=optuna.samplers.TPESampler(seed=seed),
+            sampler=tpe_sampler(seed),
             pruner=optuna.pruners.MedianPruner(n_startup_trials=max(5, len(recommendations)), n_warmup_steps=1),
         )
     if study.trials:  # resuming: a sampler seeded as before would replay the same suggestions
-        study.sampler = optuna.samplers.TPESampler(seed=seed + len(study.trials))
+        study.sampler = tpe_sampler(seed + len(study.trials))
     else:
         for i, rec in enumerate(recommendations):
             study.enqueue_trial(_encode(rec, profile.task), user_attrs={"recommendation": i})
@@ -147,6 +148,25 @@ def refine(
             interrupted = True
     finished = [t for t in study.trials if t.state.is_finished()]
     return RefineResult(study.study_name, storage, [_outcome(t) for t in finished], interrupted)
+
+
+def tpe_sampler(seed: int) -> optuna.samplers.TPESampler:
+    """TPE as refinements and the benchmark's search use it: the family and its parameters modelled
+    jointly (``group`` splits the conditional space by family, as Optuna advises), and a short random
+    start, since recommendations enqueued first already count as starting trials."""
+    with warnings.catch_warnings():  # multivariate and group are marked experimental
+        warnings.simplefilter("ignore")
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=3, multivariate=True, group=True)
+
+
+def study_trials(history: History, run_id: str) -> list[TrialOutcome]:
+    """The finished trials of a run's study so far; none before its first refinement."""
+    with _quiet_optuna():
+        try:
+            study = optuna.load_study(study_name=study_name(run_id), storage=storage_url(history))
+        except KeyError:
+            return []
+    return [_outcome(t) for t in study.trials if t.state.is_finished()]
 
 
 def _suggest(trial: optuna.Trial, family_name: str, p: Param):

@@ -59,7 +59,7 @@ def smoke(tmp_path_factory):
     where = tmp_path_factory.mktemp("bench")
     frame(300, 4, 1, task="regression", seed=3).to_csv(where / "sales.csv", index=False)
     args = ["breast_cancer", "--data", where / "sales.csv", "--target", "y", "--k", 2, "--max-rows", 150,
-            "--seconds", 60, "--work", where / "work", "--out", where / "results.md"]
+            "--seconds", 60, "--budgets", 1, 3, "--work", where / "work", "--out", where / "results.md"]
     return where, args, bench(*args, cwd=where)
 
 
@@ -74,17 +74,43 @@ def test_smoke_benchmark_reports_every_strategy_on_both_tasks(smoke):
     assert "Produced by `python -m llm_cash_magic.bench breast_cancer --data" in report
 
 
-def test_smoke_benchmark_plots_the_mean_percentiles(smoke):
+def test_smoke_benchmark_plots_the_mean_percentiles_and_the_anytime_curves(smoke):
     where, _, _ = smoke
     assert (where / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (where / "results-anytime.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_smoke_benchmark_reports_cold_and_warm_refinement_at_each_budget(smoke):
+    where, _, _ = smoke
+    report = (where / "results.md").read_text()
+    assert "| strategy | b = 1 | b = 3 |" in report
+    assert "| tpe-cold |" in report and "| tpe-warm-offline |" in report
+    assert "**tpe-warm-offline − tpe-cold**, paired per task and seed:" in report
 
 
 def test_an_interrupted_benchmark_resumes_without_refitting(smoke):
     where, args, _ = smoke
-    before = {p.name: p.read_text() for p in (where / "work").iterdir()}
+
+    def files():
+        return {p: p.read_bytes() for p in (where / "work").rglob("*") if p.is_file()}
+
+    before = files()
     again = bench(*args, cwd=where)
     assert again.returncode == 0
-    assert {p.name: p.read_text() for p in (where / "work").iterdir()} == before
+    assert files() == before
+
+
+def test_the_warm_start_is_the_first_trial_and_the_cold_start_is_not(smoke):
+    from llm_cash_magic.bench import anytime, catalog_task
+    from llm_cash_magic.bench.run import Settings
+
+    where, _, _ = smoke  # the same settings: everything comes from its work folder
+    points = anytime.run([catalog_task("breast_cancer")], (1, 3), Settings(k=2, max_rows=150), where / "work")
+    chosen = {(p.strategy, p.budget): p for p in points}
+    assert set(chosen) == {(s, b) for s in ("tpe-cold", "tpe-warm-offline") for b in (1, 3)}
+    assert chosen["tpe-warm-offline", 1].chosen.endswith("(recommended)")
+    assert not chosen["tpe-cold", 1].chosen.endswith("(recommended)")
+    assert all(0 <= p.percentile <= 100 and p.test_score is not None for p in points)
 
 
 def test_an_unknown_task_is_one_line_not_a_traceback(tmp_path):

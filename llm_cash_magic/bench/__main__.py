@@ -3,6 +3,7 @@
     python -m llm_cash_magic.bench                       # the 10 dev tasks
     python -m llm_cash_magic.bench penguins telco_churn  # some catalogued tasks
     python -m llm_cash_magic.bench --data sales.csv --target revenue [--task regression]
+    python -m llm_cash_magic.bench --budgets 1 5 10 20 50  # and anytime curves: cold vs warm refinement
 
 Writes a Markdown report and a PNG plot; interrupted runs resume from --work.
 """
@@ -32,16 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=2000, help="rows per task, subsampled (stratified)")
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit per model fit")
     parser.add_argument("--workers", type=int, default=1, help="fits run in parallel (single-threaded each)")
+    parser.add_argument("--budgets", type=int, nargs="+",
+                        help="also anytime curves: cold vs warm-started refinement after this many trials")
+    parser.add_argument("--warm-n", type=int, default=5, help="recommendations that warm-start a refinement")
     parser.add_argument("--work", type=Path, default=Path(".cash-bench"), help="resumable results")
     parser.add_argument("--out", type=Path, default=Path("bench-results.md"), help="Markdown report")
     parser.add_argument("--plot", type=Path, help="PNG plot (default: next to --out)")
     args = parser.parse_args(argv)
     if len(args.data) != len(args.target) or len(args.task) > len(args.data):
         parser.error("give one --target (and at most one --task) per --data")
+    if args.budgets and min(args.budgets) < 1:
+        parser.error("--budgets are numbers of trials, 1 or more")
     limit_threads()  # before scikit-learn or LightGBM start thread pools
 
     from ..errors import CashError
-    from . import catalog_task, datasets, frame_task, report
+    from . import anytime, catalog_task, datasets, frame_task, report
     from .run import Settings, run
     from .strategies import available
 
@@ -55,16 +61,26 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(k=args.k, cv=args.cv, seeds=tuple(args.seeds), max_rows=args.max_rows,
                             seconds=args.seconds, workers=args.workers)
         results = run(tasks, strategies, settings, args.work)
+        budgets = tuple(sorted(set(args.budgets or ())))
+        points = anytime.run(tasks, budgets, settings, args.work, warm_n=args.warm_n) if budgets else []
     except CashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     plot = args.plot or args.out.with_suffix(".png")
+    title = f"{len(tasks)} tasks × {len(settings.seeds)} seeds"
     command = "python -m llm_cash_magic.bench " + " ".join(map(shlex.quote, argv))
-    header = _header(command, settings, strategies, tasks, plot.name)
-    args.out.write_text(report.markdown(results, header) + _knowledge_section(), encoding="utf-8")
-    report.plot(results, plot, f"{len(tasks)} tasks × {len(settings.seeds)} seeds, K = {settings.k}")
+    text = report.markdown(results, _header(command, settings, strategies, tasks, plot.name))
+    report.plot(results, plot, f"{title}, K = {settings.k}")
     print(report.summary(results).to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"wrote {args.out} and {plot}")
+    written = [args.out, plot]
+    if points:
+        curves = plot.with_name(plot.stem + "-anytime.png")
+        text += anytime.markdown(points, args.warm_n, settings.cv, curves.name)
+        anytime.plot(points, curves, title)
+        print(anytime.curve(points).to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        written.append(curves)
+    args.out.write_text(text + _knowledge_section(), encoding="utf-8")
+    print("wrote " + ", ".join(map(str, written)))
     return 0
 
 

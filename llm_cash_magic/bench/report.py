@@ -32,7 +32,7 @@ def summary(results: list[Result]) -> pd.DataFrame:
     rows = []
     for name, group in df.groupby("strategy", sort=False):
         pct = group.percentile.to_numpy()
-        half = _half_width(pct)
+        half = half_width(pct)
         row = {"strategy": name, "mean percentile": pct.mean(), "90% CI low": pct.mean() - half,
                "90% CI high": pct.mean() + half, "mean rank": group["rank"].mean(),
                "mean fit s": group.fit_seconds.mean(), "runs": len(group)}
@@ -52,7 +52,7 @@ def _signed(score: float | None, metric: str) -> float:
     return score if METRICS[metric].greater_is_better else -score
 
 
-def _half_width(values: np.ndarray) -> float:
+def half_width(values: np.ndarray) -> float:
     if len(values) < 2:
         return float("nan")
     return float(stats.t.ppf(0.95, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))

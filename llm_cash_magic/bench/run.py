@@ -123,26 +123,66 @@ class _Cache:
                     bar.advance(progress)
 
 
-def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Settings, work: Path, bar) -> list[Result]:
+@dataclass
+class Split:
+    """One task and seed: the training split strategies see, the held-out test split, and the fits
+    already done for them."""
+
+    profile: TaskProfile  # of the training split: what a user with only those rows would see
+    train: pd.DataFrame
+    X_train: pd.DataFrame
+    y_train: pd.Series
+    X_test: pd.DataFrame
+    y_test: pd.Series
+    context: Context
+    cache: _Cache
+
+    def fit_key(self, config: Config) -> str:
+        return f"fit {config_key(config)}"
+
+    def holdout_job(self, config: Config):
+        """Fit on the training split, score on the test split."""
+        model = build_model(self.profile, config, self.context.seed)
+        return lambda: score(self.profile, model.fit(self.X_train, self.y_train), self.X_test, self.y_test)
+
+    def holdout(self, configs: list[Config], settings: Settings, bar=None, progress=None) -> None:
+        """Test scores of ``configs`` (and of the reference pool) into the cache, each fit bounded."""
+        fits = {self.fit_key(c): self.holdout_job(c) for c in list(self.pool()) + configs}
+        self.cache.run(fits, settings, settings.seconds, bar, progress)
+
+    def pool(self) -> list[Config]:
+        return list(knowledge.load().pool(self.profile.task))
+
+    def percentile(self, test: float | None) -> float:
+        """``test``'s percentile among the reference pool's test scores (call ``holdout`` first)."""
+        reference = [self.cache.done[self.fit_key(c)].value for c in self.pool()]
+        return float(percentiles([test], reference, METRICS[self.profile.metric].greater_is_better)[0])
+
+
+def split(task: Task, seed: int, settings: Settings, work: Path) -> Split:
     frame, target, kind = task.load(settings.max_rows, seed)
     X, y = features_and_target(frame, target)
     stratify = y if kind != "regression" else None
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SHARE, random_state=seed,
                                                         stratify=stratify)
     train = pd.concat([X_train, y_train], axis=1)
-    prof = profile(train, target, task=kind)  # what a user with only the training rows would see
+    prof = profile(train, target, task=kind)
     ctx = Context(task.name, prof, X_train, y_train, settings.k, seed)
-    cache = _Cache(work / f"{task.name}-seed{seed}.jsonl")
+    cache = _Cache(work / f"{task.name}-seed{seed}-rows{settings.max_rows}-cv{settings.cv}.jsonl")
+    return Split(prof, train, X_train, y_train, X_test, y_test, ctx, cache)
 
-    def holdout_job(model):
-        return lambda: score(prof, model.fit(X_train, y_train), X_test, y_test)
+
+def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Settings, work: Path, bar) -> list[Result]:
+    data = split(task, seed, settings, work)
+    prof, ctx, cache = data.profile, data.context, data.cache
 
     def blend_job(configs):  # the generated code itself: out-of-fold predictions, ensemble selection, refit
-        return lambda: score(prof, fit_blend(prof, configs, train, cv=settings.cv, seed=seed), X_test, y_test)
+        return lambda: score(prof, fit_blend(prof, configs, data.train, cv=settings.cv, seed=seed), data.X_test,
+                             data.y_test)
 
     def cv_job(config):
-        return lambda: float(np.mean(cross_validate(prof, build_model(prof, config, seed), X_train, y_train,
-                                                    settings.cv, seed)))
+        return lambda: float(np.mean(cross_validate(prof, build_model(prof, config, seed), data.X_train,
+                                                    data.y_train, settings.cv, seed)))
 
     plans, notes = {}, {}
     for strategy in strategies:
@@ -152,16 +192,14 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
                 plans[strategy.name] = strategy.plan(ctx)
         except Exception as exc:  # a strategy that cannot plan is reported, the others go on
             notes[strategy.name] = f"{type(exc).__name__}: {exc}"[:200]
-    pool = list(knowledge.load().pool(kind))
-    singles = {config_key(c): c for c in pool}
+    singles = {config_key(c): c for c in data.pool()}
     searched = {}
     for plan in plans.values():
         if plan.single:
             singles[config_key(plan.single)] = plan.single
         searched |= {config_key(c): c for c in plan.search}
     progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched))
-    fits = {f"fit {k}": holdout_job(build_model(prof, c, seed)) for k, c in singles.items()}
-    cache.run(fits, settings, settings.seconds, bar, progress)
+    data.holdout(list(singles.values()), settings, bar, progress)
     cache.run({f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv,
               bar, progress)
 
@@ -176,15 +214,12 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
             finals[name] = _best(prof, candidates, cache)
         elif plan.single:
             finals[name] = plan.single
-    refits = {f"fit {config_key(c)}": holdout_job(build_model(prof, c, seed)) for c in finals.values() if c}
-    cache.run(refits, settings, settings.seconds)
+    data.holdout([c for c in finals.values() if c], settings)
     blends = {name: plan.blend for name, plan in plans.items() if plan.blend}
     blend_fits = {_blend_key(c): blend_job(list(c)) for c in blends.values()}
     cache.run(blend_fits, settings, settings.seconds * settings.k * (settings.cv + 1))
     bar.remove_task(progress)
 
-    metric = METRICS[prof.metric]
-    reference = [cache.done[f"fit {config_key(c)}"].value for c in pool]
     results = []
     for strategy in strategies:
         name = strategy.name
@@ -194,7 +229,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
             outcome = cache.done[_blend_key(blends[name])]
             seconds, chosen = outcome.seconds, "blend of " + ", ".join(c.family for c in blends[name])
         elif finals.get(name):
-            outcome = cache.done[f"fit {config_key(finals[name])}"]
+            outcome = cache.done[data.fit_key(finals[name])]
             seconds = outcome.seconds + _search_seconds(plan, tpe_chosen.get(name, []), cache)
             chosen = finals[name].family
         elif plan is not None:
@@ -202,9 +237,8 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         test = outcome.value if outcome else None
         if outcome and outcome.error:
             notes[name] = outcome.error
-        pct = float(percentiles([test], reference, metric.greater_is_better)[0])
-        results.append(Result(task.name, seed, name, metric.name, test, pct, round(seconds, 2), chosen,
-                              notes.get(name, "")))
+        results.append(Result(task.name, seed, name, prof.metric, test, data.percentile(test), round(seconds, 2),
+                              chosen, notes.get(name, "")))
     return results
 
 

@@ -8,7 +8,6 @@ at most K model fits per fold, so strategies compare at equal budget.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -155,9 +154,7 @@ def _installed(package: str) -> bool:
 
 
 def tpe_study(seed: int) -> optuna.Study:
+    from ..refine import tpe_sampler
     from .sampling import quiet_study
 
-    with warnings.catch_warnings():  # multivariate and group are marked experimental
-        warnings.simplefilter("ignore")
-        sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=3, multivariate=True, group=True)
-    return quiet_study(sampler)
+    return quiet_study(tpe_sampler(seed))
