@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import CashError
-from .metrics import METRICS
+from .metrics import METRICS, percentiles
 from .profiling import TaskProfile
 
 SCHEMA_VERSION = 2
@@ -413,16 +413,17 @@ class History:
     def nearest_tasks(self, profile: TaskProfile, k: int = 5, *, top: int = 10) -> list[PastTask]:
         """The ``k`` past tasks nearest to ``profile`` by meta-features, with their ``top`` best trials.
 
-        Features are standardised over the candidates and the query; the query's own dataset
-        (same fingerprint) is excluded. Order is deterministic: distance, then fingerprint.
+        Features are standardised over the candidates and the query. The query's own dataset (same
+        fingerprint) counts too, at distance 0: what was measured on this very data is the best
+        evidence there is. Order is deterministic: distance, then fingerprint.
         """
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT r.fingerprint, r.data_name, r.profile, r.meta_features, r.metric, t.family, t.params,"
                 " t.cv_mean FROM trials t JOIN runs r ON r.id = t.run_id"
-                " WHERE t.status = 'done' AND t.cv_mean IS NOT NULL AND r.fingerprint != ?"
+                " WHERE t.status = 'done' AND t.cv_mean IS NOT NULL"
                 " AND t.family != 'blend'"  # a blend is not one configuration to recommend
-                " ORDER BY r.created_at DESC, t.id", (profile.fingerprint,),
+                " ORDER BY r.created_at DESC, t.id",
             ).fetchall()
         tasks: dict[str, dict] = {}
         for row in rows:
@@ -450,11 +451,12 @@ class History:
         better = METRICS[task["metric"]].greater_is_better
         trials = [(family, params, float(np.mean(scores))) for (family, params), scores in task["trials"].items()]
         trials.sort(key=lambda t: (-t[2] if better else t[2], t[0], t[1]))
-        n = len(trials)
+        # as the knowledge base ranks its pools: the share of the task's other trials beaten, ties
+        # half, so a lone trial sits at 0.5 rather than passing for the best there is
+        ranks = percentiles([t[2] for t in trials], [t[2] for t in trials], better) / 100.0
         ranked = [
-            {"family": family, "params": json.loads(params), "cv_mean": score,
-             "normalized_rank": 1.0 if n == 1 else 1.0 - i / (n - 1)}
-            for i, (family, params, score) in enumerate(trials)
+            {"family": family, "params": json.loads(params), "cv_mean": score, "normalized_rank": float(rank)}
+            for (family, params, score), rank in zip(trials, ranks, strict=True)
         ]
         return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), distance, ranked[:top], task["name"])
 

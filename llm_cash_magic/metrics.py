@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import CashError
 
 TASKS = ("binary", "multiclass", "regression")
@@ -67,3 +69,18 @@ def get_metric(name: str, task: str) -> Metric:
         allowed = ", ".join(metrics_for(task))
         raise CashError(f"metric={name!r} is not available for {task} tasks; use one of: {allowed}")
     return metric
+
+
+def percentiles(scores: list[float | None], reference: list[float | None], greater_is_better: bool) -> np.ndarray:
+    """Each score's percentile among ``reference`` (share beaten, ties count half), in [0, 100].
+
+    Missing scores (failed or timed-out fits) lose to everything; our analogue of the paper's
+    leaderboard p_rank, and how history and knowledge base alike rank a task's configurations.
+    """
+    sign = 1.0 if greater_is_better else -1.0
+    ref = np.array([sign * r if r is not None and np.isfinite(r) else -np.inf for r in reference])
+    out = []
+    for s in scores:
+        value = sign * s if s is not None and np.isfinite(s) else -np.inf
+        out.append(100.0 * ((ref < value).sum() + 0.5 * (ref == value).sum()) / len(ref))
+    return np.array(out)

@@ -83,7 +83,12 @@ def _params_text(rec: Recommendation, task: str) -> Text:
     changed = {k: v for k, v in rec.params.items() if defaults.get(k) != v}
     if not changed:
         return Text("library defaults", style="dim")
-    return _clip(", ".join(f"{k}={v!r}" for k, v in changed.items()), 300)
+    return _clip(", ".join(f"{k}={_short(v)}" for k, v in changed.items()), 300)
+
+
+def _short(value) -> str:
+    """A value as Python, floats to 4 significant digits (the code keeps every digit)."""
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
 def recommendations_table(recs: list[Recommendation], task: str) -> Table:

@@ -13,7 +13,8 @@ from conftest import frame
 import llm_cash_magic as cash
 from llm_cash_magic import knowledge
 from llm_cash_magic.bench import datasets
-from llm_cash_magic.bench.evaluate import percentiles, run_bounded
+from llm_cash_magic.bench.evaluate import run_bounded
+from llm_cash_magic.metrics import percentiles
 from llm_cash_magic.bench.strategies import Context, offline_recommender
 
 
@@ -128,7 +129,7 @@ def build_kb(*args, cwd):
 def test_knowledge_build_on_a_users_file_resumes_and_loads(tmp_path):
     frame(200, 3, task="regression", seed=5).to_csv(tmp_path / "mine.csv", index=False)
     args = ["--no-catalog", "--data", "mine.csv", "--target", "y", "--max-rows", 120, "--cv", 2,
-            "--random", 1, 1, "--work", "work", "--out", "kb.json"]
+            "--random", 1, "--work", "work", "--out", "kb.json"]
     first = build_kb(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     lines = (tmp_path / "work" / "mine.jsonl").read_text()

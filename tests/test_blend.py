@@ -59,6 +59,8 @@ def test_stacking_fits_a_linear_model_over_the_members(churn):
     model = run(code, "churn", churn)["cash_model"]
     assert type(model.final_estimator_).__name__ == "LogisticRegression"
     assert model.predict_proba(churn.drop(columns="churned").head(4)).shape == (4, 2)
+    # the members' out-of-fold predictions come from shuffled, seeded folds (sorted rows stay fair)
+    assert (model.cv.n_splits, model.cv.shuffle, model.cv.random_state) == (3, True, 0)
 
 
 def test_a_blend_needs_two_configurations(churn):
@@ -124,16 +126,19 @@ def test_ensemble_selection_gives_a_useless_member_weight_zero(churn):
     assert blend_params_of(model, prof.task)["weights"] == [float(w) for w in model.weights]
 
 
-def test_the_blend_scores_at_least_as_well_out_of_fold_as_its_best_member(houses):
+def test_each_fold_is_scored_with_weights_chosen_without_its_rows(houses):
     prof = cash.profile(houses, "price")
     code = generate_blend_code(prof, configs(prof.task), data_name="houses", cv=3)
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
+    with contextlib.redirect_stdout(io.StringIO()):
         ns = run(code, "houses", houses)
-    oof = {line.split(":")[0]: float(line.split()[-4]) for line in out.getvalue().splitlines()
-           if line.endswith("out of fold")}
-    assert len(oof) == 4 and oof["blend"] <= min(oof[m] for m in oof if m != "blend")  # rmse: lower is better
-    assert "weights: lightgbm_1 " in out.getvalue() and len(ns["cash_scores"]) == 3
+    predictions, y, select, score = ns["predictions"], ns["y"], ns["select_weights"], ns["blend_score"]
+    for (train, test), reported in zip(ns["folds"].split(ns["X"], y), ns["cash_scores"], strict=True):
+        chosen = select({name: p[train] for name, p in predictions.items()}, y.iloc[train])
+        blended = sum(w * predictions[name][test] for name, w in chosen.items()) / sum(chosen.values())
+        assert reported == pytest.approx(score(y.iloc[test], blended))
+    # the final model's weights are chosen on every row, and the blend beats its worst member
+    assert list(ns["cash_model"].weights) == list(select(predictions, y).values())
+    assert ns["cash_scores"].mean() < max(score(y, p) for p in predictions.values())  # rmse: lower is better
 
 
 @pytest.mark.parametrize("metric", ["log_loss", "accuracy", "balanced_accuracy", "f1_macro", "roc_auc_ovr"])

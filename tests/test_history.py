@@ -182,7 +182,7 @@ class TestNearestTasks:
         assert [t.profile.n_rows for t in tasks] == [100, 5000]
         assert tasks[0].distance < tasks[1].distance
         assert [t["family"] for t in tasks[0].trials] == ["lightgbm", "knn", "linear"]  # rmse: lower is better
-        assert [t["normalized_rank"] for t in tasks[0].trials] == [1.0, 0.5, 0.0]
+        assert [t["normalized_rank"] for t in tasks[0].trials] == pytest.approx([5 / 6, 3 / 6, 1 / 6])
         assert tasks[0].trials[0]["cv_mean"] == 3.0
 
     def test_higher_is_better_for_scores_like_auc(self, history):
@@ -190,10 +190,17 @@ class TestNearestTasks:
         [task] = history.nearest_tasks(profile(frame(210, 3, seed=5, classes=2), "y"), k=5)
         assert [t["family"] for t in task.trials] == ["lightgbm", "linear"]
 
-    def test_the_same_dataset_is_not_its_own_neighbour(self, history):
+    def test_the_same_dataset_is_its_own_nearest_past_task(self, history):
         df = frame(100, 3, seed=1)
+        add_task(history, frame(100, 3, seed=2), {"knn": 4.0})
         add_task(history, df, {"linear": 5.0})
-        assert history.nearest_tasks(profile(df, "y")) == []
+        nearest = history.nearest_tasks(profile(df, "y"))
+        assert nearest[0].distance == 0 and nearest[0].trials[0]["family"] == "linear"
+
+    def test_a_lone_trial_ranks_in_the_middle_not_at_the_top(self, history):
+        add_task(history, frame(100, 3, seed=1), {"knn": 4.0})
+        [task] = history.nearest_tasks(profile(frame(100, 3, seed=2), "y"))
+        assert task.trials[0]["normalized_rank"] == 0.5
 
     def test_the_order_is_deterministic(self, history):
         for seed in range(4):

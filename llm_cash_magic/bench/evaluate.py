@@ -128,18 +128,3 @@ def _child(job: Callable[[], Any], conn) -> None:
                    time.perf_counter() - started)
     conn.send(message)
     conn.close()
-
-
-def percentiles(scores: list[float | None], reference: list[float | None], greater_is_better: bool) -> np.ndarray:
-    """Each score's percentile among ``reference`` (share beaten, ties count half), in [0, 100].
-
-    Missing scores (failed or timed-out fits) lose to everything; our analogue of the paper's
-    leaderboard p_rank.
-    """
-    sign = 1.0 if greater_is_better else -1.0
-    ref = np.array([sign * r if r is not None and np.isfinite(r) else -np.inf for r in reference])
-    out = []
-    for s in scores:
-        value = sign * s if s is not None and np.isfinite(s) else -np.inf
-        out.append(100.0 * ((ref < value).sum() + 0.5 * (ref == value).sum()) / len(ref))
-    return np.array(out)

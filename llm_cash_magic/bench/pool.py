@@ -27,12 +27,14 @@ def kind_of(task: str) -> str:
     return "regression" if task == "regression" else "classification"
 
 
-def build_pool(kind: str, n_random: int, seed: int = 0) -> list[tuple[Config, str]]:
-    """(config, where it came from) for ``kind``: defaults, FLAML's portfolio, random draws."""
+def build_pool(kind: str, per_family: int, seed: int = 0) -> list[tuple[Config, str]]:
+    """(config, where it came from) for ``kind``: defaults, FLAML's portfolio, and ``per_family``
+    random draws from each family."""
     task = KINDS[kind][0]  # binary and multiclass share every hyperparameter
     candidates = [(validate(name, {}, task), "defaults") for name in FAMILIES]
     candidates += [(config, "flaml") for config in flaml_portfolio(kind)]
-    candidates += [(config, "random") for config in random_configs(task, n_random, seed)]
+    for i, name in enumerate(FAMILIES):
+        candidates += [(config, "random") for config in random_configs(task, per_family, seed + i, (name,))]
     pool, seen = [], set()
     for config, source in candidates:
         key = config_key(config)

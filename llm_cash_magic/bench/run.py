@@ -30,7 +30,7 @@ from sklearn.model_selection import train_test_split
 from .. import knowledge
 from ..codegen import build_model
 from ..evaluation import fit_blend
-from ..metrics import METRICS
+from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..space import Config
 from .evaluate import (
@@ -38,7 +38,6 @@ from .evaluate import (
     better,
     cross_validate,
     features_and_target,
-    percentiles,
     run_bounded,
     score,
 )
