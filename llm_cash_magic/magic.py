@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import shlex
 
 import pandas as pd
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Bool, Float, Int, Unicode
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from . import bridge, knowledge, pipeline, render, ui
 from .errors import CashError
@@ -32,6 +33,7 @@ SUBCOMMANDS = ("history", "forget", "export", "config", "refine")
 _DEFAULTS = LLMSettings()
 _LLM_TRAITS = ("model", "base_url", "api_key_env", "temperature", "seed", "timeout", "max_retries", "k", "n",
                "send_column_names", "stream")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @magics_class
@@ -59,6 +61,14 @@ class CashMagics(Magics):
         "Send column names to the LLM (off: the prompt has aggregate numbers only).")).tag(config=True)
     stream = Bool(_DEFAULTS.stream, help="Stream the answer so each recommendation shows as soon as its line is in."
                   ).tag(config=True)
+
+    @validate("api_key_env")
+    def _a_variable_name(self, proposal):
+        """A key pasted here is refused, in a line that does not repeat it."""
+        if not _VARIABLE_NAME.fullmatch(proposal.value):
+            raise TraitError("CashMagics.api_key_env takes the name of the environment variable that holds the key "
+                             "(like OPENAI_API_KEY), never the key itself; refused, the setting is unchanged")
+        return proposal.value
 
     def llm_settings(self) -> LLMSettings:
         """The effective LLM settings: these traits, else the environment, else the defaults."""

@@ -30,6 +30,7 @@ MAX_CLASSES_FROM_INTEGERS = 10  # an integer target with at most this many value
 TEXT_MIN_MEAN_CHARS = 30
 TEXT_MIN_MEAN_WORDS = 4
 SKEWED = 1.0  # |skewness| above this counts as skewed
+SINGLE_CELL_STATS = ("target_min", "target_max", "target_median")  # the value of one row (two for a median)
 MIN_ID_ROWS = 20  # fewer rows than this prove nothing about a column being an identifier
 _ID_NAME = re.compile(r"(^|[^a-z0-9])(id|uuid|guid)$|^(id|uuid|guid)([^a-z0-9]|$)", re.IGNORECASE)
 
@@ -125,7 +126,11 @@ class TaskProfile:
         return cls(**data)
 
     def paper_dict(self, column_names: bool = False) -> dict:
-        """The paper's metadata fields (with its names), ID-like columns excluded, plus our extras."""
+        """The paper's metadata fields (with its names), ID-like columns excluded, plus our extras.
+
+        This is what prompts show. A regression target's min, max and median are single cells of
+        the frame, so they show only 2 significant digits (7777.0 → 7800.0): coarse aggregates.
+        """
         features: dict = {
             "total": self.n_features,
             "numeric_features": self.count("numeric"),
@@ -144,7 +149,7 @@ class TaskProfile:
             "dropped_constant_columns": self.count("constant"),
             "dropped_free_text_columns": self.count("text"),
         }
-        target = {k: _round(v) for k, v in self.target_stats.items()}
+        target = {k: _round(v, 2 if k in SINGLE_CELL_STATS else 4) for k, v in self.target_stats.items()}
         dataset = {
             "prediction_type": PREDICTION_TYPE[self.task],
             "score_name": self.metric,

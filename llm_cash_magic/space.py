@@ -125,7 +125,10 @@ def _as_number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float (JSON allows 400 digits): far out of every range
+            return math.inf if value > 0 else -math.inf
     try:
         return float(str(value).strip().replace("_", ""))
     except ValueError:

@@ -14,8 +14,8 @@ import llm_cash_magic as cash
 from llm_cash_magic import knowledge
 from llm_cash_magic.bench import datasets
 from llm_cash_magic.bench.evaluate import run_bounded
-from llm_cash_magic.metrics import percentiles
 from llm_cash_magic.bench.strategies import Context, offline_recommender
+from llm_cash_magic.metrics import percentiles
 
 
 def test_a_job_that_outlives_its_time_limit_is_killed():

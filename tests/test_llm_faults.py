@@ -55,6 +55,20 @@ def test_a_host_that_does_not_resolve(llm_settings, houses, history):
     assert_offline_answered(recs, notices, "cannot resolve the host llm.invalid (DNS failure)")
 
 
+def test_credentials_in_the_base_url_are_never_shown(llm_settings, houses, history):
+    url = f"http://alice:hunter2pw@127.0.0.1:{closed_port()}/v1"
+    recs, notices = run(llm_settings.replace(base_url=url), houses, history)
+    assert_offline_answered(recs, notices, "cannot reach http://****@127.0.0.1:")
+    assert "hunter2pw" not in json.dumps(history.requests()) and "alice" not in notices[0]
+
+
+def test_a_401_without_any_key_says_that_none_is_set(fake_llm, llm_settings, houses, history, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY")  # a base URL alone counts as configured
+    fake_llm.reply(Reply(status=401, error="Missing bearer authentication in header"))
+    recs, notices = run(llm_settings, houses, history)
+    assert_offline_answered(recs, notices, "needs an API key (HTTP 401) and none is set: $OPENAI_API_KEY is empty")
+
+
 def test_a_wrong_key_is_named_as_such_and_never_printed(fake_llm, llm_settings, houses, history):
     fake_llm.reply(Reply(status=401, error=f"Incorrect API key provided: {API_KEY}"))  # servers echo keys
     recs, notices = run(llm_settings, houses, history)
@@ -94,7 +108,15 @@ def test_a_server_error_that_persists_gives_up(fake_llm, llm_settings, houses, h
 def test_no_first_token_within_the_timeout(fake_llm, llm_settings, houses, history):
     fake_llm.reply(Reply(ANSWER, header_delay=1.5))
     recs, notices = run(llm_settings.replace(timeout=0.3), houses, history)
-    assert_offline_answered(recs, notices, "sent nothing for 0.3 s before the first token")
+    assert_offline_answered(recs, notices, "sent nothing before the first token (1 try with a 0.3 s timeout")
+
+
+def test_a_timeout_that_is_retried_says_how_long_it_took_in_all(fake_llm, llm_settings, houses, history):
+    fake_llm.reply(*[Reply(ANSWER, header_delay=1.0)] * 3)
+    recs, notices = run(llm_settings.replace(timeout=0.3, max_retries=2), houses, history)
+    assert_offline_answered(recs, notices, "sent nothing before the first token (3 tries with a 0.3 s timeout, ")
+    seconds = float(notices[0].split("timeout, ")[1].split(" s in all")[0])
+    assert seconds >= 0.9 and len(fake_llm.chat_requests) == 3
 
 
 def test_a_stream_that_stalls_after_the_headers(fake_llm, llm_settings, houses, history):
@@ -142,6 +164,29 @@ def test_families_and_parameters_that_do_not_exist(fake_llm, llm_settings, house
     assert recs[0].notes == ("dropped unknown hyperparameter 'boosting_type' for lightgbm",)
     assert recs[1].source == "offline"
     assert sum("unknown model family" in n for n in notices) == 2
+
+
+def test_a_requests_problems_are_one_line_and_every_one_is_recorded(fake_llm, llm_settings, houses, history):
+    unknown = ["catboost", "xgboost", "tabpfn", "autogluon", "svm"]
+    fake_llm.reply("\n".join(json.dumps({"family": f, "params": {}}) for f in unknown),
+                   "\n".join(json.dumps({"family": f.upper(), "params": {}}) for f in unknown))
+    recs, notices = run(llm_settings, houses, history)
+    assert {r.source for r in recs} == {"offline"} and len(recs) == 3
+    dropped = [n for n in notices if "unknown model family" in n]
+    assert len(dropped) == 2 and len(notices) == 6  # per request its problems and its summary; asking again; fill
+    assert dropped[0].startswith("LLM answer, 5 problems: line 1: unknown model family 'catboost'")
+    assert dropped[0].endswith("(and 4 more; %cash export lists them all)")
+    assert [len(request["repairs"]) for request in history.requests()] == [5, 5]
+
+
+def test_output_that_breaks_json_or_float_costs_its_line_not_the_run(fake_llm, llm_settings, houses, history):
+    fake_llm.reply('{"family": "lightgbm", "params": {"n_estimators": ' + "9" * 400 + "}}\n"
+                   '{"family": "knn", "params": {"p": ' + "[" * 3000 + "]" * 3000 + "}}\n" + ANSWER)
+    recs, notices = run(llm_settings, houses, history)
+    assert [r.family for r in recs] == ["lightgbm", "lightgbm", "random_forest"]
+    assert {r.source for r in recs} == {"llm:fake-model"}
+    assert recs[0].params["n_estimators"] == 2000 and "projected to 2000" in recs[0].notes[0]
+    assert notices[0] == "LLM answer, 1 problem: line 2: JSON nested too deeply"
 
 
 def test_values_of_the_wrong_type_and_far_out_of_range(fake_llm, llm_settings, houses, history):

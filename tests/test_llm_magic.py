@@ -57,6 +57,34 @@ def test_config_sets_the_model_and_other_settings(shell, llm_env):
     assert (body["model"], body["temperature"]) == ("other-model", 0.4)
 
 
+def test_config_none_sends_no_temperature_and_no_seed(shell, llm_env, capsys):
+    llm_env.reply(ANSWER)
+    shell.run_line_magic("config", "CashMagics.temperature = None")
+    shell.run_line_magic("config", "CashMagics.seed = None")
+    cash(shell, "config")
+    assert "temperature not sent · seed not sent" in capsys.readouterr().out
+    cash(shell, "houses target=price n=2 --auto")
+    assert not {"temperature", "seed", "max_tokens"} & set(llm_env.chat_requests[0].json)
+
+
+def test_credentials_in_the_base_url_are_masked_in_cash_config(shell, capsys):
+    shell.run_line_magic("config", 'CashMagics.base_url = "http://alice:hunter2pw@llm.example:8000/v1"')
+    cash(shell, "config")
+    out = capsys.readouterr().out
+    assert "LLM endpoint: http://****@llm.example:8000/v1 (%config)" in out
+    assert "hunter2pw" not in out and "alice" not in out
+
+
+def test_a_key_pasted_as_the_variable_name_is_refused_without_echoing_it(shell, llm_env, capsys, caplog):
+    shell.run_line_magic("config", f'CashMagics.api_key_env = "{API_KEY}"')
+    (message,) = {record.getMessage() for record in caplog.records}  # one line (per CashMagics the shell made)
+    assert "takes the name of the environment variable that holds the key" in message
+    assert magics(shell).api_key_env == "OPENAI_API_KEY"
+    cash(shell, "config")
+    out = capsys.readouterr()
+    assert API_KEY not in message + out.out + out.err
+
+
 def test_ipython_config_files_set_the_same_traits(shell, llm_env):
     configured = CashMagics(shell=shell, config=Config({"CashMagics": {"model": "from-config-file", "k": 2}}))
     settings = configured.llm_settings()
@@ -74,7 +102,7 @@ def test_the_configured_n_is_the_default_number_of_recommendations(shell, llm_en
     llm_env.reply(ANSWER)
     shell.run_line_magic("config", "CashMagics.n = 1")
     cash(shell, "houses target=price --dry-run strategy=zero-shot")
-    assert "Answer with exactly 1 lines" in capsys.readouterr().out
+    assert "Answer with exactly 1 line and nothing else" in capsys.readouterr().out
 
 
 def test_cash_config_shows_the_effective_configuration_with_the_key_masked(shell, llm_env, capsys):
@@ -132,12 +160,12 @@ def test_dry_run_sends_nothing(shell, llm_env, history):
 
 
 def test_the_same_cell_again_replays_the_answer_and_fresh_asks_again(shell, llm_env, capsys):
-    llm_env.reply(ANSWER, ANSWER)
-    cash(shell, "houses target=price n=2 --auto")
-    cash(shell, "houses target=price n=2 --auto")
+    llm_env.reply(ANSWER, ANSWER)  # zero-shot: under auto the first run makes the second meta-informed
+    cash(shell, "houses target=price n=2 strategy=zero-shot --auto")
+    cash(shell, "houses target=price n=2 strategy=zero-shot --auto")
     assert len(llm_env.chat_requests) == 1
     assert "replayed the stored answer" in capsys.readouterr().out
-    cash(shell, "houses target=price n=2 --fresh")
+    cash(shell, "houses target=price n=2 strategy=zero-shot --fresh")
     assert len(llm_env.chat_requests) == 2
 
 

@@ -54,6 +54,31 @@ def test_reasoning_in_think_tags_is_skipped_even_when_it_drafts_json():
     assert values(read_all(text, 4)) == [LGBM]
 
 
+def test_json_quoted_in_the_middle_of_prose_is_a_draft_not_the_answer():
+    text = f'Okay, maybe {{"family": "mlp", "params": {{}}}} is good.\n</think>\n{json.dumps(LGBM)}\n'
+    assert read_all(text, 5) == [Found(3, LGBM)]
+
+
+def test_a_lone_closing_think_tag_drops_a_draft_left_open_before_it():
+    text = f'Let me draft one:\n{{"family": "mlp", "params": {{\nhmm, no.</think>{json.dumps(LGBM)}\n{json.dumps(RF)}'
+    assert read_all(text, 6) == [Found(3, LGBM), Found(4, RF)]
+
+
+@pytest.mark.parametrize("unclosed", [
+    '{"family": "knn", "params": {"n_neighbors": 7}, "rationale": "x"',  # no closing brace
+    '{"family": "knn", "params": {}, "rationale": "say "hi"}',  # an odd number of quotes
+])
+def test_an_object_that_never_closes_costs_only_itself(unclosed):
+    items = read_all(f"{unclosed}\n{json.dumps(LGBM)}\n{json.dumps(RF)}\n")
+    assert items[1:] == [Found(2, LGBM), Found(3, RF)]
+    assert items[0] == Problem(1, "this JSON object is never closed")
+
+
+def test_objects_on_their_own_lines_inside_a_wrapper_belong_to_it():
+    text = f'{{"recommendations": [\n  {json.dumps(LGBM)},\n  {json.dumps(RF)}\n]}}\n'
+    assert read_all(text) == [Found(1, LGBM), Found(1, RF)]
+
+
 def test_a_whole_array_on_one_line_gives_each_object():
     assert values(read_all(json.dumps([LGBM, RF]))) == [LGBM, RF]
 
@@ -112,8 +137,20 @@ def test_an_answer_ending_inside_an_object_is_a_problem():
     assert isinstance(items[-1], Problem) and "ended inside" in items[-1].reason
 
 
-def test_garbage_gives_nothing():
-    assert read_all("<html><body>502 Bad Gateway</body></html>\n\x00\x01 lorem ipsum") == []
+def test_json_nested_too_deeply_is_a_problem_of_its_line():
+    deep = '{"family": "knn", "params": {"p": ' + "[" * 3000 + "]" * 3000 + "}}"
+    items = read_all(f"{deep}\n{json.dumps(LGBM)}\n")
+    assert items == [Problem(1, "JSON nested too deeply"), Found(2, LGBM)]
+
+
+@pytest.mark.parametrize("answer", [
+    "<html><body>502 Bad Gateway</body></html>\n\x00\x01 lorem ipsum",
+    "| family | params |\n|---|---|\n| lightgbm | learning_rate 0.05 |\n",
+    "",
+])
+def test_an_answer_without_any_json_object_is_one_problem_saying_so(answer):
+    (problem,) = read_all(answer)
+    assert str(problem) == "no JSON object found in the answer"
 
 
 # ---- one object → a validated Recommendation ----------------------------------------------

@@ -48,6 +48,12 @@ def test_zero_shot_sends_a_system_and_a_user_message_in_the_papers_order(houses)
     assert "past tasks" not in text
 
 
+def test_counts_of_one_read_as_english(houses):
+    system, user = prompts.messages("meta-informed", profile(houses, "price"), n=1)
+    assert "Recommend 1 configuration for the new task" in system["content"]
+    assert "Answer with exactly 1 line and nothing else" in user["content"]
+
+
 def test_the_grid_shows_each_familys_hyperparameters_for_the_task(houses):
     grid = prompts.grid_markdown("regression")
     assert "## lightgbm (LGBMRegressor)" in grid and "## linear (Ridge)" in grid
@@ -81,7 +87,7 @@ def test_past_configurations_come_best_first_with_full_precision_scores_and_rank
     (task,) = history.nearest_tasks(profile(houses, "price"), k=5)
     shown = prompts.past_task_json(task)
     assert [c["family"] for c in shown["best_configurations"]] == ["random_forest", "lightgbm", "linear"]
-    assert [c["normalized_rank"] for c in shown["best_configurations"]] == [1.0, 0.5, 0.0]
+    assert [c["normalized_rank"] for c in shown["best_configurations"]] == pytest.approx([5 / 6, 3 / 6, 1 / 6])
     assert shown["score"] == "rmse, lower is better"
     line = json.dumps(shown)
     assert f'"cv_mean": {best!r}' in line and "'" not in line  # full precision; JSON, not a Python repr
@@ -133,6 +139,24 @@ def test_the_request_body_contains_no_cell_value(strategy, column_names, sentine
     for secret in (SENTINEL_TEXT, str(SENTINEL_NUMBER), "918273", "qq"):
         assert secret not in body
     assert ("secret_column_name" in body) is column_names
+
+
+@pytest.mark.parametrize("strategy", ["zero-shot", "meta-informed"])
+def test_a_regression_targets_extremes_are_not_sent(strategy, fake_llm, llm_settings, history, houses):
+    """Min, max and median are one row's value each: the prompt shows them coarsely, for past tasks too."""
+    planted = houses.copy()
+    planted.loc[3, "price"], planted.loc[5, "price"] = 7777.0, 987654.3  # the smallest and the largest
+    if strategy == "meta-informed":
+        record_task(history, planted, "price", {"linear": 2.0})
+        planted = regression_frame(250, 4)
+    fake_llm.reply('{"family": "linear", "params": {}, "rationale": "ok"}')
+    list(LLMRecommender(strategy, llm_settings, history).recommend(profile(planted, "price"), n=1))
+    (request,) = fake_llm.chat_requests
+    body = request.body.decode()
+    assert "7777" not in body and "987654" not in body and "9876" not in body
+    user = request.messages[1]["content"]
+    assert ("**target_min**: 7800.0" in user) is (strategy == "zero-shot")
+    assert ('"target_max": 990000.0' in user) is (strategy == "meta-informed")
 
 
 def _settings(**changes) -> LLMSettings:

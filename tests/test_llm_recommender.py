@@ -10,7 +10,8 @@ import pytest
 from fake_openai import Reply
 
 from llm_cash_magic import profile
-from llm_cash_magic.llm.recommender import LLMRecommender
+from llm_cash_magic.llm import prompts
+from llm_cash_magic.llm.recommender import LLMRecommender, max_problems
 
 LINES = [
     {"family": "lightgbm", "params": {"learning_rate": 0.05, "num_leaves": 63}, "rationale": "boosting leads"},
@@ -70,9 +71,9 @@ def test_the_request_carries_model_temperature_seed_and_streaming(fake_llm, reco
 
 def test_unset_temperature_and_seed_are_not_sent(fake_llm, llm_settings, history, prof):
     fake_llm.reply(ANSWER)
-    settings = llm_settings.replace(temperature=None, seed=None)
+    settings = llm_settings.replace(temperature=None, seed=None)  # a reasoning model's configuration
     list(LLMRecommender("zero-shot", settings, history, notify=print).recommend(prof, n=3))
-    assert not {"temperature", "seed"} & set(fake_llm.chat_requests[0].json)
+    assert not {"temperature", "seed", "max_tokens"} & set(fake_llm.chat_requests[0].json)
 
 
 def test_without_streaming_the_whole_answer_is_read_at_once(fake_llm, llm_settings, history, prof):
@@ -82,10 +83,31 @@ def test_without_streaming_the_whole_answer_is_read_at_once(fake_llm, llm_settin
     assert "stream" not in fake_llm.chat_requests[0].json
 
 
-def test_lines_beyond_the_n_asked_for_are_ignored(fake_llm, recommender, prof):
-    fake_llm.reply(ANSWER)
-    assert len(list(recommender.recommend(prof, n=2))) == 2
-    assert any("more than the 2" in n for n in recommender.notices)
+def test_reading_stops_at_the_first_line_beyond_the_n_asked_for(fake_llm, recommender, prof, history):
+    gate = threading.Event()  # after the role and three lines the server holds the rest: never sent
+    fake_llm.reply(Reply(ANSWER + json.dumps(LINES[2]) * 200, delta_size=len(ANSWER), gate=gate, gate_after=2))
+    try:
+        recs = list(recommender.recommend(prof, n=2))
+        assert not gate.is_set()
+    finally:
+        gate.set()
+    assert [r.family for r in recs] == ["lightgbm", "random_forest"]
+    (row,) = history.requests()
+    assert row["status"] == "ok" and row["repairs"] == []
+    assert "max_tokens" not in fake_llm.chat_requests[0].json  # a reasoning model's thinking is never cut
+
+
+def test_a_model_repeating_one_line_is_given_up_after_a_bounded_number_of_problems(fake_llm, recommender, prof,
+                                                                                   history):
+    same = json.dumps(LINES[0]) + "\n"
+    fake_llm.reply(same * 200, json.dumps(LINES[1]))
+    recs = list(recommender.recommend(prof, n=2))
+    assert [r.source for r in recs] == ["llm:fake-model"] * 2
+    assert len(recommender.notices) == 4  # the first request's problems and summary, asking again, its summary
+    assert "14 problems: line 2: the same configuration as recommendation #1 (and 13 more" in recommender.notices[0]
+    assert len(history.requests()[0]["repairs"]) == max_problems(2) == 14  # the rest was never read
+    ask = fake_llm.chat_requests[1].messages[3]["content"]
+    assert ask.count("the same configuration") == prompts.MAX_LISTED and "- and 4 more" in ask
 
 
 def test_a_short_answer_gets_one_follow_up_that_lists_its_problems(fake_llm, recommender, prof):
@@ -97,7 +119,8 @@ def test_a_short_answer_gets_one_follow_up_that_lists_its_problems(fake_llm, rec
     assert follow_up.messages[:2] == first.messages
     assert follow_up.messages[2] == {"role": "assistant", "content": '{"family": "xgboost", "params": {}}\n' + ANSWER}
     ask = follow_up.messages[3]["content"]
-    assert "line 1: unknown model family 'xgboost'" in ask and "1 more are needed" in ask
+    assert "line 1: unknown model family 'xgboost'" in ask and "gave 3 usable configurations; 1 more is needed" in ask
+    assert "Answer with exactly 1 new configuration in the same format" in ask
     assert '"family": "lightgbm"' in ask  # already accepted: not to be repeated
 
 
@@ -108,7 +131,17 @@ def test_still_short_after_the_follow_up_the_offline_recommender_fills_in(fake_l
     assert recs[0].source == "llm:fake-model"
     assert {r.source for r in recs[1:]} == {"offline"}
     assert len({(r.family, json.dumps(r.params, sort_keys=True)) for r in recs}) == 4
-    assert any("the offline recommender adds the other 3" in n for n in recommender.notices)
+    assert "the LLM gave 1 usable recommendation of the 4 asked for; the offline recommender adds the other 3" in (
+        recommender.notices)
+
+
+def test_an_answer_without_json_is_a_problem_the_user_and_the_follow_up_see(fake_llm, recommender, prof):
+    fake_llm.reply("| family | learning rate |\n|---|---|\n| LightGBM | 0.05 |\n", ANSWER)
+    recs = list(recommender.recommend(prof, n=3))
+    assert {r.source for r in recs} == {"llm:fake-model"}
+    assert recommender.notices[0] == "LLM answer, 1 problem: no JSON object found in the answer"
+    ask = fake_llm.chat_requests[1].messages[3]["content"]
+    assert "gave 0 usable configurations; 3 more are needed.\nThese could not be used:\n- no JSON object found" in ask
 
 
 def test_the_same_configuration_n_times_is_kept_once(fake_llm, recommender, prof):
@@ -117,7 +150,7 @@ def test_the_same_configuration_n_times_is_kept_once(fake_llm, recommender, prof
     recs = list(recommender.recommend(prof, n=5))
     assert sum(r.family == "lightgbm" and r.source.startswith("llm") for r in recs) == 1
     assert len({(r.family, json.dumps(r.params, sort_keys=True)) for r in recs}) == len(recs) == 5
-    assert sum("same configuration as recommendation #1" in n for n in recommender.notices) == 8
+    assert sum("same configuration as recommendation #1" in n for n in recommender.notices) == 2  # per request
 
 
 def test_every_request_is_recorded_with_messages_answer_repairs_tokens_and_timings(

@@ -62,6 +62,13 @@ class TestCoercion:
             1.0, 1024, 0.1)
         assert any("outside [0.001, 1]; projected to 1" in n for n in config.notes)
 
+    def test_integers_too_large_for_a_float_are_projected_like_any_far_value(self):
+        huge = int("9" * 400)  # JSON allows it; float() does not
+        config = self.check("lightgbm", {"n_estimators": huge, "reg_alpha": -huge, "max_bin": str(huge)})
+        params = config.params
+        assert (params["n_estimators"], params["reg_alpha"], params["max_bin"]) == (2000, 0.0, 1023)
+        assert sum("projected to" in note for note in config.notes) == 3
+
     def test_numeric_choices_project_to_the_nearest(self):
         config = self.check("random_forest", {"max_features": 0.6})
         assert config.params["max_features"] == 0.5

@@ -94,8 +94,9 @@ class KnowledgeBase:
     def past_task(self, task: KnowledgeTask, distance: float, top: int | None = 10) -> PastTask:
         """``task`` as the history presents past tasks: its best configurations first."""
         pool = self.pool(task.profile.task)
-        ranked = sorted((i for i, s in enumerate(task.scores) if s is not None),
-                        key=lambda i: (-task.percentiles[i], i))
+        # failed or timed-out configurations rank last (cv_mean None): knowing that they fail there is
+        # knowledge too, not a gap for the offline recommender to fill with a guess
+        ranked = sorted(range(len(pool)), key=lambda i: (-task.percentiles[i], i))
         trials = [{"family": pool[i].family, "params": pool[i].params, "cv_mean": task.scores[i],
                    "normalized_rank": task.percentiles[i] / 100.0} for i in ranked[:top]]
         return PastTask(task.profile, distance, trials, name=task.name)

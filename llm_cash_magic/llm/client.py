@@ -11,9 +11,11 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import openai
 
+from . import plural
 from .settings import NO_KEY, LLMSettings
 
 MAX_MESSAGE = 200  # characters of a server's error message shown to the user
@@ -54,17 +56,20 @@ class Client:
                 exchange.text += piece
                 yield piece
         except (openai.OpenAIError, ValueError) as exc:  # ValueError: a stream event that is not JSON
-            exchange.error = self.explain(exc, answered=bool(exchange.text))
+            exchange.error = self.explain(exc, answered=bool(exchange.text), seconds=time.perf_counter() - start)
             raise LLMFailure(exchange.error) from None
         finally:
             exchange.latency_seconds = time.perf_counter() - start
 
     def _request(self, messages: list[dict], **extra):
-        options = {"temperature": self.settings.temperature, "seed": self.settings.seed}
-        return self._sdk.chat.completions.create(
-            model=self.settings.model, messages=messages,
-            **{k: v for k, v in options.items() if v is not None}, **extra,
-        )
+        s = self.settings
+        options = {"temperature": s.temperature, "seed": s.seed}
+        try:
+            return self._sdk.chat.completions.create(
+                model=s.model, messages=messages, **{k: v for k, v in options.items() if v is not None}, **extra,
+            )
+        except openai.APITimeoutError as exc:
+            raise _Unanswered(request=exc.request) from exc
 
     def _stream(self, exchange: Exchange) -> Iterator[str]:
         events = 0
@@ -96,11 +101,14 @@ class Client:
         except (openai.OpenAIError, ValueError, TypeError):
             return []
 
-    def explain(self, exc: Exception, answered: bool = False) -> str:
+    def explain(self, exc: Exception, answered: bool = False, seconds: float = 0.0) -> str:
         """One line saying what went wrong and what to do; never the key."""
         s, host = self.settings, self.settings.host
         if isinstance(exc, _NotOpenAI):
-            return f"{host} answered HTTP 200 but not in the OpenAI format (is {s.url} an OpenAI-compatible API?)"
+            return f"{host} answered HTTP 200 but not in the OpenAI format (is {s.shown_url} an OpenAI-compatible API?)"
+        if isinstance(exc, openai.AuthenticationError) and not s.api_key:
+            return (f"{host} needs an API key (HTTP 401) and none is set: ${s.api_key_env} is empty "
+                    "(export it in the shell that starts Jupyter)")
         if isinstance(exc, openai.AuthenticationError):
             return f"{host} rejected the API key in ${s.api_key_env} (HTTP 401); check that key"
         if isinstance(exc, openai.NotFoundError):
@@ -112,6 +120,10 @@ class Client:
         if isinstance(exc, openai.APIStatusError):
             retried = f" after {s.max_retries} retries" if _retried(exc) and s.max_retries else ""
             return f"{host} answered HTTP {exc.status_code}{retried}: {self._server_says(exc)}"
+        if isinstance(exc, _Unanswered):
+            tries = plural(s.max_retries + 1, "try", "tries")
+            return (f"{host} sent nothing before the first token ({tries} with a {s.timeout:g} s timeout, "
+                    f"{seconds:.1f} s in all; %config CashMagics.timeout = …)")
         if isinstance(exc, openai.APITimeoutError):
             when = "in the middle of the answer" if answered else "before the first token"
             return f"{host} sent nothing for {s.timeout:g} s {when} (timeout; %config CashMagics.timeout = …)"
@@ -122,7 +134,7 @@ class Client:
             if any(t in cause for t in ("Name or service not known", "nodename nor servname", "name resolution",
                                         "getaddrinfo")):
                 return f"cannot resolve the host {host} (DNS failure); check base_url"
-            return f"cannot reach {s.url} ({self._clean(cause)}); is the server running?"
+            return f"cannot reach {s.shown_url} ({self._clean(cause)}); is the server running?"
         if isinstance(exc, ValueError):
             return f"{host} sent a stream that is not in the OpenAI format ({self._clean(str(exc))})"
         return f"the request to {host} failed: {self._clean(str(exc))}"
@@ -132,16 +144,20 @@ class Client:
         return self._clean(str(body.get("message") or exc.message))
 
     def _clean(self, text: str) -> str:
-        """A server's text made safe to show: the key blanked out, one line, clipped."""
-        key = self.settings.api_key
-        if key:
-            text = text.replace(key, "****")
+        """A server's text made safe to show: the key and a password in the URL blanked out, one line, clipped."""
+        for secret in (self.settings.api_key, urlsplit(self.settings.url).netloc.rpartition("@")[0]):
+            if secret:
+                text = text.replace(secret, "****")
         text = " ".join(text.split())
         return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 class _NotOpenAI(openai.OpenAIError):
     """HTTP 200 with a body that is not a chat completion (a proxy's HTML page, say)."""
+
+
+class _Unanswered(openai.APITimeoutError):
+    """Every try timed out before the answer began: the SDK retries these, not a stream gone quiet."""
 
 
 def _retried(exc: openai.APIStatusError) -> bool:

@@ -3,9 +3,10 @@
 Asked for one JSON object per line, models also send code fences, reasoning before the JSON
 (``<think>`` blocks, prose), whole arrays, pretty-printed objects spread over lines, wrapper
 objects (``{"recommendations": [...]}``), trailing commas, ``.5`` and Python's ``True``/``None``.
-``AnswerReader`` finds every JSON object as soon as its last line arrives; ``read_recommendation``
-turns one into a Recommendation validated against the space. LLM text is only ever parsed
-as JSON: never evaluated.
+``AnswerReader`` finds every JSON object as soon as its last line arrives; objects are read only
+from lines that start with one (prose that quotes JSON is a draft, not the answer), and an
+object that never closes costs only itself. ``read_recommendation`` turns one into a
+Recommendation validated against the space. LLM text is only ever parsed as JSON: never evaluated.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..space import validate
 MAX_OBJECT = 20_000  # characters of one unfinished JSON object before giving up on it
 MAX_RATIONALE = 500
 _LIST_MARKER = re.compile(r"^(?:[-*•]|\d+[.)])\s+")
-_OBJECT_START = re.compile(r'\{\s*"')
+_THINK_TAG = re.compile(r"</?think>")
 _STRING = re.compile(r'("(?:[^"\\]|\\.)*")')
 
 
@@ -39,11 +40,11 @@ class Found:
 class Problem:
     """Something in the answer that could not be used, and why (shown to the user, sent back to the model)."""
 
-    line: int
+    line: int  # 0: the answer as a whole
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.reason}"
+        return f"line {self.line}: {self.reason}" if self.line else self.reason
 
 
 class AnswerReader:
@@ -55,6 +56,7 @@ class AnswerReader:
         self._thinking = False  # inside <think> … </think>
         self._buffer = ""  # an object spread over several lines
         self._buffer_line = 0
+        self._saw_json = False  # an object started somewhere in the answer
 
     def feed(self, text: str) -> list[Found | Problem]:
         *lines, self._pending = (self._pending + text).split("\n")
@@ -67,31 +69,40 @@ class AnswerReader:
         if self._buffer:
             found.append(Problem(self._buffer_line, "the answer ended inside this JSON object"))
             self._buffer = ""
+        if not self._saw_json:
+            found.append(Problem(0, "no JSON object found in the answer"))
         return found
 
     def _line(self, line: str) -> list[Found | Problem]:
         self._number += 1
         line = self._without_thoughts(line).strip()
+        bare = _LIST_MARKER.sub("", line)
         if self._buffer:
-            return self._scan(self._buffer + "\n" + line, self._buffer_line)
-        line = _LIST_MARKER.sub("", line)
-        if not line.startswith(("{", "[")):  # prose, headings, code fences
-            start = _OBJECT_START.search(line)
-            if start is None:
-                return []
-            line = line[start.start():]
-        return self._scan(line, self._number)
+            if not _breaks_off(self._buffer, bare):
+                return self._scan(self._buffer + "\n" + line, self._buffer_line)
+            return [Problem(self._buffer_line, "this JSON object is never closed"), *self._scan(bare, self._number)]
+        if not bare.startswith(("{", "[")):  # prose (drafts it quotes included), headings, code fences
+            return []
+        return self._scan(bare, self._number)
 
     def _without_thoughts(self, line: str) -> str:
+        """The line without reasoning: ``<think>…</think>``, and everything before a lone ``</think>``
+        (the prompt template opened the ``<think>``), an object left open there included."""
         kept = ""
         while line:
             if self._thinking:
                 _, closed, line = line.partition("</think>")
                 self._thinking = not closed
+                continue
+            tag = _THINK_TAG.search(line)
+            if tag is None:
+                return kept + line
+            if tag.group() == "</think>":
+                kept, self._buffer = "", ""
             else:
-                before, opened, line = line.partition("<think>")
-                kept += before
-                self._thinking = bool(opened)
+                kept += line[:tag.start()]
+                self._thinking = True
+            line = line[tag.end():]
         return kept
 
     def _scan(self, text: str, line: int) -> list[Found | Problem]:
@@ -103,6 +114,7 @@ class AnswerReader:
                 pos += 1
             if pos == len(text) or text[pos] != "{":
                 return found  # the rest is prose
+            self._saw_json = True
             end = _object_end(text, pos)
             if end is None:
                 if len(text) - pos > MAX_OBJECT:
@@ -137,15 +149,36 @@ def _object_end(text: str, start: int) -> int | None:
     return None
 
 
+def _breaks_off(unfinished: str, line: str) -> bool:
+    """Whether ``line``, a whole object, shows that the ``unfinished`` one never closes: it could
+    go on with an object only in an array or after a colon, and not inside a string (no JSON
+    string spans lines)."""
+    if not (line.startswith("{") and _object_end(line, 0)):
+        return False
+    bare = _STRING.sub('""', unfinished)
+    if bare.count('"') % 2:
+        return True
+    opened = []
+    for c in bare:
+        if c in "{[":
+            opened.append(c)
+        elif c in "}]" and opened:
+            opened.pop()
+    last = bare.rstrip()[-1]
+    return not (last == ":" or (last in "[," and opened[-1:] == ["["]))
+
+
 def _decode(text: str, line: int) -> list[Found | Problem]:
     repaired = False
     try:
         value = json.loads(text)
+    except RecursionError:
+        return [Problem(line, "JSON nested too deeply")]
     except ValueError:
         try:
             value, repaired = json.loads(_repair(text)), True
         except ValueError as exc:
-            return [Problem(line, f"not valid JSON ({exc.msg}): {_clip(text, 80)}")]
+            return [Problem(line, f"not valid JSON ({exc.msg}): {clip(text, 80)}")]
     return [Found(line, item, repaired) for item in _unwrap(value)]
 
 
@@ -173,11 +206,11 @@ def read_recommendation(found: Found, task: str, source: str) -> Recommendation 
     """The object as a Recommendation validated against the space, or the Problem that stops it."""
     value = found.value
     if not isinstance(value, dict):
-        return Problem(found.line, f"expected a JSON object, got {_clip(json.dumps(value), 60)}")
+        return Problem(found.line, f"expected a JSON object, got {clip(json.dumps(value), 60)}")
     notes = ["repaired the JSON syntax"] if found.repaired else []
     name = value.get("family", value.get("model"))
     if not isinstance(name, str) or not name.strip():
-        return Problem(found.line, f'no "family" given: {_clip(json.dumps(value), 80)}')
+        return Problem(found.line, f'no "family" given: {clip(json.dumps(value), 80)}')
     params = value.get("params", value.get("hyperparameters", {}))
     try:
         config = validate(name, params, task)
@@ -185,10 +218,11 @@ def read_recommendation(found: Found, task: str, source: str) -> Recommendation 
         return Problem(found.line, str(exc))
     rationale = value.get("rationale", "")
     rationale = rationale if isinstance(rationale, str) else json.dumps(rationale)
-    return Recommendation(config.family, config.params, _clip(rationale, MAX_RATIONALE), source,
+    return Recommendation(config.family, config.params, clip(rationale, MAX_RATIONALE), source,
                           tuple(notes) + config.notes)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -3,12 +3,15 @@
 One ``recommend`` call:
 
 1. ask: replay the stored answer to this exact request, or stream a new one; each finished JSON
-   line is validated against the space and yielded at once, while the rest still streams;
+   line is validated against the space and yielded at once, while the rest still streams; once
+   ``n`` are in, or after ``max_problems(n)`` unusable lines (a model repeating itself), reading
+   stops (no token limit is sent: a reasoning model's thinking must not be cut short);
 2. fewer than ``n`` usable → one follow-up request listing the problems, asking for the rest;
 3. still short, or the endpoint failed → the offline recommender fills in, marked by its source.
 
-Every request is recorded in the history. The user sees one line per dropped line, per failure
-and per request (tokens, timings); whatever the LLM says, only validated values are yielded.
+Every request is recorded in the history with every problem of its answer. The user sees one
+line for a request's problems, one per failure and one per request (tokens, timings); whatever
+the LLM says, only validated values are yielded.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ from functools import cached_property
 from ..history import History
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation, offline_fallback
-from . import prompts
+from . import plural, prompts
 from .client import Client, Exchange, LLMFailure
-from .parsing import AnswerReader, Found, Problem, read_recommendation
+from .parsing import AnswerReader, Found, Problem, clip, read_recommendation
 from .settings import LLMSettings
 
 STRATEGIES = ("zero-shot", "meta-informed")
@@ -71,10 +74,11 @@ class LLMRecommender:
             answer, problems = yield from self._ask(sent, "first", profile, n, accepted)
             if len(accepted) < n:
                 missing = n - len(accepted)
-                self.notify(f"LLM: {len(accepted)} of {n} recommendations usable; asking once more for {missing}")
+                self.notify(f"LLM: {len(accepted)} of {plural(n, 'recommendation')} usable; "
+                            f"asking once more for {missing}")
                 follow_up = prompts.follow_up(sent, answer, problems, accepted, missing)
                 yield from self._ask(follow_up, "follow-up", profile, n, accepted)
-            why = f"the LLM gave {len(accepted)} usable recommendations of the {n} asked for"
+            why = f"the LLM gave {plural(len(accepted), 'usable recommendation')} of the {n} asked for"
         except LLMFailure as failure:
             why = f"LLM request failed: {failure}"
         if len(accepted) < n:
@@ -82,7 +86,7 @@ class LLMRecommender:
 
     def _ask(self, messages: list[dict], purpose: str, profile: TaskProfile, n: int,
              accepted: list[Recommendation]):
-        """Yield the usable recommendations of one answer; return (answer text, problems)."""
+        """Yield the usable recommendations of one answer, up to ``n`` in all; return (answer text, problems)."""
         s = self.settings
         key = cache_key(messages, s)
         stored = self.history.stored_answer(key) if s.cache else None
@@ -97,7 +101,9 @@ class LLMRecommender:
             pieces = self.client.complete(exchange)
         try:
             for item in _read(pieces, self.on_text):
-                rec = self._take(item, profile, n, accepted, problems)
+                if len(accepted) >= n or len(problems) >= max_problems(n):
+                    break  # enough, or a model not converging: the rest is not read (closing ends the request)
+                rec = self._take(item, profile, accepted, problems)
                 if rec:
                     mine.append(rec)
                     yield rec
@@ -115,28 +121,29 @@ class LLMRecommender:
                 first_token_seconds=exchange.first_token_seconds, latency_seconds=exchange.latency_seconds,
                 status=status, error=exchange.error,
             )
+        if problems:
+            self.notify(_dropped(problems))
         self.notify(self._summary(exchange, len(mine), replay_of))
         return exchange.text, problems
 
-    def _take(self, item: Found | Problem, profile: TaskProfile, n: int, accepted: list[Recommendation],
+    def _take(self, item: Found | Problem, profile: TaskProfile, accepted: list[Recommendation],
               problems: list[Problem]) -> Recommendation | None:
         """``item`` as a new, valid recommendation; anything else is noted and dropped."""
         problem = item
         if isinstance(item, Found):
-            rec = read_recommendation(item, profile.task, self.source)
+            try:
+                rec = read_recommendation(item, profile.task, self.source)
+            except Exception as exc:  # whatever the LLM sent costs its line, never the run
+                rec = Problem(item.line, f"could not be validated ({type(exc).__name__})")
             if isinstance(rec, Problem):
                 problem = rec
             else:
                 same = next((i for i, r in enumerate(accepted, 1) if _same(r, rec)), None)
-                if same is not None:
-                    problem = Problem(item.line, f"the same configuration as recommendation #{same}")
-                elif len(accepted) >= n:
-                    problem = Problem(item.line, f"more than the {n} recommendations asked for")
-                else:
+                if same is None:
                     accepted.append(rec)
                     return rec
+                problem = Problem(item.line, f"the same configuration as recommendation #{same}")
         problems.append(problem)
-        self.notify(f"LLM answer {problem}; dropped")
         return None
 
     def _fill(self, profile: TaskProfile, n: int, notes: str, accepted: list[Recommendation], why: str):
@@ -171,6 +178,17 @@ def cache_key(messages: list[dict], settings: LLMSettings) -> str:
     request = {"messages": messages, "model": settings.model, "temperature": settings.temperature,
                "seed": settings.seed}
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def max_problems(n: int) -> int:
+    """Unusable lines after which an answer is given up: twice what was asked, and some slack."""
+    return 2 * n + 10
+
+
+def _dropped(problems: list[Problem]) -> str:
+    """A request's problems as one line: the first, and how many more (the history keeps them all)."""
+    more = f" (and {len(problems) - 1} more; %cash export lists them all)" if len(problems) > 1 else ""
+    return f"LLM answer, {plural(len(problems), 'problem')}: {clip(str(problems[0]), 160)}{more}"
 
 
 def _replay(text: str) -> Iterator[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 OPENAI_URL = "https://api.openai.com/v1"
@@ -37,8 +37,12 @@ class LLMSettings:
 
     @classmethod
     def resolve(cls, **configured) -> LLMSettings:
-        """Settings from configured values (None: not configured), else the environment, else defaults."""
-        values = {name: value for name, value in configured.items() if value is not None}
+        """Settings from configured values, else the environment, else defaults.
+
+        None leaves model and base_url to the environment; for temperature and seed it is a value
+        (send none), so ``%config CashMagics.seed = None`` is not mistaken for "not configured".
+        """
+        values = {name: value for name, value in configured.items() if value is not None or name not in ENVIRONMENT}
         origins = {name: "%config" for name in ENVIRONMENT if name in values}
         for name, variable in ENVIRONMENT.items():
             if name not in values and os.environ.get(variable):
@@ -63,10 +67,18 @@ class LLMSettings:
         return self.base_url or OPENAI_URL
 
     @property
+    def shown_url(self) -> str:
+        """The URL to print or store: credentials in it (``http://user:pass@host``) become ``****``."""
+        parts = urlsplit(self.url)
+        if "@" not in parts.netloc:
+            return self.url
+        return urlunsplit(parts._replace(netloc="****@" + parts.netloc.rpartition("@")[2]))
+
+    @property
     def host(self) -> str:
         """Host (and port) of the endpoint, without any credentials embedded in the URL."""
         parts = urlsplit(self.url)
-        return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else self.url
+        return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else self.shown_url
 
     def describe(self) -> list[str]:
         """The effective configuration as lines for ``%cash config``; the key is masked."""
@@ -75,7 +87,7 @@ class LLMSettings:
         model_origin = self.origins.get("model", "default")
         url_origin = self.origins.get("base_url", "default: OpenAI")
         return [
-            f"LLM endpoint: {self.url} ({url_origin})",
+            f"LLM endpoint: {self.shown_url} ({url_origin})",
             f"model: {self.model} ({model_origin})",
             f"API key: {key_text}",
             f"temperature {_or_unset(self.temperature)} · seed {_or_unset(self.seed)} · timeout {self.timeout:g} s"
