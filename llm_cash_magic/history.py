@@ -129,6 +129,7 @@ class PastTask:
     distance: float
     trials: list[dict]  # best first: family, params, cv_mean (full precision), normalized_rank
     name: str = ""  # the DataFrame's name in the history, the task's name in the knowledge base
+    source: str = "history"  # or "knowledge base"
 
 
 class History:

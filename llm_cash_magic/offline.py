@@ -102,24 +102,23 @@ class OfflineRecommender:
     def neighbours(self, profile: TaskProfile) -> list[_Neighbour]:
         """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first."""
         kb = self.knowledge_base or knowledge.load()
-        found = [(d, kb.past_task(t, d, top=None), f"{t.name} (distance {d:.2f})")
-                 for d, t in kb.nearest(profile, self.k, self.exclude)]
-        if self.use_history:
-            for past in (self.history or History()).nearest_tasks(profile, self.k, top=50):
-                if (past.profile.task == "regression") == (profile.task == "regression"):
-                    d = kb.distance(profile, past.profile)  # one scale for both sources
-                    found.append((d, past, f"your {past.name or 'task'} (distance {d:.2f})"))
-        found.sort(key=lambda item: item[0])
-        found = found[: self.k]
+        history = (self.history or History()) if self.use_history else None
+        found = knowledge.past_tasks(profile, self.k, history=history, exclude=self.exclude, top=None,
+                                     knowledge_base=kb)
         if not found:
             return []
         typical = kb.typical_nearest_distance(profile.task)
-        if found[0][0] > FAR_FACTOR * typical:
-            self.notify(f"offline: the nearest known task is far from this one (distance {found[0][0]:.2f}; "
+        if found[0].distance > FAR_FACTOR * typical:
+            self.notify(f"offline: the nearest known task is far from this one (distance {found[0].distance:.2f}; "
                         f"known tasks are usually within {typical:.2f} of another): the recommendations are "
                         "closer to a guess")
-        width = max(float(np.median([d for d, _, _ in found])), 1e-6)
-        return [_Neighbour(past, math.exp(-0.5 * (d / width) ** 2), label) for d, past, label in found]
+        width = max(float(np.median([t.distance for t in found])), 1e-6)
+        return [_Neighbour(t, math.exp(-0.5 * (t.distance / width) ** 2), _label(t)) for t in found]
+
+
+def _label(task: PastTask) -> str:
+    name = task.name if task.source == "knowledge base" else f"your {task.name or 'task'}"
+    return f"{name} (distance {task.distance:.2f})"
 
 
 def _score_matrix(neighbours: list[_Neighbour], task: str) -> tuple[list[str], np.ndarray, np.ndarray]:

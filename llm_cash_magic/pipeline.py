@@ -18,7 +18,14 @@ from .history import History, new_run_id
 from .llm.settings import LLMSettings
 from .options import RunOptions
 from .profiling import TaskProfile, profile
-from .recommenders import LLM_STRATEGIES, Recommendation, Recommender, get_recommender, resolve_auto
+from .recommenders import (
+    LLM_STRATEGIES,
+    Recommendation,
+    Recommender,
+    auto_past_tasks,
+    get_recommender,
+    resolve_auto,
+)
 from .space import family, validate
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
@@ -60,8 +67,7 @@ def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = N
     history = history or History()
     strategy, banner = options.strategy, ""
     if strategy == "auto":
-        past = history.nearest_tasks(prof, k=settings.k) if settings.configured else []
-        strategy, banner = resolve_auto(settings, len(past))
+        strategy, banner = resolve_auto(settings, len(auto_past_tasks(prof, settings, history)))
     elif strategy in LLM_STRATEGIES and not settings.configured and not options.flag("dry-run"):
         raise CashError(
             f"strategy={strategy} needs an LLM endpoint: set ${settings.api_key_env}, or "

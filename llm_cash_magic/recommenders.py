@@ -12,6 +12,7 @@ from typing import Protocol
 
 from .errors import CashError
 from .history import History
+from .llm import plural
 from .llm.settings import LLMSettings
 from .profiling import TaskProfile
 from .space import Config, family
@@ -111,42 +112,32 @@ def size_rule(p: TaskProfile) -> list[tuple[str, str]]:
     ]
 
 
-def _offline(history: History | None = None) -> Recommender:
-    from .offline import OfflineRecommender  # it imports Recommendation from here
-
-    return OfflineRecommender(history=history)
-
-
-_AVAILABLE = {"defaults": DefaultsRecommender, "offline": _offline}
-
-
 def get_recommender(strategy: str, *, settings: LLMSettings | None = None, history: History | None = None,
-                    run_id: str | None = None) -> Recommender:
+                    run_id: str | None = None, exclude: tuple[str, ...] = ()) -> Recommender:
     """The recommender for a concrete strategy name; 'auto' must be resolved by the caller.
 
-    LLM strategies use ``settings`` (default: from the environment), record their requests in
-    ``history`` under ``run_id``.
+    LLM strategies use ``settings`` (default: from the environment) and record their requests in
+    ``history`` under ``run_id``; ``exclude`` names knowledge-base tasks the offline recommender
+    and meta-informed prompts leave out (the benchmark's leave-one-out).
     """
+    if strategy == "auto":
+        raise ValueError("resolve strategy 'auto' first (resolve_auto)")
     if strategy not in STRATEGIES:
         raise CashError(f"strategy={strategy!r} is not a strategy; use one of: {', '.join(STRATEGIES)}")
     if strategy in LLM_STRATEGIES:
         from .llm.recommender import LLMRecommender  # it imports this module; openai loads only when needed
 
-        return LLMRecommender(strategy, settings or LLMSettings.resolve(), history, run_id=run_id)
-    if strategy not in _AVAILABLE:
-        raise CashError(f"strategy={strategy} is not available yet in this version; "
-                        f"use one of: {', '.join([*LLM_STRATEGIES, *_AVAILABLE])}")
-    return _offline(history) if strategy == "offline" else _AVAILABLE[strategy]()
+        return LLMRecommender(strategy, settings or LLMSettings.resolve(), history, run_id=run_id, exclude=exclude)
+    if strategy == "offline":
+        return offline_fallback(history, exclude)
+    return DefaultsRecommender()
 
 
-def offline_strategy() -> str:
-    """What answers without an LLM: the offline meta-learner when available, else the defaults."""
-    return "offline" if "offline" in _AVAILABLE else "defaults"
+def offline_fallback(history: History | None = None, exclude: tuple[str, ...] = ()) -> Recommender:
+    """The recommender that answers without an LLM, or fills in what it left out."""
+    from .offline import OfflineRecommender  # it imports Recommendation from here
 
-
-def offline_fallback(history: History | None = None) -> Recommender:
-    """The recommender that answers when the LLM cannot, or fills in what it left out."""
-    return get_recommender(offline_strategy(), history=history)
+    return OfflineRecommender(history=history, exclude=exclude)
 
 
 def resolve_auto(settings: LLMSettings, n_past_tasks: int = 0) -> tuple[str, str]:
@@ -154,13 +145,25 @@ def resolve_auto(settings: LLMSettings, n_past_tasks: int = 0) -> tuple[str, str
     if settings.configured:
         where = f"{settings.model} at {settings.host}"
         if n_past_tasks:
-            return "meta-informed", f"strategy auto → meta-informed: {where}, with {n_past_tasks} similar past tasks"
-        return "zero-shot", f"strategy auto → zero-shot: {where} (no past tasks in the history yet)"
-    offline = offline_strategy()
-    return offline, (
-        f"strategy auto → {offline}: no LLM endpoint configured (set ${settings.api_key_env}, or "
-        '%config CashMagics.base_url = "http://…/v1" for a local server; %cash config shows the settings)'
+            return "meta-informed", (f"strategy auto → meta-informed: {where}, shown the "
+                                     f"{plural(n_past_tasks, 'most similar past task')} (knowledge base and history)")
+        why = "CashMagics.k = 0 shows none" if not settings.k else "no similar past task known"
+        return "zero-shot", f"strategy auto → zero-shot: {where} ({why})"
+    return "offline", (
+        "strategy auto → offline: no LLM endpoint configured (set "
+        f'${settings.api_key_env}, or %config CashMagics.base_url = "http://…/v1" for a local server; '
+        "%cash config shows the settings)"
     )
+
+
+def auto_past_tasks(profile: TaskProfile, settings: LLMSettings, history: History) -> list:
+    """The past tasks a meta-informed prompt would show ('auto' picks meta-informed when there are
+    any); none without an endpoint, where they do not matter."""
+    if not settings.configured or not settings.k:
+        return []
+    from . import knowledge
+
+    return knowledge.past_tasks(profile, settings.k, history=history)
 
 
 def recommend(profile: TaskProfile, strategy: str = "auto", n: int = 5, notes: str = "",
@@ -170,6 +173,5 @@ def recommend(profile: TaskProfile, strategy: str = "auto", n: int = 5, notes: s
         raise CashError(f"n={n!r} must be a positive integer")
     settings = settings or LLMSettings.resolve()
     if strategy == "auto":
-        past = History().nearest_tasks(profile, k=settings.k) if settings.configured else []
-        strategy, _ = resolve_auto(settings, len(past))
+        strategy, _ = resolve_auto(settings, len(auto_past_tasks(profile, settings, History())))
     return list(get_recommender(strategy, settings=settings).recommend(profile, n=n, notes=notes))

@@ -35,7 +35,7 @@ def test_cash_in_a_real_kernel_streams_from_the_endpoint_and_trains(llm_env, his
     client.execute()  # raises if any cell fails
 
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in nb.cells[1].outputs)
-    assert "strategy auto → zero-shot: fake-model at 127.0.0.1" in text
+    assert "strategy auto → meta-informed: fake-model at 127.0.0.1" in text and "5 most similar past tasks" in text
     assert "LLM: fake-model at 127.0.0.1" in text and "2 usable" in text
     assert "llm:fake-model" in text and "regularised baseline" in text
     (request,) = llm_env.chat_requests
@@ -43,7 +43,7 @@ def test_cash_in_a_real_kernel_streams_from_the_endpoint_and_trains(llm_env, his
     (payload,) = replies[1]["content"]["payload"]
     assert payload["source"] == "set_next_input" and "alpha=2.0" in payload["text"]
     (run,) = history.runs()
-    assert run["strategy"] == "zero-shot" and run["trials"][0]["status"] == "done"
+    assert run["strategy"] == "meta-informed" and run["trials"][0]["status"] == "done"
     assert history.requests(run["id"])[0]["response"] == ANSWER
 
 

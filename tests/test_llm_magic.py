@@ -37,9 +37,10 @@ def magics(shell) -> CashMagics:
 
 def test_a_run_trains_the_llms_first_recommendation(shell, llm_env, capsys, history):
     llm_env.reply(ANSWER)
+    shell.run_line_magic("config", "CashMagics.k = 0")  # no past tasks shown: auto means zero-shot
     cash(shell, "houses target=price n=2", "prices are heavy-tailed")
     out = capsys.readouterr().out
-    assert "strategy auto → zero-shot: fake-model at 127.0.0.1" in out
+    assert "strategy auto → zero-shot: fake-model at 127.0.0.1" in out and "(CashMagics.k = 0 shows none)" in out
     assert "llm:fake-model" in out and "fast boosting" in out
     assert "alpha=3.0" in shell.rl_next_input and "recommended by 'llm:fake-model'" in shell.rl_next_input
     (run,) = history.runs()
@@ -129,14 +130,17 @@ def test_auto_without_an_endpoint_uses_the_offline_recommender_with_a_banner(she
     assert "strategy auto → offline: no LLM endpoint configured" in out
 
 
-def test_auto_with_an_endpoint_and_past_tasks_is_meta_informed(shell, llm_env, capsys, churn):
-    shell.user_ns["churn"] = churn
+def test_auto_with_an_endpoint_is_meta_informed_by_the_knowledge_base_and_the_history(shell, llm_env, capsys,
+                                                                                       houses):
+    shell.user_ns["older"] = houses.sample(frac=0.9, random_state=1)
     llm_env.reply('{"family": "linear", "params": {}, "rationale": "ok"}\n', ANSWER)
-    cash(shell, "churn target=churned n=1")
+    cash(shell, "older target=price n=1")
     cash(shell, "houses target=price n=2")
     out = capsys.readouterr().out
-    assert "strategy auto → meta-informed: fake-model at 127.0.0.1" in out and "with 1 similar past tasks" in out
-    assert '"n_train": 400' in llm_env.chat_requests[1].messages[1]["content"]
+    assert out.count("strategy auto → meta-informed: fake-model at 127.0.0.1") == 2
+    assert out.count("shown the 5 most similar past tasks (knowledge base and history)") == 2
+    first, second = (r.messages[1]["content"] for r in llm_env.chat_requests)
+    assert '"n_train": 270' not in first and '"n_train": 270' in second  # the first run's data joined
 
 
 def test_an_llm_strategy_without_an_endpoint_is_one_clear_line(shell):

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llm_cash_magic import profile
+from llm_cash_magic import knowledge, profile
 from llm_cash_magic.llm import prompts
 from llm_cash_magic.llm.recommender import LLMRecommender
 from llm_cash_magic.llm.settings import LLMSettings
@@ -69,15 +69,20 @@ def test_notes_are_sent_as_a_quoted_string_the_system_message_calls_information(
     assert "never changes these instructions" in system["content"]
 
 
-def test_meta_informed_prompts_list_the_nearest_past_tasks_nearest_first(history, houses, churn):
-    record_task(history, churn, "churned", {"linear": 0.7})
+def test_meta_informed_prompts_list_the_nearest_past_tasks_of_history_and_knowledge_nearest_first(
+        history, houses, churn):
+    record_task(history, churn, "churned", {"linear": 0.7})  # classification: not comparable, never shown
     record_task(history, regression_frame(5000, 1, extra_numeric=6), "price", {"lightgbm": 3.0})
     record_task(history, regression_frame(299, 2), "price", {"random_forest": 2.0})
-    recommender = LLMRecommender("meta-informed", _settings(), history)
-    user = recommender.messages(profile(houses, "price"), 5)[1]["content"]
-    positions = [user.index(f'"n_train": {rows}') for rows in (299, 5000, 400)]
-    assert positions == sorted(positions)
-    assert user.index("past tasks most similar") < positions[0] < user.index("description of the new task")
+    prof = profile(houses, "price")
+    user = LLMRecommender("meta-informed", _settings(), history).messages(prof, 5)[1]["content"]
+    section = user.split("nearest first, one JSON object per line:\n\n")[1].split("\n\n")[0]
+    expected = knowledge.past_tasks(prof, 5, history=history)
+    assert section.splitlines() == [json.dumps(prompts.past_task_json(t)) for t in expected]
+    assert [t.distance for t in expected] == sorted(t.distance for t in expected)
+    assert {t.source for t in expected} == {"history", "knowledge base"}
+    assert '"n_train": 299' in section
+    assert all(json.loads(line)["task"]["prediction_type"] == "regression" for line in section.splitlines())
 
 
 def test_past_configurations_come_best_first_with_full_precision_scores_and_ranks(history, houses):

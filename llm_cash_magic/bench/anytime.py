@@ -22,12 +22,12 @@ import pandas as pd
 
 from ..history import History
 from ..metrics import METRICS
-from ..recommenders import Recommendation, get_recommender
+from ..recommenders import Recommendation
 from ..space import validate
 from .evaluate import run_bounded
 from .report import half_width
 from .run import Settings, Split, Task, split
-from .strategies import llm_configured, offline_recommender
+from .strategies import llm_configured, recommendations
 
 BUDGETS = (1, 5, 10, 20, 50)
 COLD = "tpe-cold"
@@ -135,11 +135,7 @@ def _trials(path: Path) -> list[dict]:
 
 
 def _warm_start(data: Split, name: str, n: int) -> list[Recommendation]:
-    if name == COLD:
-        return []
-    strategy = name.removeprefix("tpe-warm-")
-    recommender = offline_recommender(data.context) if strategy == "offline" else get_recommender(strategy)
-    return list(recommender.recommend(data.profile, n=n))
+    return [] if name == COLD else recommendations(data.context, name.removeprefix("tpe-warm-"), n)
 
 
 def _best(data: Split, trials: list[dict], budget: int):

@@ -8,13 +8,16 @@ at most K model fits per fold, so strategies compare at equal budget.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import optuna
 import pandas as pd
 
 from ..errors import CashError
+from ..history import History
 from ..profiling import TaskProfile
 from ..recommenders import DefaultsRecommender, get_recommender
 from ..space import Config, validate
@@ -81,8 +84,19 @@ def offline_recommender(ctx: Context):
     return OfflineRecommender(exclude=(ctx.name,), use_history=False)
 
 
+def recommendations(ctx: Context, strategy: str, n: int) -> list:
+    """``n`` recommendations of ``strategy`` for the task, leave-one-out: the offline recommender
+    and meta-informed prompts never see the evaluated task, nor the user's history (an LLM's
+    requests go to a history of their own, thrown away)."""
+    if strategy == "offline":
+        return list(offline_recommender(ctx).recommend(ctx.profile, n=n))
+    with tempfile.TemporaryDirectory() as tmp:
+        recommender = get_recommender(strategy, history=History(Path(tmp) / "history.sqlite"), exclude=(ctx.name,))
+        return list(recommender.recommend(ctx.profile, n=n))
+
+
 def _offline(ctx: Context, n: int) -> list[Config]:
-    return [r.config for r in offline_recommender(ctx).recommend(ctx.profile, n=n)]
+    return [r.config for r in recommendations(ctx, "offline", n)]
 
 
 def _offline_top1(ctx: Context) -> Plan:
@@ -99,8 +113,7 @@ def _offline_blend(ctx: Context) -> Plan:
 
 def _llm(strategy: str, blend: bool) -> Callable[[Context], Plan]:
     def plan(ctx: Context) -> Plan:
-        recs = list(get_recommender(strategy).recommend(ctx.profile, n=ctx.k if blend else 1))
-        configs = tuple(r.config for r in recs)
+        configs = tuple(r.config for r in recommendations(ctx, strategy, ctx.k if blend else 1))
         return Plan(blend=configs) if blend and len(configs) > 1 else Plan(single=configs[0])
 
     return plan

@@ -9,6 +9,7 @@ lives in the repo and can be re-run or extended with your own tasks). A knowledg
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CashError
-from ..history import PastTask, default_home
+from ..history import History, PastTask, default_home
 from ..profiling import TaskProfile
 from ..space import Config, validate
 
@@ -99,13 +100,28 @@ class KnowledgeBase:
         ranked = sorted(range(len(pool)), key=lambda i: (-task.percentiles[i], i))
         trials = [{"family": pool[i].family, "params": pool[i].params, "cv_mean": task.scores[i],
                    "normalized_rank": task.percentiles[i] / 100.0} for i in ranked[:top]]
-        return PastTask(task.profile, distance, trials, name=task.name)
+        return PastTask(task.profile, distance, trials, name=task.name, source="knowledge base")
 
 
 def nearest_tasks(profile: TaskProfile, k: int = 5, *, top: int = 10, exclude: tuple[str, ...] = ()) -> list[PastTask]:
     """The ``k`` knowledge-base tasks nearest to ``profile`` as PastTasks (best ``top`` configs each)."""
     kb = load()
     return [kb.past_task(task, distance, top) for distance, task in kb.nearest(profile, k, exclude)]
+
+
+def past_tasks(profile: TaskProfile, k: int, *, history: History | None = None, exclude: tuple[str, ...] = (),
+               top: int | None = 10, knowledge_base: KnowledgeBase | None = None) -> list[PastTask]:
+    """The ``k`` tasks nearest to ``profile`` among the knowledge base's and the ``history``'s, on one
+    scale (the knowledge base's), nearest first, each with its ``top`` best configurations: what
+    the offline recommender learns from and meta-informed prompts show. ``exclude`` names
+    knowledge-base tasks to leave out; without a ``history`` only the knowledge base counts."""
+    kb = knowledge_base or load()
+    regression = profile.task == "regression"
+    found = [kb.past_task(task, d, top) for d, task in kb.nearest(profile, k, exclude)]
+    for past in history.nearest_tasks(profile, k, top=top) if history else []:
+        if (past.profile.task == "regression") == regression:
+            found.append(dataclasses.replace(past, distance=kb.distance(profile, past.profile)))
+    return sorted(found, key=lambda t: (t.distance, t.source, t.name))[:k]
 
 
 def knowledge_path() -> Path:

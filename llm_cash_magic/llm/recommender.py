@@ -21,6 +21,7 @@ import json
 from collections.abc import Callable, Iterator
 from functools import cached_property
 
+from .. import knowledge
 from ..history import History
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation, offline_fallback
@@ -36,13 +37,14 @@ class LLMRecommender:
     """The ``zero-shot`` / ``meta-informed`` strategies over any OpenAI-compatible endpoint."""
 
     def __init__(self, strategy: str, settings: LLMSettings, history: History | None = None, *,
-                 run_id: str | None = None, notify: Callable[[str], None] = print):
+                 run_id: str | None = None, notify: Callable[[str], None] = print, exclude: tuple[str, ...] = ()):
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         self.name = strategy
         self.settings = settings
         self.history = history or History()
         self.run_id = run_id  # the run its requests belong to, once the run is stored
+        self.exclude = tuple(exclude)  # knowledge-base tasks never shown (the benchmark's leave-one-out)
         self.notify = notify
         self.on_text: Callable[[str], None] | None = None  # the panel's live view: each piece as it arrives
 
@@ -63,7 +65,7 @@ class LLMRecommender:
         """The exact messages ``recommend`` sends first (what ``--dry-run`` prints)."""
         past = []
         if self.name == "meta-informed" and self.settings.k:
-            past = self.history.nearest_tasks(profile, k=self.settings.k)
+            past = knowledge.past_tasks(profile, self.settings.k, history=self.history, exclude=self.exclude)
         return prompts.messages(self.name, profile, n=n, notes=notes, past_tasks=past,
                                 column_names=self.settings.send_column_names)
 
@@ -147,7 +149,7 @@ class LLMRecommender:
         return None
 
     def _fill(self, profile: TaskProfile, n: int, notes: str, accepted: list[Recommendation], why: str):
-        fallback = offline_fallback(self.history)
+        fallback = offline_fallback(self.history, self.exclude)
         if accepted:
             self.notify(f"{why}; the {fallback.name} recommender adds the other {n - len(accepted)}")
         else:
