@@ -33,7 +33,7 @@ from .profiling import TaskProfile
 from .recommenders import Recommendation, size_rule
 from .space import FAMILIES, family, validate
 
-DEFAULT_K = 8  # nearest tasks consulted; chosen by leave-one-task-out on the knowledge base
+DEFAULT_K = 16  # nearest tasks consulted; chosen by leave-one-task-out on the knowledge base (bench.loo)
 PRIOR_WEIGHT = 1.0  # pseudo-tasks at the 50th percentile, for configurations not tried on a task
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
 BEYOND_MEASURED = 5  # more rows than 5 × the knowledge base's measured size: the size rule leads
