@@ -4,16 +4,22 @@ The code is plain Python a user could have written: a Pipeline whose ColumnTrans
 family, every hyperparameter spelled out, fixed seeds, cross-validation with the profile's metric,
 a final fit on all rows. Every name or string that comes from data or a recommender is emitted
 with ``repr`` (a Python literal) and never spliced into code; comments carry ``repr`` text too.
+
+It runs in the user's namespace, so besides its imports every name it defines starts with
+``cash_`` (``CASH_`` for constants) and its temporaries live inside ``cash_train``: a user's
+``train``, ``X`` or ``model`` is never overwritten.
 """
 
 from __future__ import annotations
 
 import keyword
+import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import CashError
 from .history import package_versions
+from .llm import plural
 from .metrics import METRICS
 from .profiling import TaskProfile
 from .space import (
@@ -28,56 +34,106 @@ from .space import (
     validate,
 )
 
-LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}]')  # characters LightGBM refuses in feature names
+LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}\s\x00-\x1f\x7f]')  # characters LightGBM refuses or mangles
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
+MEASURED_ROWS = 1_001  # the knowledge base measured its configurations on frames of at most this many rows
 
 _HELPERS = {
-    "as_float": '''
-def as_float(frame):
+    "cash_as_float": '''
+def cash_as_float(frame):
     """Numbers (nullable and boolean too) as float64; infinities become missing values."""
     return frame.astype("float64").replace([np.inf, -np.inf], np.nan)
 ''',
-    "as_strings": '''
-def as_strings(frame):
+    "cash_as_strings": '''
+def cash_as_strings(frame):
     """Category labels as strings, so mixed-type columns encode uniformly; missing stays missing."""
     return frame.astype(str).astype(object).where(frame.notna(), np.nan)
 ''',
-    "as_category": '''
-def as_category(frame):
+    "cash_as_category": '''
+def cash_as_category(frame):
     """Labels as a pandas categorical, which LightGBM splits on natively (unseen labels → missing)."""
     return frame.astype(str).where(frame.notna()).astype("category")
 ''',
-    "datetime_parts": '''
-def datetime_parts(frame):
-    """Each datetime column as numbers: year, month, day, weekday, hour, and days since 1970."""
+    "cash_datetime_parts": '''
+def cash_datetime_parts(frame, taken=()):
+    """Each datetime column as numbers: year, month, day, weekday, hour, and days since 1970, named
+    like 'sold_year' ('sold_year_' if another feature in ``taken`` already has that name)."""
     parts = {}
     for name in frame.columns:
         when = pd.to_datetime(frame[name])
         if when.dt.tz is not None:
             when = when.dt.tz_localize(None)  # wall-clock time where it was recorded
-        parts[f"{name}_year"] = when.dt.year
-        parts[f"{name}_month"] = when.dt.month
-        parts[f"{name}_day"] = when.dt.day
-        parts[f"{name}_weekday"] = when.dt.day_of_week
-        parts[f"{name}_hour"] = when.dt.hour
-        parts[f"{name}_days"] = (when - pd.Timestamp(0)) / pd.Timedelta(days=1)
+        days = (when - pd.Timestamp(0)) / pd.Timedelta(days=1)
+        for part, values in (("year", when.dt.year), ("month", when.dt.month), ("day", when.dt.day),
+                             ("weekday", when.dt.day_of_week), ("hour", when.dt.hour), ("days", days)):
+            label = f"{name}_{part}"
+            while label in taken or label in parts:
+                label += "_"
+            parts[label] = values
     return pd.DataFrame(parts, index=frame.index).astype("float64")
 ''',
-    "lightgbm_names": '''
-def lightgbm_names(frame):
-    """LightGBM refuses some characters (",:[]{}) in feature names; replace them with '_'."""
-    return frame.rename(columns=lambda name: re.sub(r'[",:\\[\\]{}]', "_", name))
+    "cash_lightgbm_names": '''
+def cash_lightgbm_names(frame):
+    """Feature names LightGBM accepts: ",:[]{}", whitespace and control characters become '_' (it
+    refuses or mangles them), an empty name becomes '_', and a repeated name gets a number."""
+    names = []
+    for name in frame.columns:
+        clean = re.sub(r'[",:\\[\\]{}\\s\\x00-\\x1f\\x7f]', "_", name) or "_"
+        label, number = clean, 1
+        while label in names:
+            number += 1
+            label = f"{clean}_{number}"
+        names.append(label)
+    return frame.set_axis(names, axis=1)
 ''',
 }
 
 
 def effective_cv(profile: TaskProfile, cv: int) -> tuple[int, str | None]:
-    """Folds that the data can support, and a note when fewer than asked."""
+    """Folds that the data can support, and a note when fewer than asked; a CashError below 2."""
     limit = min(profile.target_stats["class_counts"]) if profile.is_classification else profile.n_rows
+    reason = "the smallest class has" if profile.is_classification else "there are"
+    if limit < 2:
+        raise CashError(f"cross-validation needs at least 2 folds, but {reason} only {plural(limit, 'row')}")
     if cv <= limit:
         return cv, None
-    reason = "the smallest class has" if profile.is_classification else "there are"
     return limit, f"cv={cv} reduced to {limit}: {reason} only {limit} rows"
+
+
+def as_trained(profile: TaskProfile, config: Config, cv: int | None = None) -> Config:
+    """``config`` validated as the generated code trains it on this data, with notes on what the
+    data forced: kNN's neighbours capped at the rows of the smallest training fold (when ``cv`` is
+    known), HistGradientBoosting's max_bins raised to a bin per category. The history stores this,
+    so that what the data forced is not taken for a user's edit."""
+    config = validate(config.family, config.params, profile.task)  # never trust the caller's types
+    forced = validate(config.family, config.params, profile.task, n_rows=_fold_rows(profile, cv))
+    params, notes = dict(forced.params), list(forced.notes)  # valid params: notes on the cap only
+    if config.family == "hist_gradient_boosting" and profile.names("categorical"):
+        # it needs a bin per category; the ordinal encoder keeps at most 255 categories
+        levels = min(255, max(c.n_unique for c in profile.columns if c.kind == "categorical"))
+        if params["max_bins"] < levels:
+            notes.append(f"max_bins={params['max_bins']} raised to {levels}: HistGradientBoosting needs a bin "
+                         f"for each of the {levels} categories of a categorical column")
+            params["max_bins"] = levels
+    return Config(config.family, params, tuple(notes))
+
+
+def _fold_rows(profile: TaskProfile, cv: int | None) -> int | None:
+    """Training rows of the smallest cross-validation fold (folds differ by one row at most)."""
+    return profile.n_rows - math.ceil(profile.n_rows / cv) if cv else None
+
+
+def _stops_early(profile: TaskProfile, cv: int | None) -> bool:
+    """Whether HistGradientBoosting gets early stopping: on frames bigger than the knowledge base
+    measured, where its validation split (a stratified tenth of the training rows) works: every
+    class needs 2 rows in a training fold, and the held-out rows must outnumber the classes."""
+    if profile.n_rows <= MEASURED_ROWS:
+        return False
+    if not profile.is_classification:
+        return True
+    counts = profile.target_stats["class_counts"]
+    rarest = min(counts) - (math.ceil(min(counts) / cv) if cv else 0)
+    return rarest >= 2 and math.ceil(0.1 * (_fold_rows(profile, cv) or profile.n_rows)) >= len(counts)
 
 
 def check_data_name(name: str) -> str:
@@ -100,8 +156,9 @@ def generate_code(
 ) -> str:
     """Training code for ``config`` on the DataFrame called ``data_name``.
 
-    With a ``trial_id`` the code ends with one call recording its result in the history.
-    Leaves ``cash_model`` (fitted pipeline) and ``cash_scores`` (per-fold scores) behind.
+    With a ``trial_id`` the code ends with one call recording its result in the history. Leaves
+    ``cash_model`` (fitted pipeline), ``cash_scores`` (per-fold scores) and ``cash_fit_seconds``
+    behind; every other name it defines starts with ``cash_`` or ``CASH_`` too.
     """
     check_data_name(data_name)
     return _render(profile, [config], seed, _Training(data_name, cv, trial_id, source))
@@ -129,19 +186,20 @@ def generate_blend_code(
                    _check_method(method))
 
 
-def model_code(profile: TaskProfile, config: Config, seed: int = 0) -> str:
-    """Only the part of ``generate_code`` that defines the unfitted ``cash_model``."""
-    return _render(profile, [config], seed, None)
+def model_code(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None) -> str:
+    """Only the part of ``generate_code`` that defines the unfitted ``cash_model``; ``cv``, the folds
+    it will be cross-validated with, caps what the rows of a training fold limit (see ``as_trained``)."""
+    return _render(profile, [config], seed, None, cv=cv)
 
 
-def build_model(profile: TaskProfile, config: Config, seed: int = 0):
+def build_model(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None):
     """The unfitted pipeline that generated code would train: what benchmarks and searches fit.
 
     It runs our own ``model_code`` (validated values, literals only), so what is measured is
     exactly what users get in their cell.
     """
     namespace = {"__name__": "llm_cash_magic.generated"}
-    exec(compile(model_code(profile, config, seed), "<llm_cash_magic model>", "exec"), namespace)
+    exec(compile(model_code(profile, config, seed, cv), "<llm_cash_magic model>", "exec"), namespace)
     return namespace["cash_model"]
 
 
@@ -195,18 +253,24 @@ class _Training:
 
 @dataclass(frozen=True)
 class _Member:
-    """One estimator of the generated code: its variable name, family, class and arguments."""
+    """One estimator of the generated code: its name, family, class and arguments."""
 
-    name: str
+    name: str  # in a blend, the ensemble's name for it ("lightgbm_1")
     family: Family
     estimator: Estimator
     kwargs: dict
     rename: bool  # LightGBM needs its feature names cleaned
     notes: tuple[str, ...] = ()  # repairs the data forced, written as comments above the estimator
+    comments: dict = field(default_factory=dict)  # argument name → why it is set, written beside it
+
+    @property
+    def variable(self) -> str:
+        return f"cash_{self.name}"
 
 
 # A blend preprocesses once per kind of family; these name the shared ColumnTransformers.
-_PREPROCESS_NAMES = {"native": "lightgbm_preprocess", "ordinal": "tree_preprocess", "scaled": "scaled_preprocess"}
+_PREPROCESS_NAMES = {"native": "cash_lightgbm_preprocess", "ordinal": "cash_tree_preprocess",
+                     "scaled": "cash_scaled_preprocess"}
 _PREPROCESS_COMMENTS = {
     "native": "# LightGBM: numbers as floats, categories as pandas categoricals it splits on natively",
     "ordinal": "# trees: numbers as floats, categories as integer codes",
@@ -214,34 +278,33 @@ _PREPROCESS_COMMENTS = {
 }
 
 
-def _member(profile: TaskProfile, config: Config, seed: int, name: str) -> _Member:
-    config = validate(config.family, config.params, profile.task)  # never trust the caller's types
+def _member(profile: TaskProfile, config: Config, seed: int, name: str, cv: int | None) -> _Member:
+    config = as_trained(profile, config, cv)
     fam = family(config.family)
     estimator = fam.estimator(profile.task)
     kwargs = estimator_kwargs(config)
-    notes = []
-    if fam.name == "hist_gradient_boosting" and profile.names("categorical"):
-        kwargs["categorical_features"] = _Raw("CATEGORICAL")
-        # it needs a bin per category; the ordinal encoder keeps at most 255 categories
-        levels = min(255, max(c.n_unique for c in profile.columns if c.kind == "categorical"))
-        if kwargs["max_bins"] < levels:
-            notes.append(f"max_bins={kwargs['max_bins']} raised to {levels}: HistGradientBoosting needs a bin "
-                         f"for each of the {levels} categories of a categorical column")
-            kwargs["max_bins"] = levels
+    comments = {}
+    if fam.name == "hist_gradient_boosting":
+        if profile.names("categorical"):
+            kwargs["categorical_features"] = _Raw("CASH_CATEGORICAL")
+        if _stops_early(profile, cv):
+            kwargs["early_stopping"] = True
+            comments["early_stopping"] = "'auto' stops early only above 10,000 rows; all max_iter rounds take minutes"
     if estimator.seed_param:
         kwargs[estimator.seed_param] = seed
     kwargs.update(estimator.fixed)
     features = profile.names("numeric", "boolean", "categorical", "datetime")
-    rename = fam.name == "lightgbm" and any(LIGHTGBM_BAD_NAME.search(c) for c in features)
-    return _Member(name, fam, estimator, kwargs, rename, tuple(notes))
+    rename = fam.name == "lightgbm" and any(not c or LIGHTGBM_BAD_NAME.search(c) for c in features)
+    return _Member(name, fam, estimator, kwargs, rename, config.notes, comments)
 
 
 def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _Training | None,
-            blend: str | None = None) -> str:
+            blend: str | None = None, cv: int | None = None) -> str:
+    cv = training.cv if training else cv
     if blend:
-        members = [_member(profile, c, seed, f"{c.family}_{i}") for i, c in enumerate(configs, start=1)]
+        members = [_member(profile, c, seed, f"{c.family}_{i}", cv) for i, c in enumerate(configs, start=1)]
     else:
-        members = [_member(profile, configs[0], seed, "model")]
+        members = [_member(profile, configs[0], seed, "estimator", cv)]
     metric = METRICS[profile.metric]
     classification = profile.is_classification
     splitter = "StratifiedKFold" if classification else "KFold"
@@ -259,7 +322,7 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
         for module, names in kind_imports.items():
             imports.setdefault(module, []).extend(names)
     if any(m.rename for m in members):
-        helpers.append("lightgbm_names")
+        helpers.append("cash_lightgbm_names")
 
     out: list[str] = []
     w = out.append
@@ -275,7 +338,8 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
           f"{_versions({m.estimator.module for m in members})}")
         what = "the fitted ensemble" if blend else "the fitted pipeline"
         w(f"# Leaves behind: cash_model ({what}; cash_model.predict(new_df) works on new rows")
-        w(f"# with the same columns) and cash_scores ({metric.name} of each fold).")
+        w(f"# with the same columns), cash_scores ({metric.name} of each fold) and cash_fit_seconds.")
+        w("# Every other name it defines starts with cash_ or CASH_, so none of your variables changes.")
         w("import time")
     if any(m.rename for m in members):
         w("import re")
@@ -305,10 +369,10 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
     for module in sorted(module_imports):
         w(f"from {module} import {', '.join(sorted(set(module_imports[module])))}")
     w("")
-    w(f"TARGET = {profile.target!r}")
+    w(f"CASH_TARGET = {profile.target!r}")
     for label, names in (("NUMERIC", numeric), ("CATEGORICAL", categorical), ("DATETIME", datetimes)):
         if names:
-            w(f"{label} = {_list(names)}")
+            w(f"CASH_{label} = {_list(names)}")
     for col in excluded:
         w(f"# not a feature: {col.name!r} ({col.why})")
     for name in dict.fromkeys(helpers):
@@ -322,18 +386,19 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
             out.extend(_emit_preprocess(steps, kind in ("native", "ordinal"), _PREPROCESS_NAMES[kind]))
             w("")
         else:
-            out.extend(_emit_preprocess(steps, kind in ("native", "ordinal"), "preprocess"))
+            out.extend(_emit_preprocess(steps, kind in ("native", "ordinal"), "cash_preprocess"))
     for m in members:
         out.extend(f"# note: {note}" for note in m.notes)
-        w(f"{m.name} = {m.estimator.cls}(")
+        w(f"{m.variable} = {m.estimator.cls}(")
         for key, value in m.kwargs.items():
-            w(f"    {key}={value!r},")
+            comment = f"  # {m.comments[key]}" if key in m.comments else ""
+            w(f"    {key}={value!r},{comment}")
         w(")")
     if blend:
         inner = f"{splitter}(n_splits={training.cv if training else 5}, shuffle=True, random_state={seed})"
         out.extend(_emit_ensemble(members, blend, ensemble, inner))
     else:
-        w(f"cash_model = {_pipeline(members[0], 'preprocess')}")
+        w(f"cash_model = {_pipeline(members[0], 'cash_preprocess')}")
     if training and blend == "voting":
         out.extend(_selection_lines(training, metric, classification, seed))
     elif training:
@@ -350,8 +415,8 @@ def _blend_label(method: str) -> str:
 def _pipeline(member: _Member, preprocess: str) -> str:
     steps = [f'("preprocess", {preprocess})']
     if member.rename:
-        steps.append('("names", FunctionTransformer(lightgbm_names))')
-    return f"Pipeline([{', '.join(steps)}, (\"model\", {member.name})])"
+        steps.append('("names", FunctionTransformer(cash_lightgbm_names))')
+    return f"Pipeline([{', '.join(steps)}, (\"model\", {member.variable})])"
 
 
 def _emit_ensemble(members: list[_Member], method: str, ensemble: str, inner_cv: str) -> list[str]:
@@ -370,102 +435,110 @@ def _emit_ensemble(members: list[_Member], method: str, ensemble: str, inner_cv:
 
 
 def _data_lines(training: _Training, classification: bool, seed: int) -> list[str]:
-    data_name = training.data_name
+    """The start of ``cash_train``: the rows with a (finite) target, split into folds."""
     splitter = "StratifiedKFold" if classification else "KFold"
     if classification:
-        rows = f"data = {data_name}[{data_name}[TARGET].notna()]"
+        rows = "    data = frame[frame[CASH_TARGET].notna()]"
     else:
-        rows = f"data = {data_name}[{data_name}[TARGET].replace([np.inf, -np.inf], np.nan).notna()]"
-    return ["", rows, "X, y = data.drop(columns=[TARGET]), data[TARGET]",
-            f"folds = {splitter}(n_splits={training.cv}, shuffle=True, random_state={seed})"]
+        rows = "    data = frame[frame[CASH_TARGET].replace([np.inf, -np.inf], np.nan).notna()]"
+    return [rows, "    X, y = data.drop(columns=[CASH_TARGET]), data[CASH_TARGET]",
+            f"    folds = {splitter}(n_splits={training.cv}, shuffle=True, random_state={seed})"]
 
 
-def _record_lines(training: _Training) -> list[str]:
-    if not training.trial_id:
-        return []
-    return ["", "# Record the result in llm_cash_magic's history (delete these two lines to run without it).",
-            "import llm_cash_magic",
-            f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, fit_seconds)"]
+def _result_lines(training: _Training, metric, before: tuple[str, ...] = ()) -> list[str]:
+    """The call of ``cash_train`` that leaves the results behind, and the one that records them."""
+    lines = ["", "", *before, f"cash_scores, cash_fit_seconds = cash_train(cash_model, {training.data_name})",
+             f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} over {training.cv} '
+             f'folds ({{cash_fit_seconds:.1f}} s)")']
+    if training.trial_id:
+        lines += ["", "# Record the result in llm_cash_magic's history (delete these two lines to run without it).",
+                  "import llm_cash_magic",
+                  f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, cash_fit_seconds)"]
+    return lines
 
 
 def _selection_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
     """A soft-voting blend whose weights come from greedy ensemble selection (Caruana et al., 2004)
     on out-of-fold predictions: weak members get weight 0 instead of diluting the strong ones. Each
     fold is scored with weights chosen on the other folds, so the CV score is an honest one."""
-    cv = training.cv
     better = "higher" if metric.greater_is_better else "lower"
     pick, compare = ("max", ">") if metric.greater_is_better else ("min", "<")
     method = '"predict_proba"' if classification else '"predict"'
+    score = metric.of_prediction.replace("CLASSES", "CASH_CLASSES")  # metrics call the labels CLASSES
     out = [
         "",
         "",
-        "def blend_score(y_true, prediction):",
+        "def cash_blend_score(y_true, prediction):",
         f'    """{metric.name} of out-of-fold predictions ({better} is better)."""',
-        f"    return {metric.of_prediction}",
+        f"    return {score}",
         "",
         "",
-        "def select_weights(predictions, y, rounds=25):",
+        "def cash_select_weights(predictions, y, rounds=25):",
         '    """Greedy ensemble selection (Caruana et al., 2004): each round adds, with replacement, the',
         "    model whose predictions improve the average most; a weight is how often a model was added.",
         '    The weights of the best round are kept, so the blend is never worse than its best model."""',
         "    weights, total, best, best_weights = dict.fromkeys(predictions, 0), 0, None, None",
         "    for round_ in range(1, rounds + 1):",
-        f"        name = {pick}(predictions, key=lambda m: blend_score(y, (total + predictions[m]) / round_))",
+        f"        name = {pick}(predictions, key=lambda m: cash_blend_score(y, (total + predictions[m]) / round_))",
         "        weights[name] += 1",
         "        total = total + predictions[name]",
-        "        score = blend_score(y, total / round_)",
+        "        score = cash_blend_score(y, total / round_)",
         f"        if best is None or score {compare} best:",
         "            best, best_weights = score, dict(weights)",
         "    return best_weights",
         "",
+        "",
+        "def cash_train(model, frame):",
+        '    """Cross-validate the blend on the rows of ``frame`` that have a target, each fold scored with',
+        "    weights chosen on the other folds, then fit it on all of them with weights chosen on every row;",
+        f'    returns the {metric.name} of each fold and the seconds it all took."""',
     ]
     out += _data_lines(training, classification, seed)
     w = out.append
-    if classification:
-        w("CLASSES = np.unique(y)  # the order of predict_proba's columns")
-    w("started = time.perf_counter()")
-    w("predictions = {}")
-    w("for name, member in cash_model.estimators:")
-    w(f"    predictions[name] = cross_val_predict(member, X, y, cv=folds, method={method})")
-    w(f'    print(f"{{name}}: {metric.name} {{blend_score(y, predictions[name]):.4f}} out of fold")')
-    w("cash_scores = []")
-    w("for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
-    w("    # weights chosen without this fold's rows, so its score is not flattered by the choice")
-    w("    chosen = select_weights({name: p[train] for name, p in predictions.items()}, y.iloc[train])")
-    w("    blended = sum(w * predictions[name][test] for name, w in chosen.items()) / sum(chosen.values())")
-    w("    cash_scores.append(blend_score(y.iloc[test], blended))")
-    w(f'    print(f"fold {{fold}}/{cv}: {metric.name} {{cash_scores[-1]:.4f}}")')
-    w("cash_scores = np.array(cash_scores)")
-    w("weights = select_weights(predictions, y)  # for the final model: chosen on every row")
-    w("cash_model.set_params(weights=list(weights.values()))  # a model with weight 0 does not count")
-    w("cash_model.fit(X, y)")
-    w("fit_seconds = time.perf_counter() - started")
-    w('print("weights:", ", ".join(f"{name} {weight}" for name, weight in weights.items()))')
-    w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} over {cv} folds '
-      f'({{fit_seconds:.1f}} s)")')
-    return out + _record_lines(training)
+    w("    started = time.perf_counter()")
+    w("    predictions = {}")
+    w("    for name, member in model.estimators:")
+    w(f"        predictions[name] = cross_val_predict(member, X, y, cv=folds, method={method})")
+    w(f'        print(f"{{name}}: {metric.name} {{cash_blend_score(y, predictions[name]):.4f}} out of fold")')
+    w("    scores = []")
+    w("    for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
+    w("        # weights chosen without this fold's rows, so its score is not flattered by the choice")
+    w("        chosen = cash_select_weights({name: p[train] for name, p in predictions.items()}, y.iloc[train])")
+    w("        blended = sum(w * predictions[name][test] for name, w in chosen.items()) / sum(chosen.values())")
+    w("        scores.append(cash_blend_score(y.iloc[test], blended))")
+    w(f'        print(f"fold {{fold}}/{training.cv}: {metric.name} {{scores[-1]:.4f}}")')
+    w("    weights = cash_select_weights(predictions, y)  # for the final model: chosen on every row")
+    w("    model.set_params(weights=list(weights.values()))  # a model with weight 0 does not count")
+    w("    model.fit(X, y)")
+    w('    print("weights:", ", ".join(f"{name} {weight}" for name, weight in weights.items()))')
+    w("    return np.array(scores), time.perf_counter() - started")
+    classes = (f"CASH_CLASSES = np.unique({training.data_name}[CASH_TARGET].dropna())  # predict_proba's column order",)
+    return out + _result_lines(training, metric, classes if classification else ())
 
 
 def _training_lines(training: _Training, metric, classification: bool, seed: int) -> list[str]:
-    cv = training.cv
-    out = _data_lines(training, classification, seed)
+    out = [
+        "",
+        "",
+        "def cash_train(model, frame):",
+        '    """Cross-validate ``model`` on the rows of ``frame`` that have a target, then fit it on all of',
+        f'    them; returns the {metric.name} of each fold and the seconds it all took."""',
+    ]
+    out += _data_lines(training, classification, seed)
     w = out.append
-    w(f"scorer = get_scorer({metric.scorer!r})")
-    w("started = time.perf_counter()")
-    w("cash_scores = []")
-    w("for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
-    w("    fitted = clone(cash_model).fit(X.iloc[train], y.iloc[train])")
+    w(f"    scorer = get_scorer({metric.scorer!r})")
+    w("    started = time.perf_counter()")
+    w("    scores = []")
+    w("    for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
+    w("        fitted = clone(model).fit(X.iloc[train], y.iloc[train])")
     if metric.scorer.startswith("neg_"):
-        w("    cash_scores.append(-scorer(fitted, X.iloc[test], y.iloc[test]))  # scikit-learn negates losses")
+        w("        scores.append(-scorer(fitted, X.iloc[test], y.iloc[test]))  # scikit-learn negates losses")
     else:
-        w("    cash_scores.append(scorer(fitted, X.iloc[test], y.iloc[test]))")
-    w(f'    print(f"fold {{fold}}/{cv}: {metric.name} {{cash_scores[-1]:.4f}}")')
-    w("cash_scores = np.array(cash_scores)")
-    w("cash_model.fit(X, y)")
-    w("fit_seconds = time.perf_counter() - started")
-    w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} '
-      f'over {cv} folds ({{fit_seconds:.1f}} s)")')
-    return out + _record_lines(training)
+        w("        scores.append(scorer(fitted, X.iloc[test], y.iloc[test]))")
+    w(f'        print(f"fold {{fold}}/{training.cv}: {metric.name} {{scores[-1]:.4f}}")')
+    w("    model.fit(X, y)")
+    w("    return np.array(scores), time.perf_counter() - started")
+    return out + _result_lines(training, metric)
 
 
 class _Raw(str):
@@ -486,16 +559,17 @@ _STEP_IMPORTS = {"OrdinalEncoder": "sklearn.preprocessing", "OneHotEncoder": "sk
                  "StandardScaler": "sklearn.preprocessing", "SimpleImputer": "sklearn.impute"}
 
 
-def _function(helper: str) -> str:
-    """A FunctionTransformer step around one of our helpers (``datetime_parts`` names its outputs)."""
-    names = "" if helper == "datetime_parts" else ', feature_names_out="one-to-one"'
-    return f"FunctionTransformer({helper}{names})"
+def _function(helper: str, arguments: str = "") -> str:
+    """A FunctionTransformer step around one of our helpers; ``arguments``: its ``kw_args`` (code)."""
+    names = "" if helper == "cash_datetime_parts" else ', feature_names_out="one-to-one"'  # it names its own
+    kw_args = f", kw_args={arguments}" if arguments else ""
+    return f"FunctionTransformer({helper}{names}{kw_args})"
 
 
 def _preprocessing(kind: str, numeric, categorical, datetimes):
     """ColumnTransformer steps for a family kind: [(name, [transformer code, ...], columns)],
     plus the helper functions and imports they need."""
-    categorical_helper = "as_category" if kind == "native" else "as_strings"
+    categorical_helper = "cash_as_category" if kind == "native" else "cash_as_strings"
     categorical_steps = [_function(categorical_helper)]
     if kind == "ordinal":
         categorical_steps += [
@@ -509,11 +583,15 @@ def _preprocessing(kind: str, numeric, categorical, datetimes):
         ]
     impute_scale = ['SimpleImputer(strategy="median", add_indicator=True)', "StandardScaler()"]
     extra = impute_scale if kind == "scaled" else []
+    # the other features' names, which the datetime parts must not take
+    taken = " + ".join(name for name, columns in (("CASH_NUMERIC", numeric), ("CASH_CATEGORICAL", categorical))
+                       if columns)
+    datetime_parts = _function("cash_datetime_parts", f'{{"taken": {taken}}}' if taken else "")
     steps, helpers = [], []
     for name, columns, variable, helper, transformers in (
-        ("numeric", numeric, "NUMERIC", "as_float", [_function("as_float"), *extra]),
-        ("categorical", categorical, "CATEGORICAL", categorical_helper, categorical_steps),
-        ("datetime", datetimes, "DATETIME", "datetime_parts", [_function("datetime_parts"), *extra]),
+        ("numeric", numeric, "CASH_NUMERIC", "cash_as_float", [_function("cash_as_float"), *extra]),
+        ("categorical", categorical, "CASH_CATEGORICAL", categorical_helper, categorical_steps),
+        ("datetime", datetimes, "CASH_DATETIME", "cash_datetime_parts", [datetime_parts, *extra]),
     ):
         if columns:
             steps.append((name, transformers, variable))
@@ -529,20 +607,25 @@ def _preprocessing(kind: str, numeric, categorical, datetimes):
 
 
 def _emit_preprocess(steps, pandas_out: bool, variable_name: str) -> list[str]:
-    prefix = variable_name.removesuffix("preprocess")  # "" for a single model, "tree_" in a blend
+    prefix = variable_name.removesuffix("preprocess")  # "cash_" for a single model, "cash_tree_" in a blend
     lines = []
     inline = []
     for name, transformers, variable in steps:
         if len(transformers) == 1:
-            inline.append(f'("{name}", {transformers[0]}, {variable})')
+            inline.append((f'"{name}"', transformers[0], variable))
             continue
         lines.append(f"{prefix}{name}_steps = make_pipeline(")
         lines.extend(f"    {t}," for t in transformers)
         lines.append(")")
-        inline.append(f'("{name}", {prefix}{name}_steps, {variable})')
+        inline.append((f'"{name}"', f"{prefix}{name}_steps", variable))
     lines.append(f"{variable_name} = ColumnTransformer(")
     lines.append("    [")
-    lines.extend(f"        {step}," for step in inline)
+    for step in inline:
+        one_line = f"({', '.join(step)}),"
+        if len(one_line) <= 100:
+            lines.append(f"        {one_line}")
+        else:  # a part a line, as black would
+            lines.extend(["        (", *(f"            {part}," for part in step), "        ),"])
     lines.append("    ],")
     lines.append('    remainder="drop",')
     lines.append("    verbose_feature_names_out=False,")

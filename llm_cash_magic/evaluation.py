@@ -47,7 +47,7 @@ def cross_validate(
     """
     metric = METRICS[profile.metric]
     scorer = get_scorer(metric.scorer)
-    model = build_model(profile, config, seed)
+    model = build_model(profile, config, seed, cv)
     scores = []
     for i, (train, test) in enumerate(folds(profile, cv, seed).split(X, y), start=1):
         fitted = clone(model).fit(X.iloc[train], y.iloc[train])

@@ -8,11 +8,13 @@ with an endpoint: the exact messages, the raw answer, what was parsed and repair
 timings (never the key); its answer is replayed when the same request is made again.
 
 Short-lived connections in WAL mode with a busy timeout let several kernels write at once.
-A file that is not a database is moved aside with a warning and a fresh one is created.
+A file that is not a database, or whose pages turn out damaged, is moved aside with a warning and
+a fresh one is created.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -21,7 +23,7 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import metadata
@@ -132,6 +134,29 @@ class PastTask:
     source: str = "history"  # or "knowledge base"
 
 
+_DAMAGED = ("malformed", "not a database")  # what SQLite says of a damaged file
+
+
+def _recovering(method: Callable) -> Callable:
+    """Run ``method``; if the file turns out damaged, move it aside and run it once more on a fresh one.
+
+    SQLite notices a damaged page only when a statement reads it, at any point of any method, so
+    this wraps whole methods rather than opening (a full integrity check on every open would cost
+    more than most calls).
+    """
+    @functools.wraps(method)
+    def once_more_if_damaged(self: History, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as exc:
+            if not any(word in str(exc) for word in _DAMAGED):
+                raise
+            self._move_aside(exc)
+        return method(self, *args, **kwargs)
+
+    return once_more_if_damaged
+
+
 class History:
     """The SQLite store. Cheap to create; every method opens its own short connection."""
 
@@ -141,7 +166,10 @@ class History:
     # ---- connection and schema -------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise self._unusable(exc.strerror or exc) from None
         conn = self._open_patiently()
         try:
             with conn:
@@ -153,23 +181,22 @@ class History:
         """Open, waiting out other processes that are creating or migrating the same file.
 
         SQLite can report "locked" without waiting while another connection switches a new
-        file to WAL, so opening is retried for up to 30 s; a file that is not a database at
-        all is moved aside once.
+        file to WAL, so opening is retried for up to 30 s.
         """
         deadline = time.monotonic() + 30
-        moved = False
         while True:
             try:
                 return self._open()
             except sqlite3.OperationalError as exc:
+                if "unable to open" in str(exc):
+                    raise self._unusable(exc) from None
                 if "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-            except sqlite3.DatabaseError as exc:
-                if moved:
-                    raise
-                self._move_aside(exc)
-                moved = True
+
+    def _unusable(self, reason) -> CashError:
+        """One line for a home the history cannot live in, naming the way out."""
+        return CashError(f"cannot open the history {self.path} ({reason}); set $LLM_CASH_HOME to a writable folder")
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -216,10 +243,11 @@ class History:
         warnings.warn(
             f"llm_cash_magic: {self.path} was unreadable ({exc}); moved it to {aside.name} and started a "
             "fresh history",
-            stacklevel=5,
+            stacklevel=3,
         )
 
     # ---- writing -----------------------------------------------------------------------------
+    @_recovering
     def start_run(
         self,
         profile: TaskProfile,
@@ -246,10 +274,12 @@ class History:
             )
         return run_id
 
+    @_recovering
     def set_recommendations(self, run_id: str, recommendations: list[dict]) -> None:
         with self._connect() as conn:
             conn.execute("UPDATE runs SET recommendations = ? WHERE id = ?", (_json(recommendations), run_id))
 
+    @_recovering
     def add_trial(self, run_id: str, *, family: str, source: str, recommended: dict, params: dict) -> str:
         """A trial about to run: the recommended params and the (possibly edited) ones to train."""
         with self._connect() as conn:
@@ -264,10 +294,12 @@ class History:
             )
         return trial_id
 
+    @_recovering
     def set_trial_code(self, trial_id: str, code: str) -> None:
         with self._connect() as conn:
             conn.execute("UPDATE trials SET code = ? WHERE id = ?", (code, trial_id))
 
+    @_recovering
     def finish_trial(self, trial_id: str, *, family: str, params: dict, scores, fit_seconds: float) -> None:
         """Scores of a finished trial; ``params`` are what actually ran (edits in the cell count)."""
         scores = [float(s) for s in np.asarray(scores, dtype=float).ravel()]
@@ -282,11 +314,13 @@ class History:
                  _finite(np.mean(scores)), _finite(np.std(scores)), _json(scores), float(fit_seconds), trial_id),
             )
 
+    @_recovering
     def fail_trial(self, trial_id: str, error: str) -> None:
         with self._connect() as conn:
             conn.execute("UPDATE trials SET updated_at = ?, status = 'failed', error = ? WHERE id = ?",
                          (time.time(), error, trial_id))
 
+    @_recovering
     def record_request(self, **request) -> str:
         """Store one LLM request (columns of ``llm_requests`` as keywords); returns its id."""
         unknown = set(request) - set(_REQUEST_COLUMNS)
@@ -300,6 +334,7 @@ class History:
                          tuple(row.values()))
         return request_id
 
+    @_recovering
     def resolve(self, prefix: str) -> str:
         """The id of the one run whose id starts with ``prefix`` (ids are shown by %cash history)."""
         if not prefix:
@@ -312,13 +347,16 @@ class History:
             raise CashError(f"run id {prefix!r} {problem} ({len(ids)} runs start with it); see %cash history")
         return ids[0]
 
-    def forget(self, run_id: str) -> None:
-        """Delete a run (an id prefix is enough), its trials and its LLM requests."""
+    @_recovering
+    def forget(self, run_id: str) -> str:
+        """Delete a run (an id prefix is enough), its trials and its LLM requests; returns its full id."""
         full_id = self.resolve(run_id)
         with self._connect() as conn:
             conn.execute("DELETE FROM runs WHERE id = ?", (full_id,))
             conn.execute("DELETE FROM llm_requests WHERE run_id = ?", (full_id,))
+        return full_id
 
+    @_recovering
     def forget_all(self) -> int:
         with self._connect() as conn:
             n = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
@@ -327,6 +365,7 @@ class History:
         return n
 
     # ---- reading -----------------------------------------------------------------------------
+    @_recovering
     def runs(self, fingerprint: str | None = None, limit: int | None = None) -> list[dict]:
         """Runs newest first, each with its trials."""
         query, args = "SELECT * FROM runs", []
@@ -342,6 +381,7 @@ class History:
                     "SELECT * FROM trials WHERE run_id = ? ORDER BY created_at, id", (run["id"],))]
         return runs
 
+    @_recovering
     def run_summaries(self, fingerprint: str | None = None) -> list[dict]:
         """Runs newest first with their trials, as lists show them: without the profile, the
         recommendations or any code, and read in two queries however many runs there are."""
@@ -359,6 +399,7 @@ class History:
                 by_id[trial["run_id"]]["trials"].append(_row_dict(trial))
         return runs
 
+    @_recovering
     def run(self, run_id: str) -> dict | None:
         with self._connect() as conn:
             row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -369,12 +410,14 @@ class History:
                 "SELECT * FROM trials WHERE run_id = ? ORDER BY created_at, id", (run_id,))]
         return run
 
+    @_recovering
     def trial(self, trial_id: str) -> dict | None:
         with self._connect() as conn:
             row = conn.execute("SELECT t.*, r.task FROM trials t JOIN runs r ON r.id = t.run_id WHERE t.id = ?",
                                (trial_id,)).fetchone()
         return _row_dict(row) if row else None
 
+    @_recovering
     def find_trial(self, fingerprint: str, metric: str, family: str, params: dict) -> dict | None:
         """The newest finished trial of exactly ``family`` with ``params`` on this dataset and metric."""
         with self._connect() as conn:
@@ -386,6 +429,7 @@ class History:
             ).fetchall()
         return next((t for t in map(_row_dict, rows) if t["params"] == params), None)
 
+    @_recovering
     def requests(self, run_id: str | None = None) -> list[dict]:
         """LLM requests oldest first: all of them, or those made for ``run_id``."""
         query, args = "SELECT * FROM llm_requests", ()
@@ -394,6 +438,7 @@ class History:
         with self._connect() as conn:
             return [_row_dict(r) for r in conn.execute(query + " ORDER BY created_at, id", args)]
 
+    @_recovering
     def stored_answer(self, cache_key: str) -> tuple[str, str] | None:
         """(request id, answer) of the newest usable answer to the request ``cache_key`` identifies."""
         with self._connect() as conn:
@@ -402,15 +447,20 @@ class History:
                 " AND recommendations != '[]' ORDER BY created_at DESC, id LIMIT 1", (cache_key,)).fetchone()
         return (row["id"], row["response"]) if row else None
 
+    @_recovering
     def export_jsonl(self, path: str | os.PathLike) -> int:
         """Write every run (with its trials and LLM requests) as one JSON object per line; returns the count."""
         runs = self.runs()
-        with open(path, "w", encoding="utf-8") as fh:
-            for run in reversed(runs):
-                run["llm_requests"] = self.requests(run["id"])
-                fh.write(json.dumps(run, sort_keys=True) + "\n")
+        try:
+            with open(path, "w", encoding="utf-8") as fh:
+                for run in reversed(runs):
+                    run["llm_requests"] = self.requests(run["id"])
+                    fh.write(json.dumps(run, sort_keys=True) + "\n")
+        except OSError as exc:
+            raise CashError(f"cannot write {path}: {exc.strerror or exc}") from None
         return len(runs)
 
+    @_recovering
     def nearest_tasks(self, profile: TaskProfile, k: int = 5, *, top: int = 10) -> list[PastTask]:
         """The ``k`` past tasks nearest to ``profile`` by meta-features, with their ``top`` best trials.
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import shlex
 
 import pandas as pd
 from IPython.core.error import UsageError
@@ -24,8 +23,9 @@ from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 from . import bridge, knowledge, pipeline, render, ui
 from .errors import CashError
 from .history import History
+from .llm import plural
 from .llm.settings import DEFAULT_MODEL, LLMSettings
-from .options import parse
+from .options import parse, split_line
 from .recommenders import LLM_STRATEGIES, Recommendation, resolve_auto
 from .space import family
 
@@ -83,9 +83,9 @@ class CashMagics(Magics):
         options, or a subcommand: history [--json], forget <run-id>|--all, export [file.jsonl], config.
         """
         try:
-            words = line.split()
+            words = split_line(line)
             if words and words[0] in SUBCOMMANDS and not any(w.startswith("target=") for w in words):
-                return self._subcommand(words[0], line.split(None, 1)[1] if len(words) > 1 else "")
+                return self._subcommand(words[0], words[1:])
             self._run(line, cell or "")
         except CashError as exc:
             raise UsageError(str(exc)) from None
@@ -181,8 +181,7 @@ class CashMagics(Magics):
         return value
 
     # ---- subcommands ------------------------------------------------------------------------
-    def _subcommand(self, name: str, rest: str) -> None:
-        args = shlex.split(rest)
+    def _subcommand(self, name: str, args: list[str]) -> None:
         history = History()
         if name == "history":
             unknown = [a for a in args if a != "--json"]
@@ -195,10 +194,9 @@ class CashMagics(Magics):
                 render.show(render.history_table(runs))
         elif name == "forget":
             if args == ["--all"]:
-                print(f"forgot {history.forget_all()} runs")
+                print(f"forgot {plural(history.forget_all(), 'run')}")
             elif len(args) == 1 and not args[0].startswith("-"):
-                history.forget(args[0])
-                print(f"forgot run {args[0]}")
+                print(f"forgot run {history.forget(args[0])}")
             else:
                 raise CashError("usage: %cash forget <run-id> | %cash forget --all")
         elif name == "refine":
@@ -207,7 +205,7 @@ class CashMagics(Magics):
             if len(args) > 1:
                 raise CashError("usage: %cash export [file.jsonl]")
             path = args[0] if args else "cash_history.jsonl"
-            print(f"exported {history.export_jsonl(path)} runs to {path}")
+            print(f"exported {plural(history.export_jsonl(path), 'run')} to {path}")
         else:  # config
             if args:
                 raise CashError("usage: %cash config (change settings with %config CashMagics.<name> = …)")

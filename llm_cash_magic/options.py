@@ -35,7 +35,23 @@ class RunOptions:
 
 
 _USAGE = ("usage: %%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…] "
-          "[--auto] [--blend]")
+          "[refine=…] [--auto] [--blend] [--dry-run] [--fresh]")
+
+
+def split_line(line: str) -> list[str]:
+    """The words of the magic's line, quoted as in a shell, up to a ``#`` that starts a word: a
+    trailing comment, as in Python (``target=col#1`` keeps its ``#``)."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split, lexer.commenters = True, ""
+    words = []
+    try:
+        for word in lexer:
+            if word.startswith("#"):
+                break
+            words.append(word)
+    except ValueError as exc:  # an unclosed quote
+        raise CashError(f"could not read the options ({exc}); {_USAGE}") from None
+    return words
 
 
 def parse(line: str, n: int = 5) -> RunOptions:
@@ -43,10 +59,7 @@ def parse(line: str, n: int = 5) -> RunOptions:
 
     ``n`` is the number of recommendations when the line has no ``n=`` (``CashMagics.n``).
     """
-    try:
-        tokens = shlex.split(line)
-    except ValueError as exc:
-        raise CashError(f"could not read the options ({exc}); {_USAGE}") from None
+    tokens = split_line(line)
     data, values, flags = None, {}, set()
     for token in tokens:
         if token.startswith("--"):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from .codegen import BLEND, blend_params, effective_cv, generate_blend_code, generate_code
+from .codegen import BLEND, as_trained, blend_params, effective_cv, generate_blend_code, generate_code
 from .errors import CashError
 from .history import History, new_run_id
 from .llm.settings import LLMSettings
@@ -26,7 +26,7 @@ from .recommenders import (
     get_recommender,
     resolve_auto,
 )
-from .space import family, validate
+from .space import Config, family, validate
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .refine import RefineResult
@@ -59,7 +59,7 @@ def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = N
     prof = profile(df, options.target, task=options.task, metric=options.metric)
     notes = []
     if prof.n_rows_dropped:
-        notes.append(f"dropped {prof.n_rows_dropped:,} rows whose target {prof.target!r} is missing")
+        notes.append(_dropped_note(prof, int(df[prof.target].isna().sum())))
     cv, cv_note = effective_cv(prof, options.cv)
     if cv_note:
         notes.append(cv_note)
@@ -76,6 +76,14 @@ def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = N
     run_id = new_run_id()
     recommender = get_recommender(strategy, settings=settings, history=history, run_id=run_id)
     return Plan(options, prof, df.shape[1], cv, strategy, recommender, notes, banner, run_id)
+
+
+def _dropped_note(prof: TaskProfile, n_missing: int) -> str:
+    """Which rows were dropped: those whose target is missing, infinite (a number's), or either."""
+    n_infinite = prof.n_rows_dropped - n_missing
+    why = ("missing" if not n_infinite else "infinite" if not n_missing
+           else f"missing ({n_missing:,}) or infinite ({n_infinite:,})")
+    return f"dropped {prof.n_rows_dropped:,} rows whose target {prof.target!r} is {why}"
 
 
 def replan(df: pd.DataFrame, run: dict) -> tuple[Plan, list[Recommendation]]:
@@ -111,10 +119,15 @@ def start_run(history: History, plan: Plan, recommendations: list[Recommendation
 
 def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation,
                   params: dict | None = None) -> tuple[str, str]:
-    """Register a trial of ``rec`` (with the user's ``params`` edits, if any) and generate its code."""
+    """Register a trial of ``rec`` (with the user's ``params`` edits, if any) and generate its code.
+
+    Both the recommended and the edited params are stored as the code trains them on this data,
+    so that what the data forced on both (``as_trained``) never counts as a user override.
+    """
     config = validate(rec.family, rec.params if params is None else params, plan.profile.task)
     trial_id = history.add_trial(run_id, family=rec.family, source=rec.source,
-                                 recommended=rec.params, params=config.params)
+                                 recommended=_trained_params(plan, rec.family, rec.params),
+                                 params=_trained_params(plan, rec.family, config.params))
     code = generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv,
                          seed=plan.options.seed, trial_id=trial_id, source=rec.source)
     history.set_trial_code(trial_id, code)
@@ -124,17 +137,22 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
 def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation],
                         params: list[dict] | None = None) -> tuple[str, str]:
     """Register a trial of the blend of ``recs`` (with the user's ``params`` edits of
-    each, if any) and generate its code."""
+    each, if any) and generate its code; stored as ``prepare_trial`` stores a single one."""
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
-    recommended = blend_params([validate(r.family, r.params, plan.profile.task) for r in recs])
+    recommended = blend_params([Config(r.family, _trained_params(plan, r.family, r.params)) for r in recs])
     source = recs[0].source
     trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=recommended,
-                                 params=blend_params(configs))
+                                 params=blend_params([as_trained(plan.profile, c, plan.cv) for c in configs]))
     code = generate_blend_code(plan.profile, configs, data_name=plan.options.data, cv=plan.cv,
                                seed=plan.options.seed, trial_id=trial_id, source=source)
     history.set_trial_code(trial_id, code)
     return trial_id, code
+
+
+def _trained_params(plan: Plan, family_name: str, params: dict) -> dict:
+    """``params`` as generated code trains them on the plan's data (see ``as_trained``)."""
+    return as_trained(plan.profile, Config(family_name, params), plan.cv).params
 
 
 def defaults_baseline(history: History, plan: Plan, family_name: str, params: dict) -> dict | None:

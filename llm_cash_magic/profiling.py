@@ -50,7 +50,8 @@ class Column:
     name: str
     kind: str  # one of FEATURE_KINDS or EXCLUDED_KINDS
     missing: float  # fraction of rows missing
-    n_unique: int  # distinct non-missing values (on the sample for large string columns)
+    n_unique: int  # distinct non-missing values (on the sample for large string columns; a string
+    # column whose sampled values are all distinct counts as distinct in every row)
     why: str = ""  # why an excluded column is excluded
 
 
@@ -242,16 +243,17 @@ def profile(
     keep = _target_present(y_all)
     n_dropped = int(len(df) - keep.sum())
     if not keep.any():
-        raise CashError(f"target {target!r} has no values (every row is missing)")
+        every = "row is missing" if y_all.isna().all() else "value is infinite or missing"
+        raise CashError(f"target {target!r} has no values (every {every})")
     frame = df if n_dropped == 0 else df.loc[keep.to_numpy()]
     y = frame[target]
+    sample = _sample(frame)
 
-    task = _resolve_task(y, target, task)
+    task = _resolve_task(y, sample[target], target, task)
     metric = metric or DEFAULT_METRIC[task]
     get_metric(metric, task)
     target_stats = _target_stats(y, target, task, metric)
 
-    sample = _sample(frame)
     columns, skews, ranges, n_missing = [], [], [], 0
     for name in frame.columns:
         if name == target:
@@ -321,8 +323,12 @@ def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
 
 
-def _resolve_task(y: pd.Series, target: str, task: str | None) -> str:
+def _resolve_task(y: pd.Series, sampled: pd.Series, target: str, task: str | None) -> str:
+    _check_target_values(y, target)
+    if task in (None, "regression") and _is_numeric(y) and sampled.nunique() > MAX_CLASSES_FROM_INTEGERS:
+        return "regression"  # more distinct values than class labels have: no need to count them all
     counts = y.value_counts(sort=False)
+    counts = counts[counts > 0]  # a categorical's unused categories are not classes
     n_classes = len(counts)
     if n_classes < 2:
         raise CashError(f"target {target!r} is constant (a single value); there is nothing to predict")
@@ -354,6 +360,19 @@ def _resolve_task(y: pd.Series, target: str, task: str | None) -> str:
     return task
 
 
+def _check_target_values(y: pd.Series, target: str) -> None:
+    """Refuse targets no model here can learn: datetimes, and labels of several types, which
+    cannot be sorted into classes (1 and "one")."""
+    if pd.api.types.is_datetime64_any_dtype(y.dtype):
+        raise CashError(f"target {target!r} holds datetimes, and datetime targets are not supported; "
+                        f"predict a number derived from it instead, e.g. df[{target!r}].dt.year")
+    values = y.cat.categories if isinstance(y.dtype, pd.CategoricalDtype) else y
+    if pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(values) in ("mixed", "mixed-integer"):
+        types = ", ".join(sorted({type(v).__name__ for v in values.dropna()}))
+        raise CashError(f"target {target!r} mixes value types ({types}); make them one type first, "
+                        f"e.g. df[{target!r}] = df[{target!r}].astype(str)")
+
+
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
@@ -375,6 +394,7 @@ def _target_stats(y: pd.Series, target: str, task: str, metric: str) -> dict:
             "kurtosis": float(np.mean((z * z) ** 2) - 3.0),
         }
     counts = np.sort(y.value_counts().to_numpy())[::-1]
+    counts = counts[counts > 0]
     return {
         "n_classes": int(len(counts)),
         "class_counts": [int(c) for c in counts],
@@ -422,7 +442,9 @@ def _profile_column(s: pd.Series, sample: pd.Series, n_rows: int) -> tuple[Colum
         except TypeError:
             return col("unsupported", 0, "values are not hashable (lists or dicts?)"), {}
         if n_unique == sample.notna().sum() and len(sample) < n_rows:
-            n_unique = s.nunique()  # every sampled value is distinct: count exactly
+            # every sampled value is distinct: an identifier, for all a model cares (counting a
+            # million strings exactly would take longer than the rest of the profile)
+            n_unique = present
         return _categorical(col, n_unique, present, sample), {}
     return col("unsupported", 0, f"unsupported dtype {dtype}"), {}
 

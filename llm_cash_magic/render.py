@@ -15,12 +15,15 @@ from rich.table import Table
 from rich.text import Text
 
 from .codegen import BLEND
+from .llm import plural
 from .metrics import METRICS
 from .profiling import TaskProfile
 from .recommenders import Recommendation
 from .space import family
 
 MAX_CELL = 120  # characters of untrusted text shown in a table cell
+MAX_NAME = 60  # characters of a column name in the profile summary
+PRE_STYLE = "white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; margin: 0"
 
 
 def console() -> Console:
@@ -34,17 +37,25 @@ def show(*renderables) -> None:
 
 
 def html(*renderables) -> str:
-    """The renderables as an HTML fragment for widgets: a <pre> whose text rich has escaped."""
+    """The renderables as an HTML fragment for widgets: a <pre> whose text rich has escaped.
+
+    Lines are not cut at the console's width: the browser wraps them at the notebook's.
+    """
     out = Console(record=True, file=io.StringIO(), width=120, force_jupyter=False)  # or it displays too
     for renderable in renderables:
-        out.print(renderable)
-    wrapper = '<pre style="white-space: pre-wrap; margin: 0">{code}</pre>'
+        out.print(renderable, soft_wrap=True)
+    wrapper = f'<pre style="{PRE_STYLE}">{{code}}</pre>'
     return out.export_html(inline_styles=True, code_format=wrapper)
 
 
 def _clip(text: str, limit: int = MAX_CELL) -> Text:
     text = " ".join(str(text).split())
     return Text(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _name(name: str) -> str:
+    """A column name as Python writes it, clipped on its own so that one long name hides no other."""
+    return repr(str(_clip(name, MAX_NAME)))
 
 
 def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ()) -> Group:
@@ -68,10 +79,10 @@ def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ())
         ))
     excluded = [c for c in profile.columns if c.kind in ("id", "constant", "text", "unsupported")]
     if excluded:
-        lines.append(_clip("not used: " + ", ".join(f"{c.name!r} ({c.why})" for c in excluded), 400))
+        lines.append(_clip("not used: " + ", ".join(f"{_name(c.name)} ({c.why})" for c in excluded), 400))
     if profile.n_high_cardinality:
         high = [c.name for c in profile.columns if c.kind == "categorical" and c.n_unique > 50]
-        lines.append(_clip("high-cardinality categoricals: " + ", ".join(map(repr, high)), 400))
+        lines.append(_clip("high-cardinality categoricals: " + ", ".join(map(_name, high)), 400))
     if profile.n_missing_values:
         lines.append(Text(f"missing values: {profile.n_missing_values:,} ({1 - profile.density:.1%} of cells)"))
     lines.extend(Text(f"note: {note}", style="yellow") for note in notes)
@@ -134,7 +145,7 @@ def _label(trial: dict) -> str:
 
 
 def history_table(runs: list[dict]) -> Table:
-    table = Table(title=f"llm_cash_magic history ({len(runs)} runs)", title_justify="left")
+    table = Table(title=f"llm_cash_magic history ({plural(len(runs), 'run')})", title_justify="left")
     for name in ("run", "when", "data", "task · metric", "strategy", "best family", "CV score", "trials"):
         table.add_column(name)
     for run in runs:

@@ -95,6 +95,10 @@ class Param:
         if number is not None and numeric:
             nearest = min(numeric, key=lambda c: self._distance(number, c))
             return nearest, f"{self.name}={_show(value)} is not a choice; projected to {nearest!r}"
+        layers = _layers(value)
+        if layers and all(isinstance(c, str) and _layers(c) for c in self.choices):  # hidden_layer_sizes
+            nearest = min(self.choices, key=lambda c: _layer_distance(layers, _layers(c)))
+            return nearest, f"{self.name}={_show(value)} is not a choice; projected to {nearest!r}"
         allowed = ", ".join(repr(c) for c in self.choices)
         return self._fallback(value, f"is not one of {allowed}")
 
@@ -133,6 +137,20 @@ def _as_number(value: Any) -> float | None:
         return float(str(value).strip().replace("_", ""))
     except ValueError:
         return None
+
+
+def _layers(value: Any) -> tuple[int, ...] | None:
+    """Neurons per hidden layer in (50,), [512, 256], "512-256" or "(50,)"; None for anything else."""
+    text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+    if not re.fullmatch(r"[\s(\[]*\d+(\s*[-,]\s*\d+)*[\s,)\]]*", text):
+        return None
+    sizes = tuple(int(n) for n in re.findall(r"\d+", text))
+    return sizes if all(sizes) else None
+
+
+def _layer_distance(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, float]:
+    """How far apart two layer specs are: first in depth, then in log size over their common layers."""
+    return abs(len(a) - len(b)), sum(abs(math.log(x) - math.log(y)) for x, y in zip(a, b, strict=False))
 
 
 def _show(value: Any) -> str:
@@ -208,7 +226,9 @@ _register(Family(
         "min_gain_to_split": "min_split_gain", "max_leaves": "num_leaves",
     },
     params=(
-        Param("n_estimators", "int", 100, 10, 2000, log=True, grid=(50, 100, 200, 300, 500, 1000, 2000)),
+        Param("n_estimators", "int", 100, 10, 2000, log=True, grid=(50, 100, 200, 300, 500, 1000, 2000),
+              help="boosting rounds, every one trained (no early stopping): thousands of rounds of hundreds of "
+                   "leaves at a low learning_rate take minutes even on a few thousand rows"),
         Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
               grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
         Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
@@ -241,7 +261,8 @@ _register(Family(
         Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
               grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
         Param("max_iter", "int", 100, 10, 1000, log=True, grid=(50, 100, 200, 500, 1000),
-              help="boosting rounds; early stopping is on above 10,000 rows"),
+              help="most boosting rounds: above 1,001 rows training stops early once a held-out tenth of the "
+                   "training rows stops improving"),
         Param("max_leaf_nodes", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
         Param("max_depth", "int", None, 1, 64, nullable=True, grid=(None, 3, 4, 6, 8, 12), help=_NO_LIMIT),
         Param("min_samples_leaf", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
@@ -378,9 +399,10 @@ class Config:
 def validate(family_name: str, params: dict | None, task: str | None = None, n_rows: int | None = None) -> Config:
     """Make ``params`` valid for ``family_name`` (and ``task``): coerce, project, fill defaults.
 
-    Unknown names are dropped and aliases renamed, each with a note; missing names take the
-    library default. ``n_rows`` (training rows) caps parameters that cannot exceed it.
-    Raises CashError for an unknown family or params that are not a mapping.
+    Unknown names are dropped and aliases or names in another case renamed, each with a note (an
+    exact name wins over an alias of it); missing names take the library default. ``n_rows``
+    (training rows) caps parameters that cannot exceed it. Raises CashError for an unknown family
+    or params that are not a mapping.
     """
     fam = family(family_name)
     if params is None:
@@ -393,19 +415,15 @@ def validate(family_name: str, params: dict | None, task: str | None = None, n_r
     valid = {p.name: p for p in fam.params_for(task)}
     every = {p.name for p in fam.params}
     given: dict[str, Any] = {}
-    for raw_name, value in params.items():
-        name = str(raw_name)
-        if name not in every:
-            alias = fam.param_aliases.get(name) or fam.param_aliases.get(name.lower())
-            if alias:
-                notes.append(f"renamed {name!r} to {alias!r}")
-                name = alias
+    named = [(*_param_name(fam, raw_name), raw_name, value) for raw_name, value in params.items()]
+    for name, renamed, raw_name, value in sorted(named, key=lambda n: n[1] is not None):  # exact names first
         if name in _MANAGED:
             notes.append(f"dropped {name!r}: seeds and threads are set by the run")
+        elif name in given:
+            notes.append(f"dropped {_show(raw_name)}: {name!r} is given too")
         elif name in valid:
-            if name in given:
-                notes.append(f"dropped a second value for {name!r}")
-                continue
+            if renamed:
+                notes.append(renamed)
             given[name], note = valid[name].coerce(value)
             if note:
                 notes.append(note)
@@ -418,6 +436,19 @@ def validate(family_name: str, params: dict | None, task: str | None = None, n_r
         notes.append(f"n_neighbors={out['n_neighbors']} exceeds the {n_rows} training rows; capped")
         out["n_neighbors"] = n_rows
     return Config(fam.name, out, tuple(notes))
+
+
+def _param_name(fam: Family, raw_name: Any) -> tuple[str, str | None]:
+    """The hyperparameter ``raw_name`` means: itself, a name of ``fam`` in another case, or the one
+    it is an alias of; with a note when renamed."""
+    name = str(raw_name)
+    if name in _MANAGED or any(p.name == name for p in fam.params):
+        return name, None
+    in_any_case = {p.name.lower(): p.name for p in fam.params}.get(name.lower())
+    meant = in_any_case or fam.param_aliases.get(name) or fam.param_aliases.get(name.lower())
+    if meant is None:
+        return name.lower() if name.lower() in _MANAGED else name, None
+    return meant, f"renamed {name!r} to {meant!r}"
 
 
 def estimator_kwargs(config: Config) -> dict:

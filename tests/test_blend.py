@@ -6,6 +6,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.model_selection import KFold, cross_val_predict
 
 import llm_cash_magic as cash
 from llm_cash_magic.codegen import BLEND, blend_params_of, generate_blend_code
@@ -131,8 +132,10 @@ def test_each_fold_is_scored_with_weights_chosen_without_its_rows(houses):
     code = generate_blend_code(prof, configs(prof.task), data_name="houses", cv=3)
     with contextlib.redirect_stdout(io.StringIO()):
         ns = run(code, "houses", houses)
-    predictions, y, select, score = ns["predictions"], ns["y"], ns["select_weights"], ns["blend_score"]
-    for (train, test), reported in zip(ns["folds"].split(ns["X"], y), ns["cash_scores"], strict=True):
+    select, score = ns["cash_select_weights"], ns["cash_blend_score"]
+    X, y, folds = houses.drop(columns="price"), houses["price"], KFold(n_splits=3, shuffle=True, random_state=0)
+    predictions = {name: cross_val_predict(member, X, y, cv=folds) for name, member in ns["cash_model"].estimators}
+    for (train, test), reported in zip(folds.split(X, y), ns["cash_scores"], strict=True):
         chosen = select({name: p[train] for name, p in predictions.items()}, y.iloc[train])
         blended = sum(w * predictions[name][test] for name, w in chosen.items()) / sum(chosen.values())
         assert reported == pytest.approx(score(y.iloc[test], blended))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import dataclasses
 import io
 import re
 
@@ -10,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llm_cash_magic import CashError, generate_code, profile, validate
+from llm_cash_magic import CashError, generate_blend_code, generate_code, profile, validate
 from llm_cash_magic.codegen import build_model, effective_cv
 from llm_cash_magic.space import FAMILIES
 
@@ -119,7 +121,7 @@ def test_the_record_call_is_only_emitted_for_a_trial():
     prof = profile(frame_for("binary", messy_frame()), "expensive")
     config = validate("linear", {}, "binary")
     assert "record_result" not in generate_code(prof, config)
-    assert "llm_cash_magic.record_result('abc-1', cash_model, cash_scores, fit_seconds)" in generate_code(
+    assert "llm_cash_magic.record_result('abc-1', cash_model, cash_scores, cash_fit_seconds)" in generate_code(
         prof, config, trial_id="abc-1")
 
 
@@ -188,3 +190,113 @@ def test_histogram_boosting_gets_a_bin_for_every_category():
     namespace = {"df": df}
     exec(compile(code, "<hgb>", "exec"), namespace)
     assert np.all(np.isfinite(namespace["cash_scores"]))
+
+
+# names people give their own variables, and every name older generated code assigned
+COMMON_NAMES = (
+    "train", "test", "X", "y", "data", "model", "preprocess", "folds", "scorer", "fitted", "fold", "started",
+    "fit_seconds", "predictions", "weights", "chosen", "blended", "name", "member", "scores", "score", "p", "w",
+    "TARGET", "NUMERIC", "CATEGORICAL", "DATETIME", "CLASSES", "as_float", "as_strings", "as_category",
+    "datetime_parts", "lightgbm_names", "blend_score", "select_weights", "numeric_steps", "categorical_steps",
+    "datetime_steps", "lightgbm_preprocess", "tree_preprocess", "scaled_preprocess", "lightgbm_1",
+    "random_forest_2", "linear_3",
+)
+
+
+@pytest.mark.parametrize("blend", [False, True])
+def test_the_code_leaves_only_cash_names_in_the_users_namespace(blend):
+    df = frame_for("binary", messy_frame()).rename(columns={"area": "area m²"})  # LightGBM renames it
+    prof = profile(df, "expensive")
+    configs = [validate(name, {}, prof.task) for name in ("lightgbm", "random_forest", "linear")]
+    code = (generate_blend_code(prof, configs, data_name="df", cv=3) if blend
+            else generate_code(prof, configs[0], data_name="df", cv=3))
+    sentinels = {name: object() for name in COMMON_NAMES}
+    ns, _ = run(code, df=df, **sentinels)
+    assert all(ns[name] is sentinel for name, sentinel in sentinels.items())
+    tree = ast.parse(code)
+    imported = {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    left = set(ns) - set(sentinels) - imported - {"df", "__builtins__"}
+    assert {name for name in left if not name.lower().startswith("cash_")} == set()
+    assert {"cash_model", "cash_scores", "cash_fit_seconds"} <= left
+
+
+def test_lightgbm_gets_names_it_accepts_whatever_the_columns_are_called():
+    rng = np.random.default_rng(4)
+    n = 120
+    df = pd.DataFrame({"sale price": rng.normal(size=n), "sale_price": rng.normal(size=n), "": rng.normal(size=n),
+                       "two\nlines": rng.normal(size=n), "tab\there": rng.choice(["a", "b"], n),
+                       "bell\x07": rng.normal(size=n), "y": rng.normal(size=n)})
+    prof = profile(df, "y")
+    ns, _ = run(generate_code(prof, validate("lightgbm", {"n_estimators": 20}, prof.task), data_name="df", cv=3), df=df)
+    assert np.isfinite(ns["cash_scores"]).all() and len(ns["cash_model"].predict(df.head(3))) == 3
+    names = ns["cash_model"].named_steps["model"].feature_name_
+    assert len(set(names)) == 6 and "sale_price_2" in names
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "hist_gradient_boosting", "random_forest", "linear"])
+def test_datetime_parts_never_take_the_name_of_another_column(name):
+    rng = np.random.default_rng(6)
+    n = 90
+    df = pd.DataFrame({"d": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
+                       "d_year": rng.normal(size=n), "d_year_": rng.normal(size=n), "y": rng.normal(size=n)})
+    prof = profile(df, "y")
+    ns, _ = run(generate_code(prof, validate(name, {}, prof.task), data_name="df", cv=3), df=df)
+    assert np.isfinite(ns["cash_scores"]).all()
+    if name != "linear":  # the others see named columns
+        assert list(ns["cash_model"][:-1].transform(df.head(2)).columns[:4]) == ["d_year", "d_year_", "d_year__",
+                                                                                 "d_month"]
+
+
+def test_folds_never_go_below_two():
+    prof = profile(pd.DataFrame({"x": np.arange(30) % 7, "y": ["a"] * 27 + ["b"] * 3}), "y")
+    lopsided = dataclasses.replace(prof, target_stats=prof.target_stats | {"class_counts": [29, 1]})
+    with pytest.raises(CashError, match="needs at least 2 folds, but the smallest class has only 1 row$"):
+        effective_cv(lopsided, 5)
+
+
+def test_a_categorical_target_with_unused_categories_trains():
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"x": rng.normal(size=60),
+                       "y": pd.Categorical(rng.choice(["lo", "hi"], 60), categories=["lo", "hi", "never"])})
+    prof = profile(df, "y")
+    assert (prof.task, prof.target_stats["n_classes"]) == ("binary", 2)
+    assert effective_cv(prof, 3) == (3, None)
+    ns, _ = run(generate_code(prof, validate("linear", {}, prof.task), data_name="df", cv=3), df=df)
+    assert np.isfinite(ns["cash_scores"]).all()
+
+
+def classes_frame(n: int, rare: int = 0) -> pd.DataFrame:
+    """``n`` rows, 5 classes; with ``rare`` rows of a sixth."""
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame(rng.normal(size=(n, 4)), columns=list("abcd"))
+    df["y"] = np.where(df["a"] + rng.normal(size=n) > 0, "p", "q") + pd.Series(rng.integers(0, 3, n)).astype(str)
+    df.loc[: rare - 1, "y"] = "rare"
+    return df
+
+
+def test_histogram_boosting_stops_early_only_above_the_rows_the_knowledge_base_measured():
+    config = validate("hist_gradient_boosting", {"max_iter": 1000, "learning_rate": 0.3}, "multiclass")
+    measured = profile(classes_frame(1001), "y")
+    assert "early_stopping" not in generate_code(measured, config, cv=3)
+    assert build_model(measured, config).named_steps["model"].early_stopping == "auto"  # as the knowledge base saw it
+    df = classes_frame(1500)
+    prof = profile(df, "y")
+    code = generate_code(prof, config, data_name="df", cv=3)
+    assert "    early_stopping=True,  # 'auto' stops early only above 10,000 rows; all max_iter rounds take" in code
+    ns, _ = run(code, df=df)
+    assert ns["cash_model"].named_steps["model"].n_iter_ < 1000
+    # a class too rare for the stratified validation split keeps 'auto' (the split would fail)
+    rare = profile(classes_frame(1500, rare=2), "y")
+    assert effective_cv(rare, 3)[0] == 2 and "early_stopping" not in generate_code(rare, config, cv=2)
+
+
+def test_knn_neighbours_are_capped_by_the_rows_of_a_training_fold():
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"x": rng.normal(size=40), "y": rng.normal(size=40)})
+    prof = profile(df, "y")
+    config = validate("knn", {"n_neighbors": 50}, prof.task)
+    code = generate_code(prof, config, data_name="df", cv=5)
+    assert "# note: n_neighbors=50 exceeds the 32 training rows; capped" in code and "n_neighbors=32," in code
+    assert np.isfinite(run(code, df=df)[0]["cash_scores"]).all()
+    assert build_model(prof, config).named_steps["model"].n_neighbors == 50  # unchanged where no folds are known

@@ -209,3 +209,56 @@ class TestNearestTasks:
         first = [t.profile.fingerprint for t in history.nearest_tasks(query, k=4)]
         assert first == [t.profile.fingerprint for t in history.nearest_tasks(query, k=4)]
         assert len(first) == 4
+
+
+def test_a_file_with_damaged_pages_is_moved_aside_when_a_read_finds_them(history):
+    for seed in range(12):
+        add_task(history, frame(40, 12, seed=seed), {"linear": 1.0, "knn": 2.0})
+    with sqlite3.connect(history.path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(history.path, "r+b") as fh:  # pages 2 and 3: what opening the file never reads
+        fh.seek(4096)
+        fh.write(b"\xab" * 8192)
+    with pytest.warns(UserWarning, match=r"unreadable \(database disk image is malformed\); moved it to"):
+        assert history.runs() == []
+    assert len(list(history.path.parent.glob("history.sqlite.corrupt-*"))) == 3  # with its -wal and -shm
+    add_task(history, frame(30, 2), {"linear": 1.0})
+    assert len(history.runs()) == 1
+
+
+def test_a_history_that_cannot_be_opened_is_one_clear_line(home):
+    home.parent.mkdir(exist_ok=True)
+    home.write_text("a file where the folder should be")
+    with pytest.raises(CashError, match=r"cannot open the history .* set \$LLM_CASH_HOME to a writable folder"):
+        History().runs()
+    home.unlink()
+    (home / "history.sqlite").mkdir(parents=True)  # SQLite: unable to open database file
+    with pytest.raises(CashError, match=r"cannot open the history .*unable to open database file"):
+        History().runs()
+
+
+def test_export_to_a_path_that_cannot_be_written_is_one_clear_line(history, tmp_path):
+    add_task(history, frame(30, 2), {"linear": 1.0})
+    with pytest.raises(CashError, match=r"cannot write .*x\.jsonl: No such file or directory"):
+        history.export_jsonl(tmp_path / "nowhere" / "x.jsonl")
+    with pytest.raises(CashError, match=r"cannot write .*: Is a directory"):
+        history.export_jsonl(tmp_path)
+
+
+def test_what_the_data_forces_on_the_code_is_no_user_override(history):
+    from llm_cash_magic import pipeline
+    from llm_cash_magic.options import parse
+    from llm_cash_magic.recommenders import Recommendation
+
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"country": [f"c{i % 100}" for i in range(400)], "x": rng.normal(size=400)})
+    df["y"] = rng.normal(size=400)
+    plan = pipeline.plan(df, parse("df target=y strategy=defaults cv=3"), history=history)
+    rec = Recommendation("hist_gradient_boosting", validate("hist_gradient_boosting", {"max_bins": 63}, "regression")
+                         .params, "few bins", "test")
+    run_id = pipeline.start_run(history, plan, [rec])
+    trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
+    assert "max_bins=100," in code  # a bin for each of the 100 countries
+    assert pipeline.execute(code, {"df": df}, history, trial_id) is None
+    trial = history.trial(trial_id)
+    assert trial["status"] == "done" and trial["params"]["max_bins"] == 100 and trial["overrides"] == {}

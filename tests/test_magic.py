@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from types import SimpleNamespace
 
 import numpy as np
@@ -136,15 +137,15 @@ def test_in_a_notebook_a_usage_error_shows_no_traceback(ip, houses, capsys):
 class TestSubcommands:
     def train(self, ip, df):
         ip.user_ns["df"] = df
-        ip.run_line_magic("cash", "df target=price")
+        ip.run_line_magic("cash", "df target=price strategy=defaults")  # small data: linear first
 
     def test_history_table_and_json(self, ip, houses, capsys):
         self.train(ip, houses)
         capsys.readouterr()
-        ip.run_line_magic("cash", "history")
+        ip.run_line_magic("cash", "history  # what ran so far")
         table = capsys.readouterr().out
         run_id = History().runs()[0]["id"]
-        assert run_id in table and "Linear" in table
+        assert run_id in table and "Linear" in table and "llm_cash_magic history (1 run)" in table
         ip.run_line_magic("cash", "history --json")
         assert json.loads(capsys.readouterr().out)[0]["id"] == run_id
 
@@ -152,8 +153,8 @@ class TestSubcommands:
         self.train(ip, houses)
         self.train(ip, houses)
         first = History().runs()[-1]["id"]
-        ip.run_line_magic("cash", f"forget {first}")
-        assert f"forgot run {first}" in capsys.readouterr().out
+        ip.run_line_magic("cash", f"forget {first[:6]}")
+        assert f"forgot run {first}\n" in capsys.readouterr().out  # the whole id, though a prefix was given
         assert len(History().runs()) == 1
         ip.run_line_magic("cash", "forget --all")
         assert History().runs() == []
@@ -164,8 +165,22 @@ class TestSubcommands:
         self.train(ip, houses)
         path = tmp_path / "out.jsonl"
         ip.run_line_magic("cash", f"export {path}")
-        assert f"exported 1 runs to {path}" in capsys.readouterr().out
+        assert f"exported 1 run to {path}" in capsys.readouterr().out
         assert json.loads(path.read_text())["data_name"] == "df"
+
+    @pytest.mark.parametrize("where, message", [("nowhere/x.jsonl", "No such file or directory"),
+                                                 (".", "Is a directory")])
+    def test_export_where_nothing_can_be_written(self, ip, tmp_path, where, message):
+        with pytest.raises(UsageError, match=f"cannot write .*: {message}"):
+            ip.run_line_magic("cash", f"export {tmp_path / where}")
+
+    def test_a_home_that_cannot_be_opened(self, ip, home, houses):
+        home.parent.mkdir(exist_ok=True)
+        home.write_text("not a folder")
+        ip.user_ns["df"] = houses
+        for line in ("history", "df target=price strategy=defaults"):
+            with pytest.raises(UsageError, match="cannot open the history .* set \\$LLM_CASH_HOME"):
+                ip.run_line_magic("cash", line)
 
     def test_config_shows_where_the_history_lives(self, ip, home, capsys):
         ip.run_line_magic("cash", "config")
@@ -189,3 +204,46 @@ def test_unloading_removes_the_input_transformer(ip):
     ip.run_line_magic("unload_ext", "llm_cash_magic")
     assert _run_lone_cell_magic_as_line not in ip.input_transformers_cleanup
     ip.run_line_magic("load_ext", "llm_cash_magic")
+
+
+def test_a_damaged_history_is_moved_aside_and_the_run_goes_on(ip, houses, capsys):
+    ip.user_ns["df"] = houses
+    for _ in range(8):
+        ip.run_line_magic("cash", "df target=price strategy=defaults n=1 cv=2")
+    path = History().path
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with open(path, "r+b") as fh:
+        fh.seek(4096)
+        fh.write(b"\xab" * 8192)
+    with pytest.warns(UserWarning, match="malformed"):
+        ip.run_line_magic("cash", "history")
+    ip.run_line_magic("cash", "df target=price strategy=defaults n=1 cv=2")
+    assert len(History().runs()) == 1
+
+
+def test_the_code_never_overwrites_the_users_variables(ip, houses):
+    ip.user_ns.update(train=houses, X="my X", model="my model", folds=3)
+    ip.run_line_magic("cash", "train target=price strategy=defaults n=1 cv=3 --auto")
+    assert ip.user_ns["train"] is houses and ip.user_ns["folds"] == 3
+    assert (ip.user_ns["X"], ip.user_ns["model"]) == ("my X", "my model")
+    assert History().runs()[0]["trials"][0]["status"] == "done"
+
+
+def test_a_trailing_comment_is_ignored(ip, houses):
+    ip.user_ns["df"] = houses
+    result = ip.run_cell("%%cash df target=price strategy=defaults n=1 cv=2  # don't forget: prices in euros")
+    assert result.success, result.error_in_exec
+    assert History().runs()[0]["options"]["cv"] == 2
+
+
+def test_infinite_targets_are_said_to_be_infinite(ip, capsys):
+    df = pd.DataFrame({"x": np.arange(40) % 9, "y": np.r_[np.linspace(0, 1, 36), [np.inf, -np.inf, np.nan, np.inf]]})
+    ip.user_ns["df"] = df
+    ip.run_line_magic("cash", "df target=y strategy=defaults n=1 cv=2")
+    assert "dropped 4 rows whose target 'y' is missing (1) or infinite (3)" in capsys.readouterr().out
+
+
+def test_the_usage_line_lists_every_option(ip):
+    with pytest.raises(UsageError, match=r"\[refine=…\] \[--auto\] \[--blend\] \[--dry-run\] \[--fresh\]"):
+        ip.run_line_magic("cash", "df")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from llm_cash_magic import CashError, TaskProfile, profile
+from llm_cash_magic.profiling import SAMPLE_ROWS
 
 
 def small_regression() -> pd.DataFrame:
@@ -246,3 +247,51 @@ class TestFingerprint:
         assert profile(houses.iloc[:-1], "price").fingerprint != base
         assert profile(houses[list(reversed(houses.columns))], "price").fingerprint != base
         assert profile(houses, "rooms").fingerprint != base
+
+
+class TestAwkwardTargets:
+    def test_unused_categories_of_a_categorical_target_are_not_classes(self):
+        rng = np.random.default_rng(0)
+        y = pd.Categorical(rng.choice(["lo", "hi"], 40), categories=["lo", "hi", "never"])
+        p = profile(pd.DataFrame({"x": rng.normal(size=40), "y": y}), "y")
+        counts = sorted(pd.Series(y).value_counts().to_numpy()[:2], reverse=True)
+        assert (p.task, p.metric) == ("binary", "roc_auc")
+        assert p.target_stats["n_classes"] == 2 and p.target_stats["class_counts"] == counts
+        assert p.target_stats["minority_share"] == counts[1] / 40
+
+    def test_a_target_of_mixed_types_is_refused_with_the_fix(self):
+        df = pd.DataFrame({"x": range(20), "t": [1, "one"] * 10})
+        with pytest.raises(CashError, match=r"target 't' mixes value types \(int, str\); .*"
+                                            r"df\['t'\] = df\['t'\]\.astype\(str\)") as info:
+            profile(df, "t")
+        assert "\n" not in str(info.value)
+
+    def test_a_datetime_target_is_refused_as_such(self):
+        when = pd.date_range("2024-01-01", periods=120, freq="h", tz="Europe/Paris")
+        with pytest.raises(CashError, match="datetime targets are not supported"):
+            profile(pd.DataFrame({"x": range(120), "when": when}), "when")
+
+    def test_an_all_infinite_target_is_called_infinite(self):
+        with pytest.raises(CashError, match=r"every value is infinite or missing"):
+            profile(pd.DataFrame({"x": range(4), "y": [np.inf, -np.inf, np.nan, np.inf]}), "y")
+
+
+def test_large_frames_are_counted_on_the_sample_where_exactness_does_not_matter(monkeypatch):
+    """A continuous target and unique strings (ids, e-mails) are told apart on the sample: counting
+    every distinct value of a million-row column costs more than the rest of the profile."""
+    n = SAMPLE_ROWS + 20_000
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"x": rng.normal(size=n), "email": [f"user{i}@example.com" for i in rng.permutation(n)],
+                       "y": rng.normal(size=n)})
+    counted = []
+    for method in ("nunique", "value_counts", "unique"):
+        counts = getattr(pd.Series, method)
+
+        def spy(series, *args, counts=counts, **kwargs):
+            counted.append(len(series))
+            return counts(series, *args, **kwargs)
+
+        monkeypatch.setattr(pd.Series, method, spy)
+    p = profile(df, "y")
+    assert kinds(p) == {"x": "numeric", "email": "id"} and p.task == "regression"
+    assert max(counted) <= SAMPLE_ROWS

@@ -108,6 +108,27 @@ class TestCoercion:
         assert "dropped unknown hyperparameter 'colour' for lightgbm" in config.notes
         assert "dropped 'random_state': seeds and threads are set by the run" in config.notes
 
+    def test_an_explicit_name_wins_over_its_alias(self):
+        for params in ({"eta": 0.05, "learning_rate": 0.2}, {"learning_rate": 0.2, "eta": 0.05}):
+            config = self.check("lightgbm", params)
+            assert config.params["learning_rate"] == 0.2
+            assert config.notes == ("dropped 'eta': 'learning_rate' is given too",)
+
+    def test_names_match_in_any_case(self):
+        config = self.check("lightgbm", {"Learning_Rate": 0.2, "NUM_LEAVES": 15, "Random_State": 1})
+        assert (config.params["learning_rate"], config.params["num_leaves"]) == (0.2, 15)
+        assert "renamed 'Learning_Rate' to 'learning_rate'" in config.notes
+        assert "dropped 'random_state': seeds and threads are set by the run" in config.notes
+
+    @pytest.mark.parametrize("layers, nearest", [
+        ((50,), "64"), ([512, 256], "256-128"), ("512-256", "256-128"), ("(50,)", "64"), (40, "32"),
+        ([512, 256, 128], "256-128"),
+    ])
+    def test_layers_that_are_not_a_choice_project_to_the_nearest(self, layers, nearest):
+        config = self.check("mlp", {"hidden_layer_sizes": layers})
+        assert config.params["hidden_layer_sizes"] == nearest
+        assert config.notes == (f"hidden_layer_sizes={layers!r} is not a choice; projected to {nearest!r}",)
+
     def test_parameters_of_another_task_are_dropped(self):
         config = self.check("linear", {"C": 10}, task="regression")
         assert config.params == {"alpha": 1.0}
