@@ -1,6 +1,6 @@
 # make demo  — set up .venv and run notebooks/quickstart.ipynb headless on the offline default
 # make test  — set up .venv (and Debian's chromium for the browser tests) and run the whole test suite
-# make knowledge — rebuild the offline recommender's knowledge base (about an hour on 2 cores)
+# make knowledge — rebuild the offline recommender's knowledge base (resumes; new configurations only)
 # make benchmark — compare every strategy, and cold vs warm refinement, on the 10 dev tasks (benchmarks/RESULTS.md)
 PYTHON ?= python3
 VENV ?= .venv

@@ -1,5 +1,6 @@
 """Kernel ↔ JupyterLab: ask the frontend to insert generated code as a new cell below the
-``%%cash`` cell and run it there (the frontend half is ``labextension/src/bridge.ts``).
+``%%cash`` cell and run it there, or to put code on the clipboard (the frontend half is
+``labextension/src/bridge.ts``).
 
 A kernel cannot wait for a frontend's answer while it runs a cell: the answer arrives on the
 same queue as the next request. So the question is asked early. ``%load_ext`` opens a comm and
@@ -17,9 +18,13 @@ when cells were added or moved since. Other pages on the same kernel ignore the 
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 COMM_TARGET = "llm_cash_magic"
 
 _clients: dict[str, object] = {}  # client session id → the comm that client answered on
+_copies: dict[str, Callable[[bool], None]] = {}  # copy request id → what to call with the page's answer
 
 
 def connect() -> None:
@@ -52,12 +57,33 @@ def run_in_frontend(shell, code: str, below: str | None) -> bool:
     Returns False when no such client has answered the handshake (or there is no cell to insert
     below): the caller then runs the code itself.
     """
-    client = _parent(shell).get("header", {}).get("session")
-    channel = _clients.get(client)
+    client, channel = _client(shell)
     if channel is None or not below:
         return False
     channel.send({"type": "insert-and-run", "client": client, "below": below, "code": code})
     return True
+
+
+def copy_in_frontend(shell, text: str, on_answer: Callable[[bool], None]) -> bool:
+    """Ask the requesting JupyterLab client to put ``text`` on the clipboard.
+
+    ``on_answer(copied)`` is called when the page answers (browsers may refuse); that answer
+    comes after the current message, as every answer does. False if no such client answered
+    the handshake.
+    """
+    client, channel = _client(shell)
+    if channel is None:
+        return False
+    request = uuid.uuid4().hex
+    _copies[request] = on_answer
+    channel.send({"type": "copy", "client": client, "request": request, "text": text})
+    return True
+
+
+def _client(shell) -> tuple[str | None, object | None]:
+    """The client whose message the kernel is handling, and its comm if it answered the handshake."""
+    client = _parent(shell).get("header", {}).get("session")
+    return client, _clients.get(client)
 
 
 def _parent(shell) -> dict:
@@ -77,8 +103,11 @@ def _listen(channel) -> None:
 
 
 def _on_message(channel, msg) -> None:
-    if msg["content"]["data"].get("type") == "ready":
+    data = msg["content"]["data"]
+    if data.get("type") == "ready":
         _clients[msg["header"]["session"]] = channel
+    elif data.get("type") == "copied" and data.get("request") in _copies:
+        _copies.pop(data["request"])(bool(data.get("ok")))
 
 
 def _forget(channel) -> None:

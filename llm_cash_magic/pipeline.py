@@ -128,10 +128,16 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
     trial_id = history.add_trial(run_id, family=rec.family, source=rec.source,
                                  recommended=_trained_params(plan, rec.family, rec.params),
                                  params=_trained_params(plan, rec.family, config.params))
-    code = generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv,
-                         seed=plan.options.seed, trial_id=trial_id, source=rec.source)
+    code = trial_code(plan, rec, config.params, trial_id)
     history.set_trial_code(trial_id, code)
     return trial_id, code
+
+
+def trial_code(plan: Plan, rec: Recommendation, params: dict, trial_id: str | None = None) -> str:
+    """The code that trains ``rec`` with ``params``; without a ``trial_id`` it records nothing (a copy)."""
+    config = validate(rec.family, params, plan.profile.task)
+    return generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv, seed=plan.options.seed,
+                         trial_id=trial_id, source=rec.source)
 
 
 def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation],
@@ -173,10 +179,15 @@ def execute(code: str, namespace: dict, history: History, trial_id: str) -> str 
     try:
         exec(compile(code, f"<llm_cash_magic trial {trial_id}>", "exec"), namespace)
     except Exception as exc:  # the user's data can break training in many ways; report, keep going
-        error = f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        error = error_line(exc)
         history.fail_trial(trial_id, error)
         return error
     return None
+
+
+def error_line(exc: BaseException) -> str:
+    """An exception as the one line a failed trial stores and shows."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
 
 
 def refined_recommendation(result: RefineResult, plan: Plan) -> Recommendation:

@@ -23,6 +23,7 @@ from .errors import CashError
 from .evaluation import cross_validate, training_data
 from .history import History
 from .metrics import METRICS
+from .pipeline import error_line
 from .profiling import TaskProfile
 from .recommenders import Recommendation
 from .space import FAMILIES, Param, family, validate
@@ -130,7 +131,7 @@ def refine(
             history.fail_trial(trial_id, "pruned: worse than the median trial after the first folds")
             raise
         except Exception as exc:  # a config that cannot train on this data is a failed trial
-            history.fail_trial(trial_id, f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+            history.fail_trial(trial_id, error_line(exc))
             raise
         history.finish_trial(trial_id, family=config.family, params=config.params, scores=scores,
                              fit_seconds=time.perf_counter() - started)

@@ -21,9 +21,12 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 
 from . import __version__
+from .codegen import BLEND
 from .history import History
 from .llm.settings import LLMSettings
 from .metrics import METRICS
+from .profiling import FEATURE_KINDS
+from .space import FAMILIES
 
 RUNS_PER_DATASET = 20  # the newest runs of each dataset that /datasets lists
 LEADERBOARD_SIZE = 10
@@ -35,9 +38,9 @@ def datasets(runs: list[dict]) -> list[dict]:
 
     Each group is labelled by its newest run (variable name, shape, task, metric) and lists its
     ``RUNS_PER_DATASET`` newest runs (of ``n_runs``), each run's trials best first (without their
-    hyperparameters: those are in a run's details), and a leaderboard: the best finished trials
-    scored with that metric. Trials scored with an older metric stay in the runs but not in the
-    leaderboard, as their scores do not compare.
+    hyperparameters: those are in a run's details), and a leaderboard: the best finished
+    configurations scored with that metric, each once. Trials scored with an older metric stay in
+    the runs but not in the leaderboard, as their scores do not compare.
     """
     groups: dict[str, dict] = {}
     for run in runs:
@@ -46,26 +49,61 @@ def datasets(runs: list[dict]) -> list[dict]:
         } | {"greater_is_better": METRICS[run["metric"]].greater_is_better, "n_runs": 0, "runs": [],
              "leaderboard": []})
         group["n_runs"] += 1
-        trials = sorted(({k: v for k, v in t.items() if k not in _DETAILS} for t in run["trials"]),
+        trials = sorted(({k: v for k, v in labelled(t).items() if k not in _DETAILS} for t in run["trials"]),
                         key=_best_first(METRICS[run["metric"]].greater_is_better))
         if len(group["runs"]) < RUNS_PER_DATASET:
             group["runs"].append(run | {"trials": trials})
-        if run["metric"] != group["metric"]:
-            continue
-        group["leaderboard"].extend(
-            {"run_id": run["id"], "trial_id": t["id"], "family": t["family"], "source": t["source"],
-             "strategy": run["strategy"], "cv_mean": t["cv_mean"], "cv_std": t["cv_std"]}
-            for t in trials if t["status"] == "done" and t["cv_mean"] is not None)
+        if run["metric"] == group["metric"]:
+            group["leaderboard"] += [t for t in run["trials"] if t["status"] == "done" and t["cv_mean"] is not None]
     for group in groups.values():
-        group["leaderboard"] = sorted(group["leaderboard"], key=_best_first(group["greater_is_better"]))[
-            :LEADERBOARD_SIZE]
+        group["leaderboard"] = _leaderboard(group["leaderboard"], group["greater_is_better"])
     return list(groups.values())
+
+
+def _leaderboard(trials: list[dict], greater_is_better: bool) -> list[dict]:
+    """The best ``LEADERBOARD_SIZE`` configurations (family and hyperparameters), each with its best
+    trial: runs that train the same configuration again would otherwise fill every place."""
+    entries, seen = [], set()
+    for t in sorted(trials, key=_best_first(greater_is_better)):
+        key = (t["family"], json.dumps(t["params"], sort_keys=True))
+        if key not in seen and len(entries) < LEADERBOARD_SIZE:
+            seen.add(key)
+            entries.append({"run_id": t["run_id"], "trial_id": t["id"], "family": t["family"], "label": label(t),
+                            "source": t["source"], "cv_mean": t["cv_mean"], "cv_std": t["cv_std"]})
+    return entries
 
 
 def _best_first(greater_is_better: bool):
     """Sort key: scored trials best first, then unscored ones (a stable sort keeps ties in order)."""
     sign = -1 if greater_is_better else 1
     return lambda trial: (0, sign * trial["cv_mean"]) if trial["cv_mean"] is not None else (1, 0.0)
+
+
+def label(trial: dict) -> str:
+    """A trial's or recommendation's family as the panel names it ("HistGradientBoosting", "blend of 3")."""
+    if trial["family"] == BLEND:
+        return f"blend of {len(trial['params'].get('members', []))}"
+    return FAMILIES[trial["family"]].label if trial["family"] in FAMILIES else trial["family"]
+
+
+def labelled(trial: dict) -> dict:
+    return trial | {"label": label(trial)}
+
+
+def run_details(run: dict) -> dict:
+    """A run as the sidebar shows it: family labels, and hyperparameters also as Python writes them
+    (JSON cannot tell 1.0 from 1, and scikit-learn can: max_features=1 is one feature)."""
+    def python(trial: dict) -> dict:
+        return {"params": {k: repr(v) for k, v in trial["params"].items()},
+                "overrides": {k: {"from": repr(c["from"]), "to": repr(c["to"])} for k, c in trial["overrides"].items()}}
+
+    return run | {"trials": [labelled(t) | {"python": python(t)} for t in run["trials"]],
+                  "recommendations": [labelled(r) for r in run["recommendations"]]}
+
+
+def n_features(run: dict | None) -> int | None:
+    """The features a run's profile uses, as the panel counts them (no target, no unused column)."""
+    return sum(c["kind"] in FEATURE_KINDS for c in run["profile"]["columns"]) if run else None
 
 
 def llm_status() -> dict | None:
@@ -101,7 +139,7 @@ class RunHandler(_HistoryHandler):
         run = await self.in_thread(history.run, run_id)
         if run is None:
             raise web.HTTPError(404, f"no run {run_id!r} in the history")
-        self.write_json(run | {"requests": await self.in_thread(history.requests, run_id)})
+        self.write_json(run_details(run) | {"requests": await self.in_thread(history.requests, run_id)})
 
     @web.authenticated
     async def delete(self, run_id: str):
@@ -115,7 +153,16 @@ class RunHandler(_HistoryHandler):
 class DatasetsHandler(_HistoryHandler):
     @web.authenticated
     async def get(self):
-        self.write_json({"datasets": datasets(await self.in_thread(History().run_summaries))})
+        self.write_json({"datasets": await self.in_thread(self.overview)})
+
+    @staticmethod
+    def overview() -> list[dict]:
+        """``datasets`` with each group's feature count, from its newest run's profile."""
+        history = History()
+        groups = datasets(history.run_summaries())
+        for group in groups:
+            group["n_features"] = n_features(history.run(group["runs"][0]["id"]))
+        return groups
 
 
 class StatusHandler(_HistoryHandler):
@@ -129,7 +176,7 @@ def _load_jupyter_server_extension(server_app) -> None:
     base = url_path_join(web_app.settings["base_url"], "llm-cash")
     web_app.add_handlers(".*$", [
         (url_path_join(base, "runs"), RunsHandler),
-        (url_path_join(base, r"runs/([0-9a-f]+)"), RunHandler),
+        (url_path_join(base, "runs/([^/]+)"), RunHandler),  # any id: an unknown one gets a JSON 404
         (url_path_join(base, "datasets"), DatasetsHandler),
         (url_path_join(base, "status"), StatusHandler),
     ])

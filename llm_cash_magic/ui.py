@@ -11,10 +11,9 @@ for the header, ``messages()`` for "Show prompt", and an ``on_text`` hook for th
 
 from __future__ import annotations
 
-import contextlib
-import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import replace
 from html import escape
@@ -23,13 +22,12 @@ import ipywidgets as widgets
 import pandas as pd
 from IPython.display import display
 
-from . import pipeline, render
-from .codegen import FOLD_LINE
-from .delivery import Delivery, deliver_and_run
+from . import delivery, pipeline, render
+from .delivery import Delivery
 from .editors import Looks, ParamEditor
 from .errors import CashError
 from .history import History
-from .metrics import METRICS
+from .metrics import METRICS, Metric
 from .recommenders import Recommendation
 from .space import family
 
@@ -39,6 +37,9 @@ MAX_LIVE_TEXT = 20_000  # trailing characters of the response text shown while i
 TICK_SECONDS = 0.5
 TEXT_EVERY_SECONDS = 0.2  # the live response view is redrawn at most this often
 COPY_HINT = "click in the box, select all (Ctrl/Cmd+A) and copy (Ctrl/Cmd+C)"
+PRE_HEIGHT = "24em"  # the prompt and the live response scroll beyond this
+SMALL = "font-size: var(--jp-ui-font-size0, 11px); color: var(--jp-ui-font-color2, #616161)"
+NO_MODEL = {"offline": "knowledge base + your history", "defaults": "library defaults, ranked by data size"}
 TEXT_FORM = ("[llm_cash_magic panel: it needs a frontend that shows ipywidgets (JupyterLab, Notebook, "
              "VS Code); %%cash … --auto trains the top recommendation without it]")
 
@@ -86,10 +87,11 @@ class Panel:
         recommender = plan.recommender
         model = getattr(recommender, "model", None)
         sends = callable(getattr(recommender, "messages", None))
-        source = f"recommender: {plan.strategy}" + (f" · model {model}" if model else "" if sends else " · offline")
+        about = f" · model {model}" if model else "" if sends else f" ({NO_MODEL.get(plan.strategy, 'offline')})"
         header = [
             widgets.HTML(render.html(render.profile_summary(plan.profile, plan.options.data, plan.notes))),
-            widgets.HTML("<br>".join(_text_html(line) for line in (source, plan.banner) if line)),
+            widgets.HTML(_prose("<br>".join(_text_html(line) for line in (f"recommender: {plan.strategy}{about}",
+                                                                          plan.banner) if line))),
         ]
         self.clock = widgets.Label()
         self.live_text = widgets.HTML()
@@ -101,18 +103,17 @@ class Panel:
                                             tooltip="the exact messages sent to the model")
         self.prompt_button.on_click(self._toggle_prompt)
         self.prompt_view = widgets.HTML(layout=widgets.Layout(display="none"))
+        count = {"style": self.looks.count, "layout": self.looks.count_box}
         actions: list[widgets.Widget] = []
         if prepare_blend:
-            self.blend_k = widgets.BoundedIntText(2, min=2, max=2, description="K", disabled=True,
-                                                  layout=widgets.Layout(width="110px"))
+            self.blend_k = widgets.BoundedIntText(2, min=2, max=2, description="K", disabled=True, **count)
             self.blend_button = widgets.Button(description="Blend top-K", icon="object-group", disabled=True,
                                                tooltip="train one model averaging the top K cards as edited")
             self.blend_button.on_click(self._blend)
             self.blend_view = RunView(self.looks)
             actions += [self.blend_button, self.blend_k]
         if data is not None:
-            self.refine_n = widgets.BoundedIntText(20, min=1, max=1000, description="N", disabled=True,
-                                                   layout=widgets.Layout(width="120px"))
+            self.refine_n = widgets.BoundedIntText(20, min=1, max=1000, description="N", disabled=True, **count)
             self.refine_button = widgets.Button(description="Refine (N)", icon="search-plus", disabled=True,
                                                 tooltip="N trials of an Optuna TPE search that starts from the "
                                                         "cards as edited; the best one is trained")
@@ -120,7 +121,7 @@ class Panel:
             self.refine_view = RefineView(self.looks)
             actions += [self.refine_button, self.refine_n]
         actions.append(self.prompt_button)
-        footer = [widgets.HBox(actions), self.prompt_view]
+        footer = [widgets.HBox(actions, layout=self.looks.wrap), self.prompt_view]
         if data is not None:
             footer.insert(1, self.refine_view.widget)
         if prepare_blend:
@@ -183,22 +184,14 @@ class Panel:
             self._text_shown_at = time.perf_counter()
 
     # ---- actions -----------------------------------------------------------------------------
-    def _prepare(self, card: Card) -> tuple[str, str]:
-        """A trial for the card's current values: the one Copy code registered, if they still match."""
-        params = card.params()
-        if card.copied and card.copied[0] == params:
-            _, trial_id, code = card.copied
-            card.copied = None
-            return trial_id, code
-        return pipeline.prepare_trial(self.history, self.run_id, self.plan, card.rec, params)
-
     def _run(self, card: Card) -> None:
         card.run_button.disabled = True
         try:
             with card.view.output:  # the code's output lands in the card, and so would a bug's traceback
                 card.view.output.clear_output()
                 try:
-                    trial_id, code = self._prepare(card)
+                    trial_id, code = pipeline.prepare_trial(self.history, self.run_id, self.plan, card.rec,
+                                                            card.params())
                 except CashError as exc:
                     card.view.failed(str(exc))
                     return
@@ -208,14 +201,19 @@ class Panel:
             card.run_button.disabled = False
 
     def _copy(self, card: Card) -> None:
+        """The card's code, to the clipboard when the page can take it, else into a box to copy from.
+
+        A copy is not a trial: its code records nothing, so the history never lists trials that
+        were only copied (Run is what trains and records).
+        """
         with card.view.output:
             try:
-                trial_id, code = self._prepare(card)
+                code = pipeline.trial_code(self.plan, card.rec, card.params())
             except CashError as exc:
                 card.view.failed(str(exc))
                 return
-            card.copied = (card.params(), trial_id, code)
-            card.view.show_code(code, f"the code for these values ({COPY_HINT}); it records its score when run")
+            if not delivery.copy_to_clipboard(code, lambda copied: card.view.copied(code, copied)):
+                card.view.show_code(code, f"no notebook extension here to reach the clipboard: {COPY_HINT}")
 
     def _blend(self, _button) -> None:
         cards = self.cards[: self.blend_k.value]
@@ -243,9 +241,11 @@ class Panel:
             with view.run.output:
                 view.run.output.clear_output()
                 view.started(n_trials, self.plan.profile.metric)
-                result = refine(self.data, self.plan.profile, recs, n_trials, history=self.history,
-                                run_id=self.run_id, cv=self.plan.cv, seed=self.plan.options.seed,
-                                on_trial=view.trial)
+                with warnings.catch_warnings():  # one per trial (MLP convergence, say) would bury the panel
+                    warnings.simplefilter("ignore")
+                    result = refine(self.data, self.plan.profile, recs, n_trials, history=self.history,
+                                    run_id=self.run_id, cv=self.plan.cv, seed=self.plan.options.seed,
+                                    on_trial=view.trial)
                 view.finished(result)
                 try:
                     best = pipeline.refined_recommendation(result, self.plan)
@@ -253,15 +253,21 @@ class Panel:
                 except CashError as exc:
                     view.run.failed(str(exc))
                     return
-                self._deliver(view.run, trial_id, code, baseline=None)
+                self._deliver(view.run, trial_id, code, baseline=None, then=view.trained)
         finally:
             self.refine_button.disabled = False
 
-    def _deliver(self, view: RunView, trial_id: str, code: str, baseline: dict | None) -> None:
+    def _deliver(self, view: RunView, trial_id: str, code: str, baseline: dict | None,
+                 then: Callable[[], None] = lambda: None) -> None:
+        """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has."""
+        def done(outcome: Delivery) -> None:
+            view.finished(self.history.trial(trial_id), outcome, code, self.plan.profile.metric, baseline)
+            then()
+
         view.started(self.plan.cv)
-        with contextlib.redirect_stdout(_FoldWatcher(sys.stdout, view.fold)):
-            delivery = deliver_and_run(code, trial_id, self.history, self.namespace, below=self.cell)
-        view.finished(self.history.trial(trial_id), delivery, code, self.plan.profile.metric, baseline)
+        if delivery.deliver_and_run(code, trial_id, self.history, self.namespace, below=self.cell,
+                                    on_fold=view.fold, on_done=done):
+            view.inserted()
 
     def _toggle_prompt(self, _button) -> None:
         if self.prompt_view.layout.display != "none":
@@ -282,7 +288,6 @@ class Card:
     def __init__(self, rank: int, rec: Recommendation, task: str, looks: Looks):
         fam = family(rec.family)
         self.rec = rec
-        self.copied: tuple[dict, str, str] | None = None  # (params, trial id, code) handed out by Copy code
         self.editors = [ParamEditor(p, rec.params.get(p.name, p.default_for(task)), looks)
                         for p in fam.params_for(task)]
         title = f"<b>#{rank} {escape(fam.label)}</b> · {escape(fam.estimator(task).cls)} · from " \
@@ -290,18 +295,19 @@ class Card:
         texts = [title, _text_html(_clip(rec.rationale, MAX_RATIONALE))]
         if rec.notes:
             notes = _text_html("repaired: " + _clip("; ".join(rec.notes), MAX_NOTES))
-            texts.append(f'<div style="color: var(--jp-warn-color1, #b26b00)">{notes}</div>')
-        parts: list[widgets.Widget] = [widgets.HTML(t, layout=looks.row, style=looks.html) for t in texts]
+            texts.append(f'<span style="color: var(--jp-warn-color1, #b26b00)">{notes}</span>')
+        parts: list[widgets.Widget] = [widgets.HTML(_prose(t), layout=looks.row, style=looks.html) for t in texts]
         parts.append(widgets.GridBox([e.widget for e in self.editors], layout=looks.grid))
         button = {"layout": looks.row, "style": looks.button}
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play", disabled=True,
                                          tooltip="train these values with cross-validation", **button)
-        self.copy_button = widgets.Button(description="Copy code", icon="copy", disabled=True, **button)
+        self.copy_button = widgets.Button(description="Copy code", icon="copy", disabled=True,
+                                          tooltip="the code for these values, to paste anywhere", **button)
         self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the recommended values",
                                            **button)
         self.reset_button.on_click(lambda _: self.reset())
         self.view = RunView(looks)
-        parts += [widgets.HBox([self.run_button, self.copy_button, self.reset_button], layout=looks.row),
+        parts += [widgets.HBox([self.run_button, self.copy_button, self.reset_button], layout=looks.wrap),
                   self.view.widget]
         self.widget = widgets.VBox(parts, layout=widgets.Layout(
             border="1px solid var(--jp-border-color2, #ccc)", padding="4px 10px", margin="6px 0"))
@@ -325,12 +331,13 @@ class RefineView:
         self.run = RunView(looks)
         self.widget = widgets.VBox([self.status, self.progress, self.curve, self.run.widget], layout=looks.row)
         self.best: list[float] = []  # best score after each trial
+        self.summary = ""  # of the finished study
 
     def started(self, n_trials: int, metric: str) -> None:
         self.metric, self.n_trials, self.done, self.best = METRICS[metric], n_trials, 0, []
         self.progress.max, self.progress.value = n_trials, 0
         self.progress.layout.display = None
-        self.status.value = _text_html(f"refining: {n_trials} trials, the cards first…")
+        self.status.value = _prose(_text_html(f"refining: {n_trials} trials, the cards first…"))
         self.curve.value = ""
 
     def trial(self, outcome) -> None:
@@ -342,9 +349,9 @@ class RefineView:
         if better or previous is not None:
             self.best.append(score if better else previous)
         if self.best:
-            self.status.value = _text_html(f"trial {self.done}/{self.n_trials} · best {self.metric.name} "
-                                           f"{self.best[-1]:.4f}")
-            self.curve.value = _sparkline(self.best)
+            self.status.value = _prose(_text_html(f"trial {self.done}/{self.n_trials} · best {self.metric.name} "
+                                                  f"{self.best[-1]:.4f}"))
+            self.curve.value = _sparkline(self.best, self.metric)
 
     def finished(self, result) -> None:
         self.progress.layout.display = "none"
@@ -352,20 +359,26 @@ class RefineView:
         failed = sum(t.state == "failed" for t in result.trials)
         stopped = " (interrupted: the finished trials are kept)" if result.interrupted else ""
         best = f" · best {self.metric.name} {self.best[-1]:.4f}" if self.best else ""
-        self.status.value = _text_html(f"{len(result.trials)} trials in the study ({pruned} pruned, {failed} "
-                                       f"failed){best}{stopped}; training the best one…")
+        self.summary = f"{len(result.trials)} trials in the study ({pruned} pruned, {failed} failed){best}{stopped}"
+        self.status.value = _prose(_text_html(f"{self.summary}; training the best one…"))
+
+    def trained(self) -> None:
+        """The best one's code has run (here or in its new cell): its result is in the run view."""
+        self.status.value = _prose(_text_html(f"{self.summary}; the best one, trained as code: see below"))
 
 
-def _sparkline(values: list[float], width: int = 240, height: int = 48) -> str:
-    """An inline SVG of best-so-far scores (numbers only, so nothing to escape)."""
+def _sparkline(values: list[float], metric: Metric, width: int = 240, height: int = 48) -> str:
+    """An inline SVG of best-so-far scores, captioned (numbers and metric names only: nothing to escape)."""
     low, high = min(values), max(values)
     span = (high - low) or 1.0
     step = width / max(len(values) - 1, 1)
     points = " ".join(f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}"
                       for i, v in enumerate(values))
+    direction = "higher" if metric.greater_is_better else "lower"
     return (f'<svg width="{width}" height="{height}" role="img" aria-label="best score so far">'
             f'<polyline points="{points}" fill="none" stroke="var(--jp-brand-color1, #1976d2)" '
-            f'stroke-width="2"/></svg>')
+            f'stroke-width="2"/></svg><div style="{SMALL}">best {metric.name} so far, trial by trial '
+            f"({direction} is better)</div>")
 
 
 class RunView:
@@ -381,37 +394,56 @@ class RunView:
                                    layout=looks.row)
 
     def started(self, folds: int) -> None:
-        self.status.value = _text_html(f"training with {folds}-fold cross-validation…")
+        self._say(_text_html(f"training with {folds}-fold cross-validation…"))
         self.progress.max, self.progress.value = folds, 0
         self.progress.layout.display = None
+        self.hide_code()
+
+    def inserted(self) -> None:
+        self._say(_text_html("inserted as a new cell below the %%cash cell; training there…"))
 
     def fold(self, i: int, k: int, metric: str, score: str) -> None:
         self.progress.max, self.progress.value = k, i
-        self.status.value = _text_html(f"training… fold {i}/{k}: {metric} {score}")
+        self._say(_text_html(f"training… fold {i}/{k}: {metric} {score}"))
 
-    def finished(self, trial: dict, delivery: Delivery, code: str, metric: str, baseline: dict | None) -> None:
+    def finished(self, trial: dict | None, delivery: Delivery, code: str, metric: str,
+                 baseline: dict | None) -> None:
         self.progress.layout.display = "none"
-        if delivery.inserted:
-            self.status.value = _text_html("inserted as a new cell below the %%cash cell; it runs there and "
-                                           "records its score in the history")
-            return
         if delivery.error:
             self.failed(f"training failed: {delivery.error}")
-        elif trial["status"] == "done":
-            self.status.value = _result_html(trial, metric, baseline)
+        elif trial and trial["status"] == "done":
+            where = " · in the new cell below" if delivery.inserted else ""
+            self._say(_result_html(trial, metric, baseline) + where)
         else:
-            self.failed("the code ran but recorded no score; see its output above")
-        self.show_code(code, f"ran in this kernel, as no notebook extension is here to insert the cell: "
-                             f"to keep the code, {COPY_HINT}")
+            self.failed("the code ran but recorded no score; see its output")
+        if not delivery.inserted:
+            self.show_code(code, f"ran in this kernel, as no notebook extension is here to insert the cell: "
+                                 f"to keep the code, {COPY_HINT}")
 
     def failed(self, message: str) -> None:
         self.progress.layout.display = "none"
-        self.status.value = f'<span style="color: var(--jp-error-color1, #c00)">{_text_html(message)}</span>'
+        self._say(f'<span style="color: var(--jp-error-color1, #c00)">{_text_html(message)}</span>')
+
+    def copied(self, code: str, ok: bool) -> None:
+        """The page's answer to Copy code: on the clipboard, or (the browser said no) in the box.
+        Said under the status, which keeps the last Run's score."""
+        if ok:
+            self.hide_code()
+            self.code_hint.value = _prose(_text_html("copied to the clipboard; a copy records no score (Run does)"))
+        else:
+            self.show_code(code, f"the browser did not let the page copy: {COPY_HINT}")
 
     def show_code(self, code: str, hint: str) -> None:
         self.code.value = code
         self.code.layout.display = None
-        self.code_hint.value = _text_html(hint)
+        self.code_hint.value = _prose(_text_html(hint))
+
+    def hide_code(self) -> None:
+        self.code.layout.display = "none"
+        self.code_hint.value = ""
+
+    def _say(self, html: str) -> None:
+        self.status.value = _prose(html)
 
 
 def _result_html(trial: dict, metric: str, baseline: dict | None) -> str:
@@ -435,10 +467,19 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _text_html(text: str, pre: bool = False) -> str:
-    """Untrusted text as HTML that shows it verbatim and can never become markup."""
+    """Untrusted text as HTML that shows it verbatim and can never become markup.
+
+    ``pre`` keeps its lines, wrapped between words (JupyterLab breaks <pre> text anywhere),
+    in a box that scrolls past ``PRE_HEIGHT``.
+    """
     if pre:
-        return f'<pre style="white-space: pre-wrap; margin: 0">{escape(text)}</pre>'
+        return f'<pre style="{render.PRE_STYLE}; max-height: {PRE_HEIGHT}; overflow: auto">{escape(text)}</pre>'
     return escape(text)
+
+
+def _prose(html: str) -> str:
+    """HTML whose wrapped lines sit 1.4 apart: ipywidgets' HTML widget is laid out for one line (28 px)."""
+    return f'<div style="line-height: 1.4; margin: 4px 0">{html}</div>'
 
 
 class _Clock:
@@ -469,22 +510,3 @@ class _Clock:
     def _tick(self) -> None:
         self.seconds = time.perf_counter() - self.started
         self.label.value = f"{self.text} {int(self.seconds)} s"  # unchanged text sends nothing
-
-
-class _FoldWatcher:
-    """stdout that passes everything through and reports each fold line the training code prints."""
-
-    def __init__(self, stream, on_fold: Callable[[int, int, str, str], None]):
-        self._stream, self._on_fold, self._line = stream, on_fold, ""
-
-    def write(self, text: str) -> int:
-        written = self._stream.write(text)
-        *lines, self._line = (self._line + text).split("\n")
-        for line in lines:
-            match = FOLD_LINE.match(line)
-            if match:
-                self._on_fold(int(match[1]), int(match[2]), match[3], match[4])
-        return written
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)

@@ -4,6 +4,7 @@ speaks the labextension's side of the protocol (the browser tests drive the real
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -80,6 +81,12 @@ def printed(messages: list[dict]) -> str:
     return "".join(m["content"]["text"] for m in messages if m["msg_type"] == "stream")
 
 
+def widget_values(messages: list[dict]) -> list[str]:
+    """The values widgets were updated to (the panel's status lines among them)."""
+    return [str(m["content"]["data"]["state"]["value"]) for m in messages if m["msg_type"] == "comm_msg"
+            and "value" in m["content"]["data"].get("state", {})]
+
+
 def set_next_input(reply: dict) -> list[str]:
     return [p["text"] for p in reply["content"].get("payload", []) if p["source"] == "set_next_input"]
 
@@ -138,8 +145,32 @@ def test_the_panels_run_sends_the_edited_code_below_the_cash_cell(lab):
     assert request["below"] == "cell-of-cash" and request["client"] == lab.session
     assert "cash_model = Pipeline(" in request["code"]
     assert "fold 1/" not in printed(during)
-    states = [m["content"]["data"].get("state", {}) for m in during if m["msg_type"] == "comm_msg"]
-    assert any("inserted as a new cell below" in str(s.get("value", "")) for s in states)
+    assert any("inserted as a new cell below" in value for value in widget_values(during))
+
+    ran, _ = lab.execute(request["code"], cell_id="the-new-cell")  # as JupyterLab runs the inserted cell
+    assert "fold 3/5: rmse" in printed(ran)  # the cell's output stays the cell's
+    values = widget_values(ran)
+    assert any("training… fold 3/5: rmse" in value for value in values)  # and the card follows its folds
+    assert any(re.search(r"<b>rmse [\d.]+ ± [\d.]+</b> over 5 folds .* in the new cell below", value)
+               for value in values)
+
+
+def test_copy_code_asks_the_page_for_the_clipboard_and_records_no_trial(lab):
+    messages, _ = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
+    [copy_button, *_] = [m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_open"
+                         and m["content"]["data"].get("state", {}).get("description") == "Copy code"]
+    during = lab.send_and_wait("comm_msg", {"comm_id": copy_button,
+                                            "data": {"method": "custom", "content": {"event": "click"}}})
+    [request] = [m["content"]["data"] for m in during if m["msg_type"] == "comm_msg"
+                 and m["content"]["data"].get("type") == "copy"]
+    assert request["client"] == lab.session and request["text"].startswith("# %%cash")
+    assert "record_result" not in request["text"]
+
+    answered = lab.send_and_wait("comm_msg", {"comm_id": lab.comm_id,
+                                              "data": {"type": "copied", "request": request["request"], "ok": True}})
+    assert any("copied to the clipboard" in value for value in widget_values(answered))
+    _, check = lab.execute("import llm_cash_magic as c; assert c.History().runs()[0]['trials'] == []")
+    assert check["content"]["status"] == "ok"
 
 
 def test_without_a_cell_id_the_kernel_runs_the_code_itself(lab):

@@ -71,12 +71,12 @@ def test_booleans_are_checkboxes():
     assert editor.value is False
 
 
-def test_nullable_numbers_have_a_none_box_that_disables_the_number():
+def test_nullable_numbers_have_a_none_box_that_hides_the_number():
     editor = ParamEditor(family("random_forest").param("max_depth"), None)
     assert editor.value is None
-    assert editor.input.disabled
+    assert editor.input.layout.visibility == "hidden"  # "none" shows no number, not a greyed one
     editor.none_box.value = False
-    assert not editor.input.disabled
+    assert editor.input.layout.visibility == "visible"
     assert isinstance(editor.value, int)
     editor.value = 12
     assert (editor.none_box.value, editor.value) == (False, 12)
@@ -87,7 +87,7 @@ def test_a_changed_value_is_flagged_in_place_and_reset_restores_the_recommendati
     assert editor.flag.value == "" and not editor.changed
     editor.value = 127
     assert editor.changed
-    assert editor.flag.value == "edited (was 63)"
+    assert "edited (was 63)" in editor.flag.value and "var(--jp-brand-color1" in editor.flag.value
     editor.reset()
     assert editor.value == 63 and editor.flag.value == "" and not editor.changed
 
@@ -99,3 +99,16 @@ def test_every_parameter_of_every_family_gets_an_editor_that_reads_back_its_defa
             editor = ParamEditor(param, param.default_for(task))
             assert editor.value == param.default_for(task), (fam.name, param.name)
             assert not editor.changed
+
+
+def test_floats_show_four_significant_digits_but_keep_every_digit_until_edited():
+    editor = ParamEditor(family("lightgbm").param("colsample_bytree"), 0.7385038460573171)
+    assert editor.input.value == 0.7385
+    assert editor.value == 0.7385038460573171 and not editor.changed
+    editor.input.value = 0.5  # typed
+    assert editor.value == 0.5 and "edited (was 0.7385)" in editor.flag.value
+    editor.input.value = 0.123456789  # typed with every digit: kept
+    assert editor.value == 0.123456789
+    whole = ParamEditor(family("lightgbm").param("subsample"), 1.0)
+    whole.value = 0.5
+    assert "edited (was 1.0)" in whole.flag.value  # a float stays a float: 1.0 is not 1 to scikit-learn

@@ -148,7 +148,8 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                  permissions=["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     yield page
@@ -207,7 +208,8 @@ def open_sidebar(page):
 
 
 # ---- tests --------------------------------------------------------------------------------------
-def test_the_panels_run_inserts_the_edited_code_below_and_the_sidebar_lists_its_score(lab, page):
+def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_show_its_score(lab, page,
+                                                                                             lab_history):
     nb = Notebook(page, lab.notebook("panel.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
     sidebar = open_sidebar(page)
     nb.run(0)
@@ -221,20 +223,36 @@ def test_the_panels_run_inserts_the_edited_code_below_and_the_sidebar_lists_its_
     editor.locator("input[type=number]").fill("7")
     editor.locator("input[type=number]").press("Tab")
 
+    card.locator("button:has-text('Copy code')").click()
+    card.get_by_text("copied to the clipboard").wait_for()
+    assert "max_depth=7," in page.evaluate("navigator.clipboard.readText()")
+
     run = card.locator("button:has-text('Run')")
     expect(run).to_be_enabled()
     run.click()
-    card.get_by_text("inserted as a new cell below the %%cash cell").wait_for()
     generated = cash + 1
-    assert nb.source(generated).startswith("# %%cash")
+    page.wait_for_function("i => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).sharedModel"
+                           ".getSource().startsWith('# %%cash')", arg=generated)
     assert "max_depth=7," in nb.source(generated)
+    expect(nb.cells.nth(generated)).to_be_in_viewport(ratio=0.25)  # scrolled to, below the long panel
     nb.wait_executed(generated)
     nb.cells.nth(generated).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
     mean, std = re.search(r"rmse: ([\d.]+) ± ([\d.]+) over 5 folds", nb.output(generated)).groups()
+    card.get_by_text(re.compile(rf"rmse {mean} ± {std} over 5 folds · fit time")).wait_for()  # the card too
+
+    page.set_viewport_size({"width": 760, "height": 1000})  # a narrow notebook beside the sidebar
+    none_box = editor.locator("input[type=checkbox]")
+    none_box.scroll_into_view_if_needed()
+    assert none_box.bounding_box()["x"] + 10 < card.bounding_box()["x"] + card.bounding_box()["width"]
+    assert card.evaluate("el => el.scrollWidth <= el.clientWidth")  # nothing hidden sideways
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=f"{mean} ± {std}").wait_for()
+    assert sidebar.locator(".jp-LlmCash-shape").first.inner_text() == "150 rows × 2 features"
+    assert [t["status"] for t in lab_history.runs()[0]["trials"]] == ["done"]  # the copy recorded nothing
     sidebar.locator(".jp-LlmCash-run").first.click()
     assert "max_depth None → 7" in sidebar.locator(".jp-LlmCash-overrides").inner_text()
+    assert "max_features=1.0," in sidebar.locator(".jp-LlmCash-params").inner_text()  # not 1: one feature
     n_cells = nb.cells.count()
     nb.select(0)
     sidebar.locator(".jp-LlmCash-insert").first.click()
@@ -288,15 +306,18 @@ def test_the_code_lands_below_its_cell_even_after_cells_were_added_above(lab, pa
     assert nb.source(5).startswith("bridge.run_in_frontend")
 
 
-def test_sidebar_renders_history_text_as_text(lab, page, lab_history, houses):
+def test_sidebar_renders_history_text_as_text_and_clips_long_text_keeping_it_in_a_tooltip(lab, page, lab_history,
+                                                                                           houses):
     hostile = '<img src=x onerror="window.__pwned=1">'
-    frame = houses.rename(columns={"city": hostile})
+    tall = "line\n" * 12
+    frame = houses.rename(columns={"city": hostile, "rooms": tall})
     prof = profile(frame, "price")
     rec = recommend(prof, strategy="defaults")[0]
     rec = Recommendation(rec.family, rec.params, f"trust me <script>window.__pwned=2</script>{hostile}",
                          rec.source)
+    wordy = Recommendation(rec.family, rec.params, "because " * 125, rec.source)  # 1,000 characters
     run_id = lab_history.start_run(prof, data_name="hostile", n_columns=frame.shape[1], strategy="defaults",
-                                   notes=hostile, recommendations=[rec.to_dict()])
+                                   notes=hostile, recommendations=[rec.to_dict(), wordy.to_dict()])
     lab_history.record_request(run_id=run_id, strategy="zero-shot", purpose="recommend", model="m", endpoint="h",
                                cache_key="k", messages=[{"role": "user", "content": hostile}], status="ok")
     Notebook(page, lab.notebook("escaping.ipynb", ["1"]))
@@ -304,11 +325,17 @@ def test_sidebar_renders_history_text_as_text(lab, page, lab_history, houses):
     sidebar.locator(f".jp-LlmCash-run[data-run-id='{run_id}']").click()
     details = sidebar.locator(".jp-LlmCash-details")
     details.locator(".jp-LlmCash-column", has_text=hostile).wait_for()
-    assert hostile in details.locator(".jp-LlmCash-rationale").inner_text()
+    assert hostile in details.locator(".jp-LlmCash-rationale").first.inner_text()
     assert details.locator(".jp-LlmCash-notes").inner_text() == hostile
     assert hostile in details.locator(".jp-LlmCash-prompt").text_content()
     assert sidebar.locator("img, script").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+    long = details.locator(".jp-LlmCash-rationale span").nth(1)
+    assert len(long.inner_text()) <= 300 and long.inner_text().endswith("…")
+    assert long.get_attribute("title") == wordy.rationale
+    column = details.locator(".jp-LlmCash-column span", has_text="line line")
+    assert column.inner_text() == " ".join(["line"] * 12) and column.get_attribute("title") == tall
 
 
 def test_sidebar_shows_the_llm_model_and_host_but_not_the_key(lab, page):
@@ -318,3 +345,32 @@ def test_sidebar_shows_the_llm_model_and_host_but_not_the_key(lab, page):
     status.wait_for()
     assert status.inner_text() == "LLM: test-model at 127.0.0.1:9"
     assert LLM_KEY not in page.content()
+
+
+def test_forget_asks_first_and_says_so_when_it_fails(lab, page, lab_history, houses):
+    run_id = lab_history.start_run(profile(houses, "price"), data_name="forgettable", n_columns=7,
+                                   strategy="defaults")
+    Notebook(page, lab.notebook("forget.ipynb", ["1"]))
+    sidebar = open_sidebar(page)
+    entry = sidebar.locator(f".jp-LlmCash-run[data-run-id='{run_id}']")
+    entry.click()
+    forget = sidebar.locator(".jp-LlmCash-forget")
+    dialog = page.locator(".jp-Dialog")
+
+    forget.click()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert lab_history.run(run_id) is not None
+
+    this_run = re.compile(rf"/llm-cash/runs/{run_id}\b")
+    page.route(this_run, lambda route: route.fulfill(status=500, body='{"message": "disk full"}')
+               if route.request.method == "DELETE" else route.continue_())
+    forget.click()
+    dialog.get_by_role("button", name="Forget").click()
+    page.get_by_text(f"Could not forget run {run_id}: disk full").wait_for()
+    assert lab_history.run(run_id) is not None
+
+    page.unroute(this_run)
+    forget.click()
+    dialog.get_by_role("button", name="Forget").click()
+    expect(entry).to_have_count(0)
+    assert lab_history.run(run_id) is None

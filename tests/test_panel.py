@@ -4,15 +4,17 @@ editors changed, buttons clicked (``Button.click()`` runs the same callbacks a b
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import warnings
 from html import escape as html_escape
 
 import ipywidgets as widgets
 import pytest
 from fake_openai import Reply
 
-from llm_cash_magic import pipeline, space
+from llm_cash_magic import bridge, pipeline, space
 from llm_cash_magic.errors import CashError
 from llm_cash_magic.options import parse
 from llm_cash_magic.recommenders import Recommendation
@@ -175,7 +177,8 @@ def test_the_header_names_the_model_or_says_offline(make_panel):
     header = lambda p: " ".join(w.value for w in p.widget.children[:2])  # noqa: E731
     unnamed = ScriptedModel(three())
     unnamed.model = None  # sends a prompt, so it is not offline even without a model name
-    assert "recommender: offline · offline" in header(offline)
+    assert "recommender: offline (knowledge base + your history)<br>" in header(offline)
+    assert "offline · offline" not in header(offline)
     assert "recommender: offline · model scripted-model-1" in header(model)
     assert "recommender: offline<br>" in header(make_panel(unnamed))
     assert "price" in header(model) and "300 rows" in header(model)
@@ -236,8 +239,7 @@ def test_run_shows_progress_fold_by_fold(make_panel):
     card.view.status.observe(lambda change: statuses.append(change.new), "value")
     card.run_button.click()
     assert folds == [1, 2, 3]
-    assert [s.split(":")[0] for s in statuses if s.startswith("training… fold")] == [
-        "training… fold 1/3", "training… fold 2/3", "training… fold 3/3"]
+    assert re.findall(r"training… fold (\d/\d): rmse", "".join(statuses)) == ["1/3", "2/3", "3/3"]
     assert card.view.progress.layout.display == "none"  # done: the score replaces the bar
 
 
@@ -254,18 +256,73 @@ def test_the_score_is_shown_next_to_the_library_defaults_score_on_the_same_data(
     assert "better by" in card.view.status.value or "worse by" in card.view.status.value
 
 
-def test_copy_code_shows_the_code_and_run_then_trains_that_same_trial(make_panel, history):
-    panel = make_panel(Scripted(three()))
+def test_copy_code_without_a_clipboard_shows_the_code_to_copy_and_records_no_trial(make_panel, history):
+    namespace = {}
+    panel = make_panel(Scripted(three()), namespace=namespace)
     panel.stream()
     card = panel.cards[1]
+    card.editors[0].value = 60
     card.copy_button.click()
-    assert card.view.code.value.startswith("# %%cash · RandomForest")
+    card.copy_button.click()
+    code = card.view.code.value
+    assert code.startswith("# %%cash · RandomForest") and "n_estimators=60," in code
+    assert "record_result" not in code  # a copy is not a trial: it records nothing wherever it runs
+    assert "no notebook extension here to reach the clipboard" in card.view.code_hint.value
     assert "select all" in card.view.code_hint.value
-    [pending] = history.run(panel.run_id)["trials"]
-    assert pending["status"] == "pending" and pending["id"] in card.view.code.value
+    assert history.run(panel.run_id)["trials"] == []
+    exec(code, namespace)
+    assert history.run(panel.run_id)["trials"] == []
     card.run_button.click()
     [trained] = history.run(panel.run_id)["trials"]
-    assert (trained["id"], trained["status"]) == (pending["id"], "done")
+    assert trained["status"] == "done" and trained["params"]["n_estimators"] == 60
+
+
+def test_copy_code_goes_to_the_clipboard_when_the_page_answers(make_panel, history, monkeypatch):
+    requests = []
+    monkeypatch.setattr(bridge, "copy_in_frontend", lambda shell, text, answer: requests.append((text, answer)) or True)
+    panel = make_panel(Scripted(three()))
+    panel.stream()
+    card = panel.cards[0]
+    card.copy_button.click()
+    [(text, answer)] = requests
+    assert text.startswith("# %%cash · LightGBM") and card.view.code.layout.display == "none"
+    answer(True)
+    assert "copied to the clipboard" in card.view.code_hint.value
+    card.copy_button.click()
+    requests[-1][1](False)  # the browser refused
+    assert card.view.code.value == text and card.view.code.layout.display is None
+    assert "the browser did not let the page copy" in card.view.code_hint.value
+    assert history.run(panel.run_id)["trials"] == []
+
+
+def test_a_run_inserted_as_a_cell_shows_its_folds_and_score_in_the_card_once_that_cell_ran(make_panel, history,
+                                                                                           ip, houses, monkeypatch):
+    sent = []
+    monkeypatch.setattr(bridge, "run_in_frontend", lambda shell, code, below: sent.append((code, below)) or True)
+    panel = make_panel(Scripted([rec("linear", {"alpha": 3.0})]), cell="cell-of-cash")
+    panel.stream()
+    card = panel.cards[0]
+    card.run_button.click()
+    [(failing, below)] = sent
+    assert below == "cell-of-cash"
+    assert "inserted as a new cell below the %%cash cell" in card.view.status.value
+    ip.run_cell(failing)  # what JupyterLab does with it, before `houses` exists in this kernel
+    assert "training failed: NameError: name &#x27;houses&#x27; is not defined" in card.view.status.value
+    assert history.trial(history.run(panel.run_id)["trials"][0]["id"])["status"] == "failed"
+
+    ip.user_ns["houses"] = houses
+    card.run_button.click()
+    code = sent[-1][0]
+    folds = []
+    card.view.progress.observe(lambda change: folds.append(change.new), "value")
+    ip.run_cell("x = 1")  # another cell first: the card waits for its own
+    assert "inserted as a new cell" in card.view.status.value
+    ip.run_cell(code)
+    trial = history.run(panel.run_id)["trials"][1]
+    assert folds == [1, 2, 3]
+    assert f"rmse {trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}</b> over 3 folds · fit time" in card.view.status.value
+    assert "in the new cell below" in card.view.status.value
+    assert card.view.code.layout.display == "none"  # the code is in the notebook, not in the card
 
 
 def test_reset_puts_every_editor_back_to_the_recommendation(make_panel):
@@ -307,6 +364,8 @@ def test_show_prompt_shows_the_exact_messages_as_text(make_panel):
     assert "──── system ────\nYou recommend models. &lt;script&gt;" in panel.prompt_view.value
     assert "──── user ────\n5 models for target &#x27;price&#x27;" in panel.prompt_view.value
     assert panel.prompt_view.layout.display is None
+    style = re.search(r'<pre style="([^"]*)"', panel.prompt_view.value)[1]
+    assert "word-break: normal" in style and "max-height" in style and "overflow: auto" in style
 
 
 def test_blend_top_k_appears_only_when_blend_code_exists(make_panel):
@@ -351,13 +410,25 @@ def test_rationales_notes_and_column_names_are_escaped_never_markup(make_panel, 
     assert history.run(panel.run_id)["trials"][0]["status"] == "done"
 
 
+def test_the_header_flows_and_clips_each_long_column_name_on_its_own(make_panel, houses):
+    houses["x" * 320] = 1  # constant: named in the header's "not used" line
+    houses["note\n" * 12] = 2
+    houses["tail"] = 3
+    panel = make_panel(Scripted(three()))
+    header = panel.widget.children[0].value
+    assert "&#x27;xxx" in header and "x" * 60 not in header
+    assert "&#x27;note note" in header and "&#x27;tail&#x27; (a single value)" in header
+    first = header[header.index("houses"):header.index("target")]
+    assert "fingerprint" in first and "\n" not in first.rstrip()  # one line: the browser wraps it
+
+
 def test_long_rationales_are_clipped_in_the_view_but_kept_whole_in_the_history(make_panel, history):
     long = "word " * 2000
     panel = make_panel(Scripted([rec("linear", rationale=long)]))
     panel.stream()
     shown = [w.value for w in all_widgets(panel.cards[0].widget) if isinstance(w, widgets.HTML)]
     assert max(len(v) for v in shown) <= MAX_RATIONALE + 100
-    assert any(v.endswith("…") for v in shown)
+    assert any(v.endswith("…</div>") for v in shown)
     assert history.run(panel.run_id)["recommendations"][0]["rationale"] == long
 
 
@@ -369,9 +440,10 @@ def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as
     ip.run_cell_magic("cash", "houses target=price cv=3", "big houses matter most")
     printed = capsys.readouterr().out
     assert "Recommendations" in printed and "rmse:" in printed
-    assert ip.rl_next_input.startswith("# %%cash · Linear")
     [run] = history.runs()
-    assert [t["status"] for t in run["trials"]] == ["done"]
+    top = run["recommendations"][0]["family"]  # the offline recommender's first pick, whatever it is
+    assert ip.rl_next_input.startswith(f"# %%cash · {space.family(top).label} (")
+    assert [(t["family"], t["status"]) for t in run["trials"]] == [(top, "done")]
 
 
 # ---- refinement --------------------------------------------------------------------------------
@@ -382,6 +454,7 @@ def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, 
     panel.stream()
     panel.cards[1].editors[0].value = 9  # n_neighbors, edited before refining
     panel.refine_n.value = 3
+    assert panel.refine_n.style.description_width == "initial"  # "N" takes its width, the box keeps the rest
     panel.refine_button.click()
 
     trials = history.run(panel.run_id)["trials"]
@@ -389,8 +462,22 @@ def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, 
     assert [(t["family"], t["params"]) for t in searched[:2]] == [
         ("linear", {"alpha": 3.0}), ("knn", {"n_neighbors": 9, "weights": "uniform", "p": 2})]
     assert "3 trials in the study" in panel.refine_view.status.value
+    assert "training the best one" not in panel.refine_view.status.value  # it was trained: its score is below
     assert panel.refine_view.curve.value.startswith("<svg")
+    assert "best rmse so far, trial by trial (lower is better)" in panel.refine_view.curve.value
     best = trials[-1]
     assert best["source"] == "refine" and best["status"] == "done" and "cash_model" in namespace
     done = [t for t in searched if t["status"] == "done"]
     assert best["params"] == min(done, key=lambda t: t["cv_mean"])["params"]  # rmse: lower is better
+
+
+def test_refine_trials_warn_nothing_into_the_panel(make_panel, houses):
+    slow = rec("mlp", {"max_iter": 20, "learning_rate_init": 1e-4}, "a net")  # never converges in 20 steps
+    panel = make_panel(Scripted([rec("linear", {"alpha": 3.0}), slow]), data=houses)
+    panel.stream()
+    panel.refine_n.value = 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        panel.refine_button.click()
+    assert [w for w in caught if w.category.__name__ == "ConvergenceWarning"] == []
+    assert "2 trials in the study" in panel.refine_view.status.value

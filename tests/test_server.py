@@ -87,10 +87,23 @@ def test_a_run_comes_with_the_llm_requests_made_for_it(fetch, history, houses):
     assert request["messages"] == messages and request["model"] == "test-model"
 
 
-def test_an_unknown_run_is_404(fetch):
+@pytest.mark.parametrize("run_id", ["0123456789ab", "not-an-id"])
+def test_an_unknown_run_is_a_json_404(fetch, run_id):
     with pytest.raises(HTTPClientError) as error:
-        fetch("runs", "0123456789ab")
+        fetch("runs", run_id)
     assert error.value.code == 404
+    assert run_id in json.loads(error.value.response.body)["message"]
+
+
+def test_a_runs_hyperparameters_come_also_as_python_writes_them(fetch, history, houses):
+    run_id = record_run(history, houses, "price", data_name="houses", family_index=1)  # random_forest
+    trial_id = history.run(run_id)["trials"][0]["id"]
+    params = history.trial(trial_id)["params"] | {"max_features": 1.0, "max_depth": 7}
+    history.finish_trial(trial_id, family="random_forest", params=params, scores=[1.0], fit_seconds=0.1)
+    trial = fetch("runs", run_id)["trials"][0]
+    assert trial["python"]["params"]["max_features"] == "1.0"  # JSON would say 1: one feature, to scikit-learn
+    assert trial["python"]["overrides"]["max_depth"] == {"from": "None", "to": "7"}
+    assert trial["label"] == "RandomForest"
 
 
 def test_delete_forgets_the_run_and_keeps_the_others(fetch, history, houses):
@@ -122,6 +135,7 @@ def test_datasets_endpoint_groups_runs_with_a_leaderboard(fetch, history, houses
     record_run(history, houses, "price", data_name="houses", scores=[2.0, 2.0])
     groups = fetch("datasets")["datasets"]
     assert [(g["data_name"], g["n_rows"], g["n_columns"], len(g["runs"])) for g in groups] == [("houses", 300, 7, 1)]
+    assert groups[0]["n_features"] == 5  # as the panel counts: no target, no ID column
     assert groups[0]["leaderboard"][0]["cv_mean"] == 2.0
 
 
@@ -164,11 +178,28 @@ def test_datasets_put_the_most_recently_used_dataset_first(history, houses, chur
 def test_datasets_list_the_newest_runs_and_the_best_trials_of_many(history, houses, monkeypatch):
     monkeypatch.setattr(server, "RUNS_PER_DATASET", 3)
     monkeypatch.setattr(server, "LEADERBOARD_SIZE", 2)
-    ids = [record_run(history, houses, "price", data_name="houses", scores=[float(i)]) for i in range(5)]
+    ids = [record_run(history, houses, "price", data_name="houses", scores=[float(i)], family_index=i)
+           for i in range(5)]
     (group,) = datasets(history.run_summaries())
     assert group["n_runs"] == 5
     assert [r["id"] for r in group["runs"]] == ids[::-1][:3]
     assert [e["cv_mean"] for e in group["leaderboard"]] == [0.0, 1.0]  # rmse: lowest first, all runs count
+
+
+def test_the_leaderboard_lists_each_configuration_once_by_label_and_source(history, houses):
+    for score in (9.0, 4.0, 6.0):  # the same defaults trained three times
+        record_run(history, houses, "price", data_name="houses", scores=[score], family_index=0)
+    run_id = record_run(history, houses, "price", data_name="houses", scores=[5.0], family_index=3)
+    rec = recommend(profile(houses, "price"), strategy="defaults")[3]
+    trial = history.add_trial(run_id, family=rec.family, source="refine", recommended=rec.params,
+                              params=rec.params | {"learning_rate": 0.05})
+    history.finish_trial(trial, family=rec.family, params=rec.params | {"learning_rate": 0.05}, scores=[4.5],
+                         fit_seconds=0.1)
+    (group,) = datasets(history.run_summaries())
+    board = [(e["label"], e["cv_mean"], e["source"]) for e in group["leaderboard"]]
+    assert board == [("Linear", 4.0, "defaults"), ("HistGradientBoosting", 4.5, "refine"),
+                     ("HistGradientBoosting", 5.0, "defaults")]
+    assert group["runs"][0]["trials"][0]["label"] == "HistGradientBoosting"
 
 
 def test_unfinished_and_failed_trials_are_listed_but_not_ranked(history, houses):

@@ -8,6 +8,7 @@ import { ServerConnection } from '@jupyterlab/services';
 export interface ITrialSummary {
   id: string;
   family: string;
+  label: string; // the family as the panel names it
   source: string;
   status: 'pending' | 'done' | 'failed';
   cv_mean: number | null;
@@ -19,6 +20,11 @@ export interface ITrialSummary {
 export interface ITrial extends ITrialSummary {
   params: Record<string, unknown>;
   overrides: Record<string, { from: unknown; to: unknown }>;
+  python: {
+    // the same values as Python writes them (JSON cannot tell 1.0 from 1)
+    params: Record<string, string>;
+    overrides: Record<string, { from: string; to: string }>;
+  };
   code: string;
   cv_scores: number[] | null;
 }
@@ -52,6 +58,7 @@ export interface IColumn {
 
 export interface IRecommendation {
   family: string;
+  label: string;
   params: Record<string, unknown>;
   rationale: string;
   source: string;
@@ -80,13 +87,14 @@ export interface ILeaderboardEntry {
   run_id: string;
   trial_id: string;
   family: string;
-  source: string;
-  strategy: string;
+  label: string;
+  source: string; // who chose it: "offline", "llm:<model>", "refine", …
   cv_mean: number;
   cv_std: number | null;
 }
 
 export interface IDataset extends IDatasetLabel {
+  n_features: number | null; // as the panel counts them; null if the newest run just went
   greater_is_better: boolean;
   n_runs: number;
   runs: IRunSummary[]; // the newest ones

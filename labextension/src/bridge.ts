@@ -5,8 +5,10 @@
  * comm to it and this side answers "ready"; a page that connects later (a reload) opens the comm
  * itself if the kernel already has one. The kernel then sends
  * {type: "insert-and-run", client, below, code}: insert `code` as a new code cell directly below
- * the cell whose id is `below` and run it. Only the client that made the request acts on it (the
- * kernel names it), so two open pages never both insert.
+ * the cell whose id is `below`, scroll to it and run it; or {type: "copy", client, request, text}:
+ * put `text` on the clipboard and answer {type: "copied", request, ok} (browsers may refuse).
+ * Only the client that made the request acts on it (the kernel names it), so two open pages never
+ * both insert.
  */
 import { ISessionContextDialogs, Notification } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
@@ -14,12 +16,9 @@ import { Kernel, KernelMessage } from '@jupyterlab/services';
 
 export const COMM_TARGET = 'llm_cash_magic';
 
-interface IInsertAndRun {
-  type: 'insert-and-run';
-  client: string;
-  below: string;
-  code: string;
-}
+type Request =
+  | { type: 'insert-and-run'; client: string; below: string; code: string }
+  | { type: 'copy'; client: string; request: string; text: string };
 
 export class CellBridge {
   constructor(
@@ -64,9 +63,14 @@ export class CellBridge {
 
   private listen(kernel: Kernel.IKernelConnection, comm: Kernel.IComm): void {
     comm.onMsg = (msg: KernelMessage.ICommMsgMsg) => {
-      const data = msg.content.data as unknown as IInsertAndRun;
-      if (data.type === 'insert-and-run' && data.client === kernel.clientId) {
+      const data = msg.content.data as unknown as Request;
+      if (data.client !== kernel.clientId) {
+        return;
+      }
+      if (data.type === 'insert-and-run') {
         void this.insertAndRun(kernel, data.below, data.code);
+      } else if (data.type === 'copy') {
+        void copy(data.text).then(ok => comm.send({ type: 'copied', request: data.request, ok }));
       }
     };
   }
@@ -86,11 +90,26 @@ export class CellBridge {
     const notebook = panel.content;
     const index = this.indexOf(panel, below) + 1;
     notebook.model!.sharedModel.insertCell(index, { cell_type: 'code', source: code });
-    await NotebookActions.runCells(notebook, [notebook.widgets[index]], panel.sessionContext, this.dialogs);
+    notebook.activeCellIndex = index; // as Shift+Enter moves on
+    const ran = NotebookActions.runCells(notebook, [notebook.widgets[index]], panel.sessionContext, this.dialogs);
+    // After runCells' own scroll ('smart': the cell's bottom edge, measured before its code rendered),
+    // show the new cell from its first line.
+    void notebook.scrollToItem(index, 'start');
+    await ran;
   }
 
   private indexOf(panel: NotebookPanel, cellId: string): number {
     const cells = panel.content.model?.sharedModel.cells ?? [];
     return cells.findIndex(cell => cell.getId() === cellId);
+  }
+}
+
+/** Put `text` on the clipboard; false when the browser has no clipboard API here or refuses. */
+async function copy(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -3,9 +3,10 @@
  * details, "Insert code", and which LLM the server's environment configures.
  *
  * Everything shown comes from the history, i.e. from data and recommenders: it is rendered as
- * React text nodes only (never as HTML), so a column named `<img onerror=…>` stays text.
+ * React text nodes only (never as HTML), so a column named `<img onerror=…>` stays text; long
+ * texts are clipped, with the whole text in their tooltip.
  */
-import { Notification, ReactWidget } from '@jupyterlab/apputils';
+import { Dialog, Notification, ReactWidget, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { Message } from '@lumino/messaging';
 import { Debouncer } from '@lumino/polling';
@@ -14,6 +15,8 @@ import * as React from 'react';
 import { HistoryAPI, IDataset, IRun, IRunSummary, IStatus, ITrialSummary } from './api';
 
 const TRIALS_PER_RUN = 3; // a run's best ones (the server lists them best first); details show all
+const MAX_NAME = 80; // characters of a column or data name shown
+const MAX_TEXT = 300; // characters of a rationale, note or error shown
 
 export class CashSidebar extends ReactWidget {
   constructor(
@@ -94,10 +97,8 @@ export class CashSidebar extends ReactWidget {
     return (
       <section className="jp-LlmCash-dataset" key={dataset.fingerprint} data-fingerprint={dataset.fingerprint}>
         <h3>
-          {dataset.data_name}{' '}
-          <span className="jp-LlmCash-shape">
-            {dataset.n_rows.toLocaleString()} × {dataset.n_columns}
-          </span>
+          <Clipped text={dataset.data_name} limit={MAX_NAME} />{' '}
+          <span className="jp-LlmCash-shape">{shape(dataset)}</span>
         </h3>
         <div className="jp-LlmCash-meta">
           {dataset.task} · {dataset.metric} ({direction}) · {dataset.fingerprint}
@@ -108,9 +109,9 @@ export class CashSidebar extends ReactWidget {
             <ol className="jp-LlmCash-leaderboard">
               {dataset.leaderboard.map(entry => (
                 <li key={entry.trial_id} onClick={() => void this.select(entry.run_id)}>
-                  <span className="jp-LlmCash-family">{entry.family}</span>{' '}
+                  <span className="jp-LlmCash-family">{entry.label}</span>{' '}
                   <span className="jp-LlmCash-score">{score(entry.cv_mean, entry.cv_std)}</span>{' '}
-                  <span className="jp-LlmCash-dim">{entry.strategy}</span>
+                  <span className="jp-LlmCash-dim">{entry.source}</span>
                 </li>
               ))}
             </ol>
@@ -139,7 +140,7 @@ export class CashSidebar extends ReactWidget {
         <span className="jp-LlmCash-strategy">{run.strategy}</span>
         {run.trials.slice(0, TRIALS_PER_RUN).map(trial => (
           <div key={trial.id} className="jp-LlmCash-trial">
-            <span className="jp-LlmCash-family">{trial.family}</span>{' '}
+            <span className="jp-LlmCash-family">{trial.label}</span>{' '}
             <span className="jp-LlmCash-score">{outcome(trial)}</span>
           </div>
         ))}
@@ -155,21 +156,28 @@ export class CashSidebar extends ReactWidget {
       <section className="jp-LlmCash-details" data-run-id={run.id} ref={el => this.reveal(el)}>
         <header className="jp-LlmCash-header">
           <h3>
-            Run {run.id} · {run.data_name}
+            Run {run.id} · <Clipped text={run.data_name} limit={MAX_NAME} />
           </h3>
           <button className="jp-mod-styled" title="Close" onClick={() => this.select(null)}>
             ×
           </button>
         </header>
         <div className="jp-LlmCash-meta">
-          {when(run.created_at)} · {run.strategy} · target {run.profile.target} · {run.task} · {run.metric}
+          {when(run.created_at)} · {run.strategy} · target <Clipped text={run.profile.target} limit={MAX_NAME} /> ·{' '}
+          {run.task} · {run.metric}
         </div>
-        {run.notes && <p className="jp-LlmCash-notes">{run.notes}</p>}
+        {run.notes && (
+          <p className="jp-LlmCash-notes">
+            <Clipped text={run.notes} limit={MAX_TEXT} />
+          </p>
+        )}
         <h4>Columns</h4>
         <ul className="jp-LlmCash-columns">
           {run.profile.columns.map(column => (
             <li key={column.name}>
-              <span className="jp-LlmCash-column">{column.name}</span>{' '}
+              <span className="jp-LlmCash-column">
+                <Clipped text={column.name} limit={MAX_NAME} />
+              </span>{' '}
               <span className="jp-LlmCash-dim">
                 {column.kind}
                 {column.why ? ` (${column.why})` : ''}
@@ -181,11 +189,13 @@ export class CashSidebar extends ReactWidget {
         <ol className="jp-LlmCash-recommendations">
           {run.recommendations.map((rec, i) => (
             <li key={i}>
-              <span className="jp-LlmCash-family">{rec.family}</span>{' '}
-              <span className="jp-LlmCash-rationale">{rec.rationale}</span>
+              <span className="jp-LlmCash-family">{rec.label}</span>{' '}
+              <span className="jp-LlmCash-rationale">
+                <Clipped text={rec.rationale} limit={MAX_TEXT} />
+              </span>
               {rec.notes.map((note, j) => (
                 <div key={j} className="jp-LlmCash-dim">
-                  {note}
+                  <Clipped text={note} limit={MAX_TEXT} />
                 </div>
               ))}
             </li>
@@ -209,23 +219,27 @@ export class CashSidebar extends ReactWidget {
         {run.trials.map(trial => (
           <div key={trial.id} className="jp-LlmCash-trialDetails" data-trial-id={trial.id}>
             <div>
-              <span className="jp-LlmCash-family">{trial.family}</span>{' '}
+              <span className="jp-LlmCash-family">{trial.label}</span>{' '}
               <span className="jp-LlmCash-score">{outcome(trial)}</span>
               {trial.cv_scores && (
                 <span className="jp-LlmCash-dim"> folds: {trial.cv_scores.map(s => s.toFixed(4)).join(', ')}</span>
               )}
             </div>
-            {trial.error && <div className="jp-LlmCash-error">{trial.error}</div>}
+            {trial.error && (
+              <div className="jp-LlmCash-error">
+                <Clipped text={trial.error} limit={MAX_TEXT} />
+              </div>
+            )}
             <div className="jp-LlmCash-params">
-              {Object.entries(trial.params)
-                .map(([name, value]) => `${name}=${python(value)}`)
+              {Object.entries(trial.python.params)
+                .map(([name, value]) => `${name}=${value}`)
                 .join(', ')}
             </div>
-            {Object.keys(trial.overrides).length > 0 && (
+            {Object.keys(trial.python.overrides).length > 0 && (
               <div className="jp-LlmCash-overrides">
                 changed by you:{' '}
-                {Object.entries(trial.overrides)
-                  .map(([name, change]) => `${name} ${python(change.from)} → ${python(change.to)}`)
+                {Object.entries(trial.python.overrides)
+                  .map(([name, change]) => `${name} ${change.from} → ${change.to}`)
                   .join(', ')}
               </div>
             )}
@@ -242,7 +256,7 @@ export class CashSidebar extends ReactWidget {
           </div>
         ))}
         <div className="jp-LlmCash-actions">
-          <button className="jp-LlmCash-forget jp-mod-styled jp-mod-warn" onClick={() => void this.forget(run.id)}>
+          <button className="jp-LlmCash-forget jp-mod-styled jp-mod-warn" onClick={() => void this.forget(run)}>
             Forget this run
           </button>
         </div>
@@ -268,8 +282,23 @@ export class CashSidebar extends ReactWidget {
     }
   }
 
-  private async forget(runId: string): Promise<void> {
-    await this.api.forget(runId);
+  /** Delete a run from the history, once the user confirmed: there is no undo. */
+  private async forget(run: IRun): Promise<void> {
+    const trials = run.trials.length === 1 ? '1 trial' : `${run.trials.length} trials`;
+    const answer = await showDialog({
+      title: `Forget run ${run.id}?`,
+      body: `The run on ${clip(run.data_name, MAX_NAME)}, its ${trials} and its prompts leave the history for good.`,
+      buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Forget' })]
+    });
+    if (!answer.button.accept) {
+      return;
+    }
+    try {
+      await this.api.forget(run.id);
+    } catch (error) {
+      Notification.error(`Could not forget run ${run.id}: ${(error as Error).message}`, { autoClose: false });
+      return;
+    }
     this.selected = null;
     await this.refresh();
   }
@@ -311,15 +340,24 @@ function outcome(trial: ITrialSummary): string {
   return trial.status === 'failed' ? 'failed' : 'not run yet';
 }
 
-/** A hyperparameter value as it reads in the generated Python code. */
-function python(value: unknown): string {
-  if (value === null || value === undefined) {
-    return 'None';
-  }
-  if (typeof value === 'boolean') {
-    return value ? 'True' : 'False';
-  }
-  return JSON.stringify(value);
+/** "442 rows × 10 features", as the panel counts features (the target and unused columns aside). */
+function shape(dataset: IDataset): string {
+  const rows = `${dataset.n_rows.toLocaleString()} rows`;
+  return dataset.n_features === null
+    ? `${rows} × ${dataset.n_columns} columns`
+    : `${rows} × ${dataset.n_features} features`;
+}
+
+/** Whitespace collapsed (a name may span lines), cut to `limit` characters. */
+function clip(text: string, limit: number): string {
+  const flat = text.split(/\s+/).join(' ').trim();
+  return flat.length <= limit ? flat : `${flat.slice(0, limit - 1)}…`;
+}
+
+/** A clipped text whose tooltip holds it whole. */
+function Clipped({ text, limit }: { text: string; limit: number }): React.ReactElement {
+  const shown = clip(text, limit);
+  return <span title={shown === text ? undefined : text}>{shown}</span>;
 }
 
 function when(seconds: number): string {
