@@ -29,7 +29,6 @@ from .report import half_width
 from .run import Settings, Split, Task, split
 from .strategies import llm_configured, recommendations
 
-BUDGETS = (1, 5, 10, 20, 50)
 COLD = "tpe-cold"
 RUN_ID = "anytime"  # one run per study file
 
