@@ -57,7 +57,7 @@ knowledge: bench-data
 	nice -n 10 $(PY) -m llm_cash_magic.bench.build_knowledge --workers 2
 
 benchmark: bench-data
-	nice -n 10 $(PY) -m llm_cash_magic.bench --workers 2 --budgets 1 5 10 20 50 --out benchmarks/RESULTS.md
+	nice -n 10 $(PY) -m llm_cash_magic.bench --workers 2 --seeds 0 1 2 --budgets 1 5 10 20 50 --out benchmarks/RESULTS.md
 
 lint: $(STAMP)
 	$(PY) -m pip install --quiet ruff

@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_threads()  # before scikit-learn or LightGBM start thread pools
 
     from ..errors import CashError
+    from ..llm import plural
     from . import anytime, catalog_task, datasets, frame_task, report
     from .run import Settings, run
     from .strategies import available
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     plot = args.plot or args.out.with_suffix(".png")
-    title = f"{len(tasks)} tasks × {len(settings.seeds)} seeds"
+    title = f"{plural(len(tasks), 'task')} × {plural(len(settings.seeds), 'seed')}"
     command = "python -m llm_cash_magic.bench " + " ".join(map(shlex.quote, argv))
     text = report.markdown(results, _header(command, settings, strategies, tasks, plot.name))
     report.plot(results, plot, f"{title}, K = {settings.k}")
