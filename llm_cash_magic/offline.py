@@ -10,12 +10,13 @@ and your own history, no LLM needed.
    configuration is the one that most raises the weighted best-percentile-so-far over the
    neighbours, so the second pick covers the tasks where the first falls short.
 
-When even the nearest task is unusually far, a one-line note says so: that is where zero-shot
-portfolios pick chance-level configurations (FLAML#1247). And the knowledge base only knows how
-configurations did on the sizes its tasks were measured at (at most ``max_rows`` rows): far
-beyond that, the transparent size rule of the ``defaults`` recommender picks the first
-recommendation (e.g. LightGBM for 50,000 rows, where small-data winners underfit), and the
-knowledge base the rest.
+What your history measured on this very data is known rather than predicted: its best
+configuration comes first. When even the nearest task is unusually far, a one-line note says so:
+that is where zero-shot portfolios pick chance-level configurations (FLAML#1247). And the
+knowledge base only knows how configurations did on the sizes its tasks were measured at (at
+most ``max_rows`` rows): far beyond that, the transparent size rule of the ``defaults``
+recommender picks the first recommendation (e.g. LightGBM for 50,000 rows, where small-data
+winners underfit), and the knowledge base the rest.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 
 from . import knowledge
 from .history import History, PastTask
+from .llm import plural
 from .profiling import TaskProfile
 from .recommenders import Recommendation, size_rule
 from .space import FAMILIES, family, validate
@@ -70,10 +72,12 @@ class OfflineRecommender:
         neighbours = self.neighbours(profile)
         if not neighbours:
             return
-        lead = self._size_lead(profile)
-        if lead:
-            yield lead
-        given = {(lead.family, json.dumps(lead.params, sort_keys=True))} if lead else set()
+        given = set()
+        for lead in (self._measured_lead(neighbours, profile), self._size_lead(profile)):
+            key = lead and (lead.family, json.dumps(lead.params, sort_keys=True))
+            if lead and key not in given and len(given) < n:
+                given.add(key)
+                yield lead
         names, matrix, known = _score_matrix(neighbours, profile.task)
         weights = np.array([nb.weight for nb in neighbours])
         for rank, index in enumerate(_greedy_portfolio(matrix, known, weights, n)):
@@ -87,6 +91,17 @@ class OfflineRecommender:
             given.add(key)
             rationale = _rationale(neighbours, matrix[:, index], known[:, index], weights, first=rank == 0)
             yield Recommendation(config.family, config.params, rationale, self.name, config.notes)
+
+    def _measured_lead(self, neighbours: list[_Neighbour], profile: TaskProfile) -> Recommendation | None:
+        """The best configuration your history measured on this very data: known, not predicted."""
+        mine = next((nb.task for nb in neighbours if nb.task.profile.fingerprint == profile.fingerprint), None)
+        if mine is None or not mine.trials:
+            return None
+        best = mine.trials[0]
+        config = validate(best["family"], best["params"], profile.task)
+        rationale = (f"the best of the {plural(len(mine.trials), 'configuration')} your history measured on this "
+                     f"very data ({mine.profile.metric} {best['cv_mean']:.4g})")
+        return Recommendation(config.family, config.params, rationale, self.name, config.notes)
 
     def _size_lead(self, profile: TaskProfile) -> Recommendation | None:
         """The size rule's first pick, when the frame is far larger than the tasks the knowledge

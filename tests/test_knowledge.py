@@ -46,7 +46,7 @@ def test_pools_hold_defaults_of_every_family(shipped):
 
 def test_nearest_tasks_are_past_tasks_of_the_same_kind_nearest_first(houses):
     prof = cash.profile(houses, "price")
-    tasks = knowledge.nearest_tasks(prof, k=4, top=3)
+    tasks = knowledge.past_tasks(prof, 4, top=3)
     assert len(tasks) == 4 and all(isinstance(t, PastTask) for t in tasks)
     assert all(t.profile.task == "regression" and t.name for t in tasks)
     assert [t.distance for t in tasks] == sorted(t.distance for t in tasks)
@@ -57,8 +57,8 @@ def test_nearest_tasks_are_past_tasks_of_the_same_kind_nearest_first(houses):
 
 def test_nearest_tasks_leave_out_excluded_names(houses):
     prof = cash.profile(houses, "price")
-    nearest = knowledge.nearest_tasks(prof, k=1)[0].name
-    assert all(t.name != nearest for t in knowledge.nearest_tasks(prof, k=50, exclude=(nearest,)))
+    nearest = knowledge.past_tasks(prof, 1)[0].name
+    assert all(t.name != nearest for t in knowledge.past_tasks(prof, 50, exclude=(nearest,)))
 
 
 def test_a_file_from_a_newer_version_is_refused_with_one_line(write_kb):

@@ -110,6 +110,20 @@ def test_learns_from_the_users_own_history(kb, query, history):
     assert "your sales (distance " in extra.rationale
 
 
+def test_what_was_measured_on_the_same_data_leads(kb, query, history):
+    run_id = history.start_run(query, data_name="sales", n_columns=6, strategy="offline")
+    for config, score in ((KNN, 0.95), (LIGHTGBM, 0.60), (LINEAR, 0.70)):
+        trial = history.add_trial(run_id, family=config.family, source="offline",
+                                  recommended=config.params, params=config.params)
+        history.finish_trial(trial, family=config.family, params=config.params, scores=[score], fit_seconds=1)
+
+    assert recommend(kb, query)[0].family == "lightgbm"  # what the similar tasks say
+    first, *rest = recommend(kb, query, history=history, use_history=True)
+    assert (first.family, first.params) == ("knn", KNN.params)
+    assert "the best of the 3 configurations your history measured on this very data (roc_auc 0.95)" in first.rationale
+    assert len(rest) == 2 and all(r.family != "knn" for r in rest)
+
+
 def test_regression_profiles_only_consult_regression_tasks(write_kb):
     ridge = validate("linear", {"alpha": 10.0}, "regression")
     tasks = [("numbers", cash.profile(frame(400, 3, task="regression"), "y"), [100]),

@@ -103,12 +103,6 @@ class KnowledgeBase:
         return PastTask(task.profile, distance, trials, name=task.name, source="knowledge base")
 
 
-def nearest_tasks(profile: TaskProfile, k: int = 5, *, top: int = 10, exclude: tuple[str, ...] = ()) -> list[PastTask]:
-    """The ``k`` knowledge-base tasks nearest to ``profile`` as PastTasks (best ``top`` configs each)."""
-    kb = load()
-    return [kb.past_task(task, distance, top) for distance, task in kb.nearest(profile, k, exclude)]
-
-
 def past_tasks(profile: TaskProfile, k: int, *, history: History | None = None, exclude: tuple[str, ...] = (),
                top: int | None = 10, knowledge_base: KnowledgeBase | None = None) -> list[PastTask]:
     """The ``k`` tasks nearest to ``profile`` among the knowledge base's and the ``history``'s, on one
