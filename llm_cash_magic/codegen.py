@@ -395,7 +395,7 @@ def _render(profile: TaskProfile, configs: list[Config], seed: int, training: _T
             w(f"    {key}={value!r},{comment}")
         w(")")
     if blend:
-        inner = f"{splitter}(n_splits={training.cv if training else 5}, shuffle=True, random_state={seed})"
+        inner = f"{splitter}(n_splits={cv or 5}, shuffle=True, random_state={seed})"
         out.extend(_emit_ensemble(members, blend, ensemble, inner))
     else:
         w(f"cash_model = {_pipeline(members[0], 'cash_preprocess')}")
@@ -464,13 +464,12 @@ def _selection_lines(training: _Training, metric, classification: bool, seed: in
     better = "higher" if metric.greater_is_better else "lower"
     pick, compare = ("max", ">") if metric.greater_is_better else ("min", "<")
     method = '"predict_proba"' if classification else '"predict"'
-    score = metric.of_prediction.replace("CLASSES", "CASH_CLASSES")  # metrics call the labels CLASSES
     out = [
         "",
         "",
         "def cash_blend_score(y_true, prediction):",
         f'    """{metric.name} of out-of-fold predictions ({better} is better)."""',
-        f"    return {score}",
+        f"    return {metric.of_prediction}",
         "",
         "",
         "def cash_select_weights(predictions, y, rounds=25):",

@@ -19,7 +19,8 @@ class Metric:
     tasks: frozenset[str]
     function: str  # the sklearn.metrics function behind it
     # the metric of out-of-fold ``prediction``s (probabilities for classifiers) against ``y_true``,
-    # as Python code; ``CLASSES`` are the sorted labels, the order of the probability columns
+    # as Python code; ``CASH_CLASSES`` (a name the generated code defines) are the sorted labels, the
+    # order of the probability columns
     of_prediction: str
 
     def natural(self, scorer_value: float) -> float:
@@ -29,16 +30,16 @@ class Metric:
 
 _CLASSIFICATION = frozenset({"binary", "multiclass"})
 _REGRESSION = frozenset({"regression"})
-_LABELS = "CLASSES[prediction.argmax(axis=1)]"
+_LABELS = "CASH_CLASSES[prediction.argmax(axis=1)]"
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
         Metric("roc_auc", "roc_auc", True, frozenset({"binary"}), "roc_auc_score",
                "roc_auc_score(y_true, prediction[:, 1])"),
         Metric("roc_auc_ovr", "roc_auc_ovr", True, frozenset({"multiclass"}), "roc_auc_score",
-               'roc_auc_score(y_true, prediction, multi_class="ovr", labels=CLASSES)'),
+               'roc_auc_score(y_true, prediction, multi_class="ovr", labels=CASH_CLASSES)'),
         Metric("log_loss", "neg_log_loss", False, _CLASSIFICATION, "log_loss",
-               "log_loss(y_true, prediction, labels=CLASSES)"),
+               "log_loss(y_true, prediction, labels=CASH_CLASSES)"),
         Metric("accuracy", "accuracy", True, _CLASSIFICATION, "accuracy_score",
                f"accuracy_score(y_true, {_LABELS})"),
         Metric("balanced_accuracy", "balanced_accuracy", True, _CLASSIFICATION, "balanced_accuracy_score",

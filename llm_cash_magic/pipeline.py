@@ -146,9 +146,9 @@ def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Re
     each, if any) and generate its code; stored as ``prepare_trial`` stores a single one."""
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
-    recommended = blend_params([Config(r.family, _trained_params(plan, r.family, r.params)) for r in recs])
+    recommended = [as_trained(plan.profile, Config(r.family, r.params), plan.cv) for r in recs]
     source = recs[0].source
-    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=recommended,
+    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=blend_params(recommended),
                                  params=blend_params([as_trained(plan.profile, c, plan.cv) for c in configs]))
     code = generate_blend_code(plan.profile, configs, data_name=plan.options.data, cv=plan.cv,
                                seed=plan.options.seed, trial_id=trial_id, source=source)
