@@ -59,9 +59,11 @@ knowledge: bench-data
 benchmark: bench-data
 	nice -n 10 $(PY) -m llm_cash_magic.bench --workers 2 --seeds 0 1 2 --budgets 1 5 10 20 50 --out benchmarks/RESULTS.md
 
+# ruff pinned to a minor release: a newer formatter may lay out the same code differently
 lint: $(STAMP)
-	$(PY) -m pip install --quiet ruff
+	$(PY) -m pip install --quiet "ruff>=0.17,<0.18"
 	$(PY) -m ruff check llm_cash_magic tests benchmarks scripts
+	$(PY) -m ruff format --check llm_cash_magic tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .cash-demo .cash-kb .cash-bench .pytest_cache build dist labextension/node_modules labextension/lib \

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from llm_cash_magic import History, generate_code, profile
+from llm_cash_magic.frontends.server import datasets
 from llm_cash_magic.recommenders import recommend
-from llm_cash_magic.server import datasets
 
 
 def fill(history: History, n_runs: int, n_datasets: int = 20) -> str:
@@ -37,10 +37,16 @@ def fill(history: History, n_runs: int, n_datasets: int = 20) -> str:
     for i in range(n_runs):
         prof = profiles[i % n_datasets]
         rec = recommend(prof, strategy="defaults")[i % 3]
-        run_id = history.start_run(prof, data_name=f"frame{i % n_datasets}", n_columns=3, strategy="defaults",
-                                   recommendations=[r.to_dict() for r in recommend(prof, strategy="defaults")])
-        trial = history.add_trial(run_id, family=rec.family, source=rec.source, recommended=rec.params,
-                                  params=rec.params)
+        run_id = history.start_run(
+            prof,
+            data_name=f"frame{i % n_datasets}",
+            n_columns=3,
+            strategy="defaults",
+            recommendations=[r.to_dict() for r in recommend(prof, strategy="defaults")],
+        )
+        trial = history.add_trial(
+            run_id, family=rec.family, source=rec.source, recommended=rec.params, params=rec.params
+        )
         history.set_trial_code(trial, generate_code(prof, rec.config, trial_id=trial))
         history.finish_trial(trial, family=rec.family, params=rec.params, scores=rng.random(5), fit_seconds=1.0)
     return run_id
@@ -64,8 +70,10 @@ def measure(n_runs: int) -> str:
         filled = time.perf_counter() - started
         grouped, grouped_size = timed(lambda: json.dumps({"datasets": datasets(history.run_summaries())}))
         one, one_size = timed(lambda: json.dumps(history.run(last) | {"requests": history.requests(last)}), 20)
-    return (f"{n_runs:>6,} runs ({filled:.0f} s to record): GET datasets {grouped * 1000:6.1f} ms, "
-            f"{grouped_size / 1024:6.1f} KiB · GET runs/<id> {one * 1000:5.2f} ms, {one_size / 1024:5.1f} KiB")
+    return (
+        f"{n_runs:>6,} runs ({filled:.0f} s to record): GET datasets {grouped * 1000:6.1f} ms, "
+        f"{grouped_size / 1024:6.1f} KiB · GET runs/<id> {one * 1000:5.2f} ms, {one_size / 1024:5.1f} KiB"
+    )
 
 
 def main() -> None:

@@ -29,15 +29,18 @@ os.environ["LLM_CASH_HOME"] = tempfile.mkdtemp()  # never touch a real history
 from fake_openai import FakeOpenAI, Reply  # noqa: E402
 
 from llm_cash_magic import profile  # noqa: E402
-from llm_cash_magic.history import History  # noqa: E402
-from llm_cash_magic.llm.parsing import AnswerReader, read_recommendation  # noqa: E402
-from llm_cash_magic.llm.recommender import LLMRecommender  # noqa: E402
-from llm_cash_magic.llm.settings import LLMSettings  # noqa: E402
 from llm_cash_magic.recommenders import Recommendation  # noqa: E402
+from llm_cash_magic.recommenders.llm.parsing import AnswerReader, read_recommendation  # noqa: E402
+from llm_cash_magic.recommenders.llm.recommender import LLMRecommender  # noqa: E402
+from llm_cash_magic.recommenders.llm.settings import LLMSettings  # noqa: E402
+from llm_cash_magic.record import History  # noqa: E402
 from llm_cash_magic.space import FAMILIES  # noqa: E402
 
-LINE = {"family": "lightgbm", "params": {"learning_rate": 0.05, "num_leaves": 63, "n_estimators": 500},
-        "rationale": "boosted trees lead on mid-sized mixed data"}
+LINE = {
+    "family": "lightgbm",
+    "params": {"learning_rate": 0.05, "num_leaves": 63, "n_estimators": 500},
+    "rationale": "boosted trees lead on mid-sized mixed data",
+}
 
 
 def past_tasks(history: History, n_tasks: int = 5, n_configs: int = 10) -> None:
@@ -67,11 +70,13 @@ def parse_throughput(lines: int = 2000, delta: int = 7) -> None:
     start = time.perf_counter()
     reader, recs = AnswerReader(), []
     for i in range(0, len(text), delta):
-        recs += [read_recommendation(item, "regression", "bench") for item in reader.feed(text[i:i + delta])]
+        recs += [read_recommendation(item, "regression", "bench") for item in reader.feed(text[i : i + delta])]
     seconds = time.perf_counter() - start
     assert len(recs) == lines and all(isinstance(r, Recommendation) for r in recs)
-    print(f"parse + validate: {lines:,} lines in {seconds:.3f} s = {seconds / lines * 1e6:,.0f} µs per line "
-          f"({len(text) / seconds / 2**20:.1f} MiB/s in {delta}-character deltas)")
+    print(
+        f"parse + validate: {lines:,} lines in {seconds:.3f} s = {seconds / lines * 1e6:,.0f} µs per line "
+        f"({len(text) / seconds / 2**20:.1f} MiB/s in {delta}-character deltas)"
+    )
 
 
 def streaming(prof, history: History) -> None:
@@ -82,20 +87,30 @@ def streaming(prof, history: History) -> None:
         fake.reply(Reply(text, delta_size=len(lines[0]) // 3, write_delay=0.2 / 3))
         settings = LLMSettings(model="fake-model", base_url=fake.url, max_retries=0)
         start = time.perf_counter()
-        arrivals = [time.perf_counter() - start for _ in LLMRecommender("zero-shot", settings, history,
-                                                                         notify=lambda _: None).recommend(prof, 5)]
+        arrivals = [
+            time.perf_counter() - start
+            for _ in LLMRecommender("zero-shot", settings, history, notify=lambda _: None).recommend(prof, 5)
+        ]
         total = history.requests()[-1]["latency_seconds"]
-        print("streaming: recommendations handed on at " + ", ".join(f"{t:.2f}" for t in arrivals)
-              + f" s; the stream ended at {total:.2f} s")
+        print(
+            "streaming: recommendations handed on at "
+            + ", ".join(f"{t:.2f}" for t in arrivals)
+            + f" s; the stream ended at {total:.2f} s"
+        )
         times = []
         for _ in range(20):
             fake.reply(json.dumps(LINE))
             start = time.perf_counter()
-            list(LLMRecommender("zero-shot", settings.replace(cache=False), history,
-                                notify=lambda _: None).recommend(prof, 1))
+            list(
+                LLMRecommender("zero-shot", settings.replace(cache=False), history, notify=lambda _: None).recommend(
+                    prof, 1
+                )
+            )
             times.append(time.perf_counter() - start)
-        print(f"round trip of a one-line answer (client, request, parse, record): median "
-              f"{np.median(times) * 1000:.0f} ms, best {min(times) * 1000:.0f} ms")
+        print(
+            f"round trip of a one-line answer (client, request, parse, record): median "
+            f"{np.median(times) * 1000:.0f} ms, best {min(times) * 1000:.0f} ms"
+        )
     finally:
         fake.close()
 
@@ -103,7 +118,7 @@ def streaming(prof, history: History) -> None:
 def main() -> None:
     df = pd.read_csv(ROOT / "notebooks" / "data" / "diamonds.csv.gz")
     prof = profile(df, "price")
-    history = History()
+    history = History.from_environment()
     past_tasks(history)
     prompt_sizes(prof, history)
     parse_throughput()

@@ -26,12 +26,12 @@ from pathlib import Path
 import ipywidgets as widgets
 import pandas as pd
 
-from llm_cash_magic import pipeline, space
-from llm_cash_magic.editors import Looks
-from llm_cash_magic.history import History
-from llm_cash_magic.options import parse
+from llm_cash_magic import History, pipeline, space
+from llm_cash_magic.frontends.editors import Looks
+from llm_cash_magic.frontends.options import parse
+from llm_cash_magic.frontends.panel import Card, Panel
 from llm_cash_magic.recommenders import Recommendation
-from llm_cash_magic.ui import Card, Panel
+from llm_cash_magic.recommenders.llm.settings import LLMSettings
 
 DIAMONDS = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "diamonds.csv.gz"
 
@@ -50,7 +50,7 @@ def card_times(task: str, repeats: int = 20) -> dict[str, float]:
 
 
 def panel_build(df: pd.DataFrame, history: History) -> tuple[Panel, float, float]:
-    plan = pipeline.plan(df, parse("df target=price n=7 cv=3"))
+    plan = pipeline.plan(df, parse("df target=price n=7 cv=3"), LLMSettings(), History.from_environment())
     widgets.Widget.close_all()
     tracemalloc.start()
     start = time.perf_counter()
@@ -78,7 +78,7 @@ def run_overheads(panel: Panel, history: History, repeats: int = 5) -> list[floa
 
 def main() -> None:
     os.environ["LLM_CASH_HOME"] = tempfile.mkdtemp(prefix="cash-bench-")
-    history = History()
+    history = History.from_environment()
     df = pd.read_csv(DIAMONDS)
     print(f"diamonds: {len(df):,} rows × {df.shape[1]} columns; ipywidgets {widgets.__version__}")
 
@@ -92,8 +92,10 @@ def main() -> None:
     print(f"widget models: {len(state)}, state JSON {size / 1024:.0f} KiB")
 
     overheads = run_overheads(panel, history)
-    print(f"Run overhead beyond the training loop: median {statistics.median(overheads) * 1000:.0f} ms "
-          f"(first {overheads[0] * 1000:.0f} ms, {len(overheads)} runs)")
+    print(
+        f"Run overhead beyond the training loop: median {statistics.median(overheads) * 1000:.0f} ms "
+        f"(first {overheads[0] * 1000:.0f} ms, {len(overheads)} runs)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ def make_frame(n_rows: int, seed: int = 0) -> pd.DataFrame:
     for i in range(5):
         columns[f"int_{i}"] = rng.integers(0, 100 * (i + 1), n_rows)
     for i in range(4):
-        columns[f"cat_{i}"] = pd.Categorical.from_codes(rng.integers(0, 5 + 10 * i, n_rows),
-                                                        [f"level{j}" for j in range(5 + 10 * i)])
+        columns[f"cat_{i}"] = pd.Categorical.from_codes(
+            rng.integers(0, 5 + 10 * i, n_rows), [f"level{j}" for j in range(5 + 10 * i)]
+        )
     for i in range(2):
         columns[f"str_{i}"] = pd.Series(np.array([f"s{j}" for j in range(20)])[rng.integers(0, 20, n_rows)])
     for i in range(2):
@@ -88,8 +89,11 @@ def main() -> None:
             df = FRAMES[kind](int(rows))
             median, best, peak = measure(df, args.repeats)
             frame_mib = df.memory_usage(deep=True).sum() / 2**20
-            print(f"{kind:>10} {int(rows):>12,} {df.shape[1]:>5} {frame_mib:>10,.0f} {median:>9.3f} {best:>7.3f} "
-                  f"{peak:>9,.1f}", flush=True)
+            print(
+                f"{kind:>10} {int(rows):>12,} {df.shape[1]:>5} {frame_mib:>10,.0f} {median:>9.3f} {best:>7.3f} "
+                f"{peak:>9,.1f}",
+                flush=True,
+            )
             del df
 
 

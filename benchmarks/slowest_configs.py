@@ -25,27 +25,48 @@ from threadpoolctl import threadpool_limits
 
 from llm_cash_magic import profile, validate
 from llm_cash_magic.codegen import build_model
-from llm_cash_magic.evaluation import folds, training_data
 from llm_cash_magic.metrics import METRICS
+from llm_cash_magic.run.evaluation import folds, training_data
 
 # family → the parameters that make it slowest (the rest stay at their defaults), and why
 CORNERS = [
-    ("lightgbm", {"n_estimators": 2000, "num_leaves": 1024, "min_child_samples": 1, "max_bin": 1023,
-                  "learning_rate": 0.001}, "most trees, leaves and bins, smallest leaves"),
-    ("hist_gradient_boosting", {"max_iter": 1000, "max_leaf_nodes": 255, "min_samples_leaf": 5},
-     "the audited configuration"),
-    ("hist_gradient_boosting", {"max_iter": 1000, "max_leaf_nodes": 1024, "min_samples_leaf": 1,
-                                "learning_rate": 0.001}, "most rounds and leaves, slowest learning"),
-    ("random_forest", {"n_estimators": 1000, "max_features": 1.0, "min_samples_leaf": 1, "bootstrap": False},
-     "most trees, every feature per split, full depth"),
-    ("random_forest", {"n_estimators": 1000, "max_features": 1.0, "criterion": "entropy", "bootstrap": False},
-     "the same with entropy (classification)"),
-    ("extra_trees", {"n_estimators": 1000, "max_features": 1.0, "min_samples_leaf": 1},
-     "most trees, every feature per split, full depth"),
+    (
+        "lightgbm",
+        {"n_estimators": 2000, "num_leaves": 1024, "min_child_samples": 1, "max_bin": 1023, "learning_rate": 0.001},
+        "most trees, leaves and bins, smallest leaves",
+    ),
+    (
+        "hist_gradient_boosting",
+        {"max_iter": 1000, "max_leaf_nodes": 255, "min_samples_leaf": 5},
+        "the audited configuration",
+    ),
+    (
+        "hist_gradient_boosting",
+        {"max_iter": 1000, "max_leaf_nodes": 1024, "min_samples_leaf": 1, "learning_rate": 0.001},
+        "most rounds and leaves, slowest learning",
+    ),
+    (
+        "random_forest",
+        {"n_estimators": 1000, "max_features": 1.0, "min_samples_leaf": 1, "bootstrap": False},
+        "most trees, every feature per split, full depth",
+    ),
+    (
+        "random_forest",
+        {"n_estimators": 1000, "max_features": 1.0, "criterion": "entropy", "bootstrap": False},
+        "the same with entropy (classification)",
+    ),
+    (
+        "extra_trees",
+        {"n_estimators": 1000, "max_features": 1.0, "min_samples_leaf": 1},
+        "most trees, every feature per split, full depth",
+    ),
     ("linear", {"C": 1e4, "alpha": 1e-4}, "weakest regularisation"),
     ("knn", {"n_neighbors": 200, "weights": "distance", "p": 1}, "most neighbours, Manhattan distance"),
-    ("mlp", {"hidden_layer_sizes": "256-128", "max_iter": 1000, "learning_rate_init": 1e-4, "alpha": 1e-6},
-     "biggest layers, most epochs, slowest learning"),
+    (
+        "mlp",
+        {"hidden_layer_sizes": "256-128", "max_iter": 1000, "learning_rate_init": 1e-4, "alpha": 1e-6},
+        "biggest layers, most epochs, slowest learning",
+    ),
 ]
 
 
@@ -54,7 +75,7 @@ def make_frame(task: str, n_rows: int = 3000, seed: int = 0) -> pd.DataFrame:
     df = pd.DataFrame(rng.normal(size=(n_rows, 18)), columns=[f"x{i}" for i in range(18)])
     for i in range(5):
         df[f"c{i}"] = rng.choice([f"level{j}" for j in range(4 + 2 * i)], n_rows)
-    signal = df.x0 * df.x1 + np.sin(3 * df.x2) + df.x3 ** 2 + (df.c0 == "level1") + rng.normal(0, 0.5, n_rows)
+    signal = df.x0 * df.x1 + np.sin(3 * df.x2) + df.x3**2 + (df.c0 == "level1") + rng.normal(0, 0.5, n_rows)
     df["y"] = pd.qcut(signal, 5, labels=[f"k{i}" for i in range(5)]).astype(str) if task == "multiclass" else signal
     return df
 
@@ -86,8 +107,10 @@ def main() -> None:
     import lightgbm
     import sklearn
 
-    print(f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, LightGBM {lightgbm.__version__}, "
-          f"{platform.processor() or platform.machine()}, single-threaded\n")
+    print(
+        f"Python {platform.python_version()}, scikit-learn {sklearn.__version__}, LightGBM {lightgbm.__version__}, "
+        f"{platform.processor() or platform.machine()}, single-threaded\n"
+    )
     print("| family | corner | task | s per fold | score |")
     print("|---|---|---|---:|---:|")
     frames = {task: make_frame(task) for task in ("multiclass", "regression")}
@@ -98,8 +121,9 @@ def main() -> None:
         for task, df in frames.items():
             if "criterion" in params and task == "regression":
                 continue
-            runs = [("", False)] + ([(" (before: early stopping 'auto')", True)]
-                                    if why == "the audited configuration" else [])
+            runs = [("", False)] + (
+                [(" (before: early stopping 'auto')", True)] if why == "the audited configuration" else []
+            )
             for label, before in runs:
                 seconds, score = one_fold(df, family, params, before)
                 print(f"| {family} | {why}: {shown}{label} | {task} | {seconds:.2f} | {score:.4f} |", flush=True)

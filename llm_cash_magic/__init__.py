@@ -2,6 +2,14 @@
 DataFrame, writes plain scikit-learn / LightGBM training code into a new cell, runs it, and
 remembers the outcome so that the next recommendation is informed by it.
 
+The package is laid out as the pipeline it runs (``pipeline`` imports every stage in order):
+
+    profiling/  →  recommenders/  →  space  →  codegen/  →  run/  →  record/
+    (a TaskProfile) (Recommendations) (valid configs) (training code) (executed, measured) (History)
+
+with ``frontends/`` (the magic, terminal tables, the panel, the server extension) on top and
+``bench/`` (the benchmark and the knowledge-base build) beside it.
+
 Python API, mirroring the magic::
 
     import llm_cash_magic as cash
@@ -13,12 +21,16 @@ Python API, mirroring the magic::
 
 from .codegen import generate_blend_code, generate_code
 from .errors import CashError
-from .history import History, record_result
+from .pipeline import recommend_for as recommend
 from .profiling import TaskProfile, profile
-from .recommenders import Recommendation, recommend
+from .recommenders import Recommendation
+from .record import History, record_result
 from .space import Config, validate
 
-__version__ = "0.1.0"
+try:
+    from ._version import __version__  # written by the build from labextension/package.json
+except ImportError:  # pragma: no cover - a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "CashError",
@@ -39,13 +51,13 @@ __all__ = [
 
 def load_ipython_extension(ip):
     """``%load_ext llm_cash_magic``."""
-    from .magic import load_ipython_extension as load
+    from .frontends.magic import load_ipython_extension as load  # the magic imports IPython and every stage
 
     load(ip)
 
 
 def unload_ipython_extension(ip):
-    from .magic import unload_ipython_extension as unload
+    from .frontends.magic import unload_ipython_extension as unload
 
     unload(ip)
 
@@ -56,5 +68,5 @@ def _jupyter_labextension_paths():
 
 
 def _jupyter_server_extension_points():
-    """The REST API over the history that the sidebar reads (``llm_cash_magic.server``)."""
-    return [{"module": "llm_cash_magic.server"}]
+    """The REST API over the history that the sidebar reads (``frontends.server``)."""
+    return [{"module": "llm_cash_magic.frontends.server"}]

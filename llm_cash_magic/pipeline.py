@@ -1,22 +1,23 @@
-"""The steps of one ``%%cash`` run as plain functions, shared by the magic, the panel and the API.
+"""The stages of one ``%%cash`` run in order, as plain functions shared by the magic, the panel and
+the Python API: the one module that imports every stage.
 
-profile → recommend → start_run → prepare_trial (code) → execute → record (by the code itself).
+    profiling → recommenders → space → codegen → run → record
+    plan        recommend                trial_code  execute   start_run, the code's own record_result
+
 Nothing here renders or parses user input; failures are CashErrors with one-line messages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .codegen import BLEND, as_trained, blend_params, effective_cv, generate_blend_code, generate_code
 from .errors import CashError
-from .history import History, new_run_id
-from .llm.settings import LLMSettings
-from .options import RunOptions
 from .profiling import TaskProfile, profile
 from .recommenders import (
     LLM_STRATEGIES,
@@ -26,10 +27,46 @@ from .recommenders import (
     get_recommender,
     resolve_auto,
 )
+from .recommenders.base import Notify, quiet
+from .recommenders.llm.settings import LLMSettings
+from .record import History, new_run_id
+from .run import delivery
+from .run.execute import execute as run_code
 from .space import Config, family, validate
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
-    from .refine import RefineResult
+    from .run.refine import RefineResult, TrialOutcome
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the ``%%cash`` line asked for (``frontends.options`` parses it)."""
+
+    data: str
+    target: str
+    task: str | None = None
+    metric: str | None = None
+    strategy: str = "auto"
+    n: int = 5
+    cv: int = 5
+    seed: int = 0
+    refine: int = 0
+    flags: frozenset[str] = field(default_factory=frozenset)
+
+    def flag(self, name: str) -> bool:
+        return name in self.flags
+
+    def to_dict(self) -> dict:
+        return {
+            "task": self.task,
+            "metric": self.metric,
+            "strategy": self.strategy,
+            "n": self.n,
+            "cv": self.cv,
+            "seed": self.seed,
+            "refine": self.refine,
+            "flags": sorted(self.flags),
+        }
 
 
 @dataclass
@@ -47,12 +84,13 @@ class Plan:
     run_id: str = field(default_factory=new_run_id)  # LLM requests are recorded under it
 
 
-def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = None,
-         history: History | None = None) -> Plan:
+def plan(
+    df: pd.DataFrame, options: RunOptions, settings: LLMSettings, history: History, notify: Notify = quiet
+) -> Plan:
     """Profile ``df`` and choose the recommender; raises CashError before anything is stored.
 
-    ``settings`` say where the LLM is (default: from the environment); ``--fresh`` turns off
-    the replay of stored answers.
+    ``settings`` say where the LLM is; ``--fresh`` turns off the replay of stored answers.
+    ``notify`` receives the recommender's one-line notes.
     """
     if options.flag("blend") and options.n < 2:
         raise CashError(f"--blend blends the n recommendations; n={options.n} leaves nothing to blend, use n=2 or more")
@@ -63,8 +101,7 @@ def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = N
     cv, cv_note = effective_cv(prof, options.cv)
     if cv_note:
         notes.append(cv_note)
-    settings = (settings or LLMSettings.resolve()).replace(cache=not options.flag("fresh"))
-    history = history or History()
+    settings = settings.replace(cache=not options.flag("fresh"))
     strategy, banner = options.strategy, ""
     if strategy == "auto":
         strategy, banner = resolve_auto(settings, len(auto_past_tasks(prof, settings, history)))
@@ -74,28 +111,41 @@ def plan(df: pd.DataFrame, options: RunOptions, settings: LLMSettings | None = N
             '%config CashMagics.base_url = "http://…/v1" for a local server (see %cash config)'
         )
     run_id = new_run_id()
-    recommender = get_recommender(strategy, settings=settings, history=history, run_id=run_id)
+    recommender = get_recommender(strategy, settings=settings, history=history, run_id=run_id, notify=notify)
     return Plan(options, prof, df.shape[1], cv, strategy, recommender, notes, banner, run_id)
 
 
 def _dropped_note(prof: TaskProfile, n_missing: int) -> str:
     """Which rows were dropped: those whose target is missing, infinite (a number's), or either."""
     n_infinite = prof.n_rows_dropped - n_missing
-    why = ("missing" if not n_infinite else "infinite" if not n_missing
-           else f"missing ({n_missing:,}) or infinite ({n_infinite:,})")
+    why = (
+        "missing"
+        if not n_infinite
+        else "infinite"
+        if not n_missing
+        else f"missing ({n_missing:,}) or infinite ({n_infinite:,})"
+    )
     return f"dropped {prof.n_rows_dropped:,} rows whose target {prof.target!r} is {why}"
 
 
-def replan(df: pd.DataFrame, run: dict) -> tuple[Plan, list[Recommendation]]:
+def replan(df: pd.DataFrame, run: dict, history: History) -> tuple[Plan, list[Recommendation]]:
     """The plan and recommendations of a stored run, for continuing it on the same, unchanged data."""
     stored = run["options"]
-    options = RunOptions(data=run["data_name"], target=run["profile"]["target"], task=run["task"],
-                         metric=run["metric"], strategy="defaults",  # the recommendations are stored
-                         n=stored["n"], cv=stored["cv"], seed=stored["seed"])
-    again = plan(df, options)
+    options = RunOptions(
+        data=run["data_name"],
+        target=run["profile"]["target"],
+        task=run["task"],
+        metric=run["metric"],
+        strategy="defaults",  # the recommendations are stored
+        n=stored["n"],
+        cv=stored["cv"],
+        seed=stored["seed"],
+    )
+    again = plan(df, options, LLMSettings(), history)
     if again.profile.fingerprint != run["fingerprint"]:
-        raise CashError(f"{options.data!r} changed since run {run['id']} (its fingerprint differs); "
-                        "start a new run instead")
+        raise CashError(
+            f"{options.data!r} changed since run {run['id']} (its fingerprint differs); start a new run instead"
+        )
     return again, [Recommendation.from_dict(r) for r in run["recommendations"]]
 
 
@@ -111,23 +161,33 @@ def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
 
 def start_run(history: History, plan: Plan, recommendations: list[Recommendation], notes: str = "") -> str:
     return history.start_run(
-        plan.profile, data_name=plan.options.data, n_columns=plan.n_columns, strategy=plan.strategy,
-        notes=notes, options=plan.options.to_dict() | {"cv_used": plan.cv},
-        recommendations=[r.to_dict() for r in recommendations], run_id=plan.run_id,
+        plan.profile,
+        data_name=plan.options.data,
+        n_columns=plan.n_columns,
+        strategy=plan.strategy,
+        notes=notes,
+        options=plan.options.to_dict() | {"cv_used": plan.cv},
+        recommendations=[r.to_dict() for r in recommendations],
+        run_id=plan.run_id,
     )
 
 
-def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation,
-                  params: dict | None = None) -> tuple[str, str]:
+def prepare_trial(
+    history: History, run_id: str, plan: Plan, rec: Recommendation, params: dict | None = None
+) -> tuple[str, str]:
     """Register a trial of ``rec`` (with the user's ``params`` edits, if any) and generate its code.
 
     Both the recommended and the edited params are stored as the code trains them on this data,
     so that what the data forced on both (``as_trained``) never counts as a user override.
     """
     config = validate(rec.family, rec.params if params is None else params, plan.profile.task)
-    trial_id = history.add_trial(run_id, family=rec.family, source=rec.source,
-                                 recommended=_trained_params(plan, rec.family, rec.params),
-                                 params=_trained_params(plan, rec.family, config.params))
+    trial_id = history.add_trial(
+        run_id,
+        family=rec.family,
+        source=rec.source,
+        recommended=_trained_params(plan, rec.family, rec.params),
+        params=_trained_params(plan, rec.family, config.params),
+    )
     code = trial_code(plan, rec, config.params, trial_id)
     history.set_trial_code(trial_id, code)
     return trial_id, code
@@ -136,22 +196,42 @@ def prepare_trial(history: History, run_id: str, plan: Plan, rec: Recommendation
 def trial_code(plan: Plan, rec: Recommendation, params: dict, trial_id: str | None = None) -> str:
     """The code that trains ``rec`` with ``params``; without a ``trial_id`` it records nothing (a copy)."""
     config = validate(rec.family, params, plan.profile.task)
-    return generate_code(plan.profile, config, data_name=plan.options.data, cv=plan.cv, seed=plan.options.seed,
-                         trial_id=trial_id, source=rec.source)
+    return generate_code(
+        plan.profile,
+        config,
+        data_name=plan.options.data,
+        cv=plan.cv,
+        seed=plan.options.seed,
+        trial_id=trial_id,
+        source=rec.source,
+    )
 
 
-def prepare_blend_trial(history: History, run_id: str, plan: Plan, recs: list[Recommendation],
-                        params: list[dict] | None = None) -> tuple[str, str]:
+def prepare_blend_trial(
+    history: History, run_id: str, plan: Plan, recs: list[Recommendation], params: list[dict] | None = None
+) -> tuple[str, str]:
     """Register a trial of the blend of ``recs`` (with the user's ``params`` edits of
     each, if any) and generate its code; stored as ``prepare_trial`` stores a single one."""
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
     recommended = [as_trained(plan.profile, Config(r.family, r.params), plan.cv) for r in recs]
     source = recs[0].source
-    trial_id = history.add_trial(run_id, family=BLEND, source=source, recommended=blend_params(recommended),
-                                 params=blend_params([as_trained(plan.profile, c, plan.cv) for c in configs]))
-    code = generate_blend_code(plan.profile, configs, data_name=plan.options.data, cv=plan.cv,
-                               seed=plan.options.seed, trial_id=trial_id, source=source)
+    trial_id = history.add_trial(
+        run_id,
+        family=BLEND,
+        source=source,
+        recommended=blend_params(recommended),
+        params=blend_params([as_trained(plan.profile, c, plan.cv) for c in configs]),
+    )
+    code = generate_blend_code(
+        plan.profile,
+        configs,
+        data_name=plan.options.data,
+        cv=plan.cv,
+        seed=plan.options.seed,
+        trial_id=trial_id,
+        source=source,
+    )
     history.set_trial_code(trial_id, code)
     return trial_id, code
 
@@ -171,23 +251,82 @@ def defaults_baseline(history: History, plan: Plan, family_name: str, params: di
 
 
 def execute(code: str, namespace: dict, history: History, trial_id: str) -> str | None:
-    """Run generated code in ``namespace`` (the user's); returns an error line, or None on success.
-
-    Only code from ``generate_code`` comes here: every value in it was validated against the
-    space and every string is a literal, so no recommender text is ever executed.
-    """
-    try:
-        exec(compile(code, f"<llm_cash_magic trial {trial_id}>", "exec"), namespace)
-    except Exception as exc:  # the user's data can break training in many ways; report, keep going
-        error = error_line(exc)
+    """Run generated code in ``namespace`` (the user's); returns an error line, recorded as the
+    trial's failure, or None on success (the code recorded its result itself)."""
+    error = run_code(code, namespace, f"trial {trial_id}")
+    if error:
         history.fail_trial(trial_id, error)
-        return error
-    return None
+    return error
 
 
-def error_line(exc: BaseException) -> str:
-    """An exception as the one line a failed trial stores and shows."""
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+def deliver(
+    code: str,
+    trial_id: str,
+    history: History,
+    namespace: dict,
+    *,
+    below: str | None,
+    on_fold: delivery.OnFold,
+    on_done: Callable[[delivery.Delivery], None],
+) -> bool:
+    """A Run's code to a new notebook cell below ``below``, or into this kernel (``run.delivery``);
+    a run that stops before the code records its result is recorded as the trial's failure."""
+    return delivery.deliver_and_run(
+        code,
+        trial_id,
+        namespace,
+        below=below,
+        on_fold=on_fold,
+        on_done=on_done,
+        on_failure=partial(history.fail_trial, trial_id),
+    )
+
+
+def refine(
+    df: pd.DataFrame,
+    plan: Plan,
+    recommendations: list[Recommendation],
+    n_trials: int,
+    *,
+    history: History,
+    run_id: str,
+    on_trial: Callable[[TrialOutcome], None] | None = None,
+) -> RefineResult:
+    """``n_trials`` more trials of the run's search, warm-started by ``recommendations`` (``run.refine``)."""
+    from .run.refine import refine as search  # Optuna, imported only when a refinement starts
+
+    return search(
+        df,
+        plan.profile,
+        recommendations,
+        n_trials,
+        history=history,
+        run_id=run_id,
+        cv=plan.cv,
+        seed=plan.options.seed,
+        on_trial=on_trial,
+    )
+
+
+def recommend_for(
+    profile: TaskProfile,
+    strategy: str = "auto",
+    n: int = 5,
+    notes: str = "",
+    settings: LLMSettings | None = None,
+    history: History | None = None,
+    notify: Notify = print,
+) -> list[Recommendation]:
+    """Recommendations for ``profile`` (the Python API's ``llm_cash_magic.recommend``): the LLM of
+    ``settings`` (default: the environment's), learning from ``history`` (default: yours)."""
+    if not isinstance(n, int) or n < 1:
+        raise CashError(f"n={n!r} must be a positive integer")
+    settings = settings or LLMSettings.resolve()
+    history = history or History.from_environment()
+    if strategy == "auto":
+        strategy, _ = resolve_auto(settings, len(auto_past_tasks(profile, settings, history)))
+    recommender = get_recommender(strategy, settings=settings, history=history, notify=notify)
+    return list(recommender.recommend(profile, n=n, notes=notes))
 
 
 def refined_recommendation(result: RefineResult, plan: Plan) -> Recommendation:

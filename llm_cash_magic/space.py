@@ -197,7 +197,11 @@ class Family:
 
 
 _CLASS_WEIGHT = Param(
-    "class_weight", "categorical", None, choices=(None, "balanced"), tasks=CLASSIFICATION,
+    "class_weight",
+    "categorical",
+    None,
+    choices=(None, "balanced"),
+    tasks=CLASSIFICATION,
     help="'balanced' reweights classes inversely to their frequency",
 )
 _NO_LIMIT = "null means no limit"
@@ -209,161 +213,272 @@ def _register(family: Family) -> None:
     FAMILIES[family.name] = family
 
 
-_register(Family(
-    name="lightgbm",
-    label="LightGBM",
-    classifier=Estimator("lightgbm", "LGBMClassifier", {"verbose": -1}),
-    regressor=Estimator("lightgbm", "LGBMRegressor", {"verbose": -1}),
-    preprocessing="native",
-    aliases=("lgbm", "lgb", "lgbmclassifier", "lgbmregressor", "lightgbmclassifier", "lightgbmregressor"),
-    param_aliases={
-        "num_iterations": "n_estimators", "num_boost_round": "n_estimators", "n_iter": "n_estimators",
-        "eta": "learning_rate", "shrinkage_rate": "learning_rate",
-        "min_data_in_leaf": "min_child_samples", "min_child_weight_samples": "min_child_samples",
-        "bagging_fraction": "subsample", "bagging_freq": "subsample_freq",
-        "feature_fraction": "colsample_bytree", "colsample_bynode": "colsample_bytree",
-        "lambda_l1": "reg_alpha", "lambda_l2": "reg_lambda",
-        "min_gain_to_split": "min_split_gain", "max_leaves": "num_leaves",
-    },
-    params=(
-        Param("n_estimators", "int", 100, 10, 2000, log=True, grid=(50, 100, 200, 300, 500, 1000, 2000),
-              help="boosting rounds, every one trained (no early stopping): thousands of rounds of hundreds of "
-                   "leaves at a low learning_rate take minutes even on a few thousand rows"),
-        Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
-              grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
-        Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
-        Param("max_depth", "int", -1, -1, 64, grid=(-1, 3, 4, 6, 8, 12), help="-1 means no limit"),
-        Param("min_child_samples", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
-        Param("subsample", "float", 1.0, 0.1, 1.0, grid=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-              help="row fraction per tree; used only when subsample_freq > 0"),
-        Param("subsample_freq", "int", 0, 0, 10, grid=(0, 1, 5)),
-        Param("colsample_bytree", "float", 1.0, 0.1, 1.0, grid=(0.3, 0.5, 0.7, 0.8, 0.9, 1.0)),
-        Param("reg_alpha", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
-        Param("reg_lambda", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
-        Param("min_split_gain", "float", 0.0, 0.0, 10.0, grid=(0.0, 0.01, 0.1, 0.5, 1.0)),
-        Param("max_bin", "int", 255, 15, 1023, log=True, grid=(63, 127, 255, 511)),
-        _CLASS_WEIGHT,
-    ),
-))
+_register(
+    Family(
+        name="lightgbm",
+        label="LightGBM",
+        classifier=Estimator("lightgbm", "LGBMClassifier", {"verbose": -1}),
+        regressor=Estimator("lightgbm", "LGBMRegressor", {"verbose": -1}),
+        preprocessing="native",
+        aliases=("lgbm", "lgb", "lgbmclassifier", "lgbmregressor", "lightgbmclassifier", "lightgbmregressor"),
+        param_aliases={
+            "num_iterations": "n_estimators",
+            "num_boost_round": "n_estimators",
+            "n_iter": "n_estimators",
+            "eta": "learning_rate",
+            "shrinkage_rate": "learning_rate",
+            "min_data_in_leaf": "min_child_samples",
+            "min_child_weight_samples": "min_child_samples",
+            "bagging_fraction": "subsample",
+            "bagging_freq": "subsample_freq",
+            "feature_fraction": "colsample_bytree",
+            "colsample_bynode": "colsample_bytree",
+            "lambda_l1": "reg_alpha",
+            "lambda_l2": "reg_lambda",
+            "min_gain_to_split": "min_split_gain",
+            "max_leaves": "num_leaves",
+        },
+        params=(
+            Param(
+                "n_estimators",
+                "int",
+                100,
+                10,
+                2000,
+                log=True,
+                grid=(50, 100, 200, 300, 500, 1000, 2000),
+                help="boosting rounds, every one trained (no early stopping): thousands of rounds of hundreds of "
+                "leaves at a low learning_rate take minutes even on a few thousand rows",
+            ),
+            Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True, grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
+            Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
+            Param("max_depth", "int", -1, -1, 64, grid=(-1, 3, 4, 6, 8, 12), help="-1 means no limit"),
+            Param("min_child_samples", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
+            Param(
+                "subsample",
+                "float",
+                1.0,
+                0.1,
+                1.0,
+                grid=(0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
+                help="row fraction per tree; used only when subsample_freq > 0",
+            ),
+            Param("subsample_freq", "int", 0, 0, 10, grid=(0, 1, 5)),
+            Param("colsample_bytree", "float", 1.0, 0.1, 1.0, grid=(0.3, 0.5, 0.7, 0.8, 0.9, 1.0)),
+            Param("reg_alpha", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+            Param("reg_lambda", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+            Param("min_split_gain", "float", 0.0, 0.0, 10.0, grid=(0.0, 0.01, 0.1, 0.5, 1.0)),
+            Param("max_bin", "int", 255, 15, 1023, log=True, grid=(63, 127, 255, 511)),
+            _CLASS_WEIGHT,
+        ),
+    )
+)
 
-_register(Family(
-    name="hist_gradient_boosting",
-    label="HistGradientBoosting",
-    classifier=Estimator("sklearn.ensemble", "HistGradientBoostingClassifier"),
-    regressor=Estimator("sklearn.ensemble", "HistGradientBoostingRegressor"),
-    preprocessing="ordinal",
-    aliases=("hgb", "hgbt", "histgb", "histgbm", "histgradientboostingclassifier",
-             "histgradientboostingregressor", "sklearnhgb"),
-    param_aliases={"n_estimators": "max_iter", "num_leaves": "max_leaf_nodes",
-                   "min_child_samples": "min_samples_leaf", "reg_lambda": "l2_regularization",
-                   "max_bin": "max_bins", "colsample_bynode": "max_features"},
-    params=(
-        Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True,
-              grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
-        Param("max_iter", "int", 100, 10, 1000, log=True, grid=(50, 100, 200, 500, 1000),
-              help="most boosting rounds: above 1,001 rows training stops early once a held-out tenth of the "
-                   "training rows stops improving"),
-        Param("max_leaf_nodes", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
-        Param("max_depth", "int", None, 1, 64, nullable=True, grid=(None, 3, 4, 6, 8, 12), help=_NO_LIMIT),
-        Param("min_samples_leaf", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
-        Param("l2_regularization", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
-        Param("max_features", "float", 1.0, 0.1, 1.0, grid=(0.3, 0.5, 0.7, 0.9, 1.0),
-              help="feature fraction per split"),
-        Param("max_bins", "int", 255, 8, 255, grid=(31, 63, 127, 255)),
-        _CLASS_WEIGHT,
-    ),
-))
+_register(
+    Family(
+        name="hist_gradient_boosting",
+        label="HistGradientBoosting",
+        classifier=Estimator("sklearn.ensemble", "HistGradientBoostingClassifier"),
+        regressor=Estimator("sklearn.ensemble", "HistGradientBoostingRegressor"),
+        preprocessing="ordinal",
+        aliases=(
+            "hgb",
+            "hgbt",
+            "histgb",
+            "histgbm",
+            "histgradientboostingclassifier",
+            "histgradientboostingregressor",
+            "sklearnhgb",
+        ),
+        param_aliases={
+            "n_estimators": "max_iter",
+            "num_leaves": "max_leaf_nodes",
+            "min_child_samples": "min_samples_leaf",
+            "reg_lambda": "l2_regularization",
+            "max_bin": "max_bins",
+            "colsample_bynode": "max_features",
+        },
+        params=(
+            Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True, grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
+            Param(
+                "max_iter",
+                "int",
+                100,
+                10,
+                1000,
+                log=True,
+                grid=(50, 100, 200, 500, 1000),
+                help="most boosting rounds: above 1,001 rows training stops early once a held-out tenth of the "
+                "training rows stops improving",
+            ),
+            Param("max_leaf_nodes", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
+            Param("max_depth", "int", None, 1, 64, nullable=True, grid=(None, 3, 4, 6, 8, 12), help=_NO_LIMIT),
+            Param("min_samples_leaf", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
+            Param("l2_regularization", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+            Param(
+                "max_features",
+                "float",
+                1.0,
+                0.1,
+                1.0,
+                grid=(0.3, 0.5, 0.7, 0.9, 1.0),
+                help="feature fraction per split",
+            ),
+            Param("max_bins", "int", 255, 8, 255, grid=(31, 63, 127, 255)),
+            _CLASS_WEIGHT,
+        ),
+    )
+)
 
 _TREE_PARAMS = (
     Param("n_estimators", "int", 100, 10, 1000, log=True, grid=(50, 100, 200, 300, 500)),
     Param("max_depth", "int", None, 1, 100, nullable=True, grid=(None, 4, 6, 8, 12, 16, 24), help=_NO_LIMIT),
     Param("min_samples_split", "int", 2, 2, 100, log=True, grid=(2, 5, 10, 20)),
     Param("min_samples_leaf", "int", 1, 1, 100, log=True, grid=(1, 2, 4, 8, 16)),
-    Param("max_features", "categorical", "sqrt", choices=("sqrt", "log2", 0.25, 0.5, 0.75, 1.0),
-          task_defaults={"regression": 1.0}, help="features considered per split (fraction or rule)"),
+    Param(
+        "max_features",
+        "categorical",
+        "sqrt",
+        choices=("sqrt", "log2", 0.25, 0.5, 0.75, 1.0),
+        task_defaults={"regression": 1.0},
+        help="features considered per split (fraction or rule)",
+    ),
     Param("criterion", "categorical", "gini", choices=("gini", "entropy", "log_loss"), tasks=CLASSIFICATION),
-    Param("class_weight", "categorical", None, choices=(None, "balanced", "balanced_subsample"),
-          tasks=CLASSIFICATION),
+    Param("class_weight", "categorical", None, choices=(None, "balanced", "balanced_subsample"), tasks=CLASSIFICATION),
 )
-_TREE_ALIASES = {"num_trees": "n_estimators", "n_trees": "n_estimators",
-                 "min_child_samples": "min_samples_leaf", "colsample_bynode": "max_features"}
+_TREE_ALIASES = {
+    "num_trees": "n_estimators",
+    "n_trees": "n_estimators",
+    "min_child_samples": "min_samples_leaf",
+    "colsample_bynode": "max_features",
+}
 
-_register(Family(
-    name="random_forest",
-    label="RandomForest",
-    classifier=Estimator("sklearn.ensemble", "RandomForestClassifier", {"n_jobs": -1}),
-    regressor=Estimator("sklearn.ensemble", "RandomForestRegressor", {"n_jobs": -1}),
-    preprocessing="ordinal",
-    aliases=("rf", "randomforestclassifier", "randomforestregressor", "forest"),
-    param_aliases=_TREE_ALIASES,
-    params=_TREE_PARAMS + (Param("bootstrap", "bool", True),),
-))
+_register(
+    Family(
+        name="random_forest",
+        label="RandomForest",
+        classifier=Estimator("sklearn.ensemble", "RandomForestClassifier", {"n_jobs": -1}),
+        regressor=Estimator("sklearn.ensemble", "RandomForestRegressor", {"n_jobs": -1}),
+        preprocessing="ordinal",
+        aliases=("rf", "randomforestclassifier", "randomforestregressor", "forest"),
+        param_aliases=_TREE_ALIASES,
+        params=_TREE_PARAMS + (Param("bootstrap", "bool", True),),
+    )
+)
 
-_register(Family(
-    name="extra_trees",
-    label="ExtraTrees",
-    classifier=Estimator("sklearn.ensemble", "ExtraTreesClassifier", {"n_jobs": -1}),
-    regressor=Estimator("sklearn.ensemble", "ExtraTreesRegressor", {"n_jobs": -1}),
-    preprocessing="ordinal",
-    aliases=("et", "extratreesclassifier", "extratreesregressor", "extremelyrandomizedtrees"),
-    param_aliases=_TREE_ALIASES,
-    params=_TREE_PARAMS + (Param("bootstrap", "bool", False),),
-))
+_register(
+    Family(
+        name="extra_trees",
+        label="ExtraTrees",
+        classifier=Estimator("sklearn.ensemble", "ExtraTreesClassifier", {"n_jobs": -1}),
+        regressor=Estimator("sklearn.ensemble", "ExtraTreesRegressor", {"n_jobs": -1}),
+        preprocessing="ordinal",
+        aliases=("et", "extratreesclassifier", "extratreesregressor", "extremelyrandomizedtrees"),
+        param_aliases=_TREE_ALIASES,
+        params=_TREE_PARAMS + (Param("bootstrap", "bool", False),),
+    )
+)
 
-_register(Family(
-    name="linear",
-    label="Linear",
-    classifier=Estimator("sklearn.linear_model", "LogisticRegression", {"max_iter": 1000}),
-    regressor=Estimator("sklearn.linear_model", "Ridge", seed_param=None),
-    preprocessing="scaled",
-    aliases=("logisticregression", "logreg", "logistic", "ridge", "ridgeregression", "linearmodel",
-             "linearregression", "glm"),
-    param_aliases={"lambda": "alpha", "l2": "alpha", "reg_lambda": "alpha"},
-    params=(
-        Param("C", "float", 1.0, 1e-4, 1e4, log=True, grid=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
-              tasks=CLASSIFICATION, help="inverse regularisation strength"),
-        _CLASS_WEIGHT,
-        Param("alpha", "float", 1.0, 1e-4, 1e4, log=True, grid=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
-              tasks=("regression",), help="L2 regularisation strength"),
-    ),
-))
+_register(
+    Family(
+        name="linear",
+        label="Linear",
+        classifier=Estimator("sklearn.linear_model", "LogisticRegression", {"max_iter": 1000}),
+        regressor=Estimator("sklearn.linear_model", "Ridge", seed_param=None),
+        preprocessing="scaled",
+        aliases=(
+            "logisticregression",
+            "logreg",
+            "logistic",
+            "ridge",
+            "ridgeregression",
+            "linearmodel",
+            "linearregression",
+            "glm",
+        ),
+        param_aliases={"lambda": "alpha", "l2": "alpha", "reg_lambda": "alpha"},
+        params=(
+            Param(
+                "C",
+                "float",
+                1.0,
+                1e-4,
+                1e4,
+                log=True,
+                grid=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+                tasks=CLASSIFICATION,
+                help="inverse regularisation strength",
+            ),
+            _CLASS_WEIGHT,
+            Param(
+                "alpha",
+                "float",
+                1.0,
+                1e-4,
+                1e4,
+                log=True,
+                grid=(0.001, 0.01, 0.1, 1.0, 10.0, 100.0),
+                tasks=("regression",),
+                help="L2 regularisation strength",
+            ),
+        ),
+    )
+)
 
-_register(Family(
-    name="knn",
-    label="k-nearest neighbours",
-    classifier=Estimator("sklearn.neighbors", "KNeighborsClassifier", {"n_jobs": -1}, seed_param=None),
-    regressor=Estimator("sklearn.neighbors", "KNeighborsRegressor", {"n_jobs": -1}, seed_param=None),
-    preprocessing="scaled",
-    aliases=("kneighbors", "kneighborsclassifier", "kneighborsregressor", "knearestneighbors",
-             "nearestneighbors", "knearestneighbours"),
-    param_aliases={"k": "n_neighbors", "neighbors": "n_neighbors"},
-    params=(
-        Param("n_neighbors", "int", 5, 1, 200, log=True, grid=(3, 5, 10, 15, 25, 50)),
-        Param("weights", "categorical", "uniform", choices=("uniform", "distance")),
-        Param("p", "categorical", 2, choices=(1, 2), help="1 = Manhattan, 2 = Euclidean distance"),
-    ),
-))
+_register(
+    Family(
+        name="knn",
+        label="k-nearest neighbours",
+        classifier=Estimator("sklearn.neighbors", "KNeighborsClassifier", {"n_jobs": -1}, seed_param=None),
+        regressor=Estimator("sklearn.neighbors", "KNeighborsRegressor", {"n_jobs": -1}, seed_param=None),
+        preprocessing="scaled",
+        aliases=(
+            "kneighbors",
+            "kneighborsclassifier",
+            "kneighborsregressor",
+            "knearestneighbors",
+            "nearestneighbors",
+            "knearestneighbours",
+        ),
+        param_aliases={"k": "n_neighbors", "neighbors": "n_neighbors"},
+        params=(
+            Param("n_neighbors", "int", 5, 1, 200, log=True, grid=(3, 5, 10, 15, 25, 50)),
+            Param("weights", "categorical", "uniform", choices=("uniform", "distance")),
+            Param("p", "categorical", 2, choices=(1, 2), help="1 = Manhattan, 2 = Euclidean distance"),
+        ),
+    )
+)
 
-_register(Family(
-    name="mlp",
-    label="MLP (scikit-learn)",
-    classifier=Estimator("sklearn.neural_network", "MLPClassifier"),
-    regressor=Estimator("sklearn.neural_network", "MLPRegressor"),
-    preprocessing="scaled",
-    aliases=("mlpclassifier", "mlpregressor", "skmlp", "neuralnetwork", "neuralnet", "multilayerperceptron"),
-    param_aliases={"layers": "hidden_layer_sizes", "lr": "learning_rate_init",
-                   "learning_rate": "learning_rate_init", "l2": "alpha"},
-    params=(
-        Param("hidden_layer_sizes", "categorical", "100",
-              choices=("32", "64", "100", "128", "256", "64-32", "128-64", "256-128", "100-100"),
-              help="neurons per hidden layer, e.g. '128-64' is two layers"),
-        Param("activation", "categorical", "relu", choices=("relu", "tanh", "logistic")),
-        Param("alpha", "float", 1e-4, 1e-6, 1.0, log=True, grid=(1e-5, 1e-4, 1e-3, 1e-2, 0.1)),
-        Param("learning_rate_init", "float", 1e-3, 1e-4, 0.1, log=True, grid=(1e-4, 1e-3, 1e-2)),
-        Param("max_iter", "int", 200, 20, 1000, log=True, grid=(100, 200, 500)),
-        Param("early_stopping", "bool", False),
-    ),
-))
+_register(
+    Family(
+        name="mlp",
+        label="MLP (scikit-learn)",
+        classifier=Estimator("sklearn.neural_network", "MLPClassifier"),
+        regressor=Estimator("sklearn.neural_network", "MLPRegressor"),
+        preprocessing="scaled",
+        aliases=("mlpclassifier", "mlpregressor", "skmlp", "neuralnetwork", "neuralnet", "multilayerperceptron"),
+        param_aliases={
+            "layers": "hidden_layer_sizes",
+            "lr": "learning_rate_init",
+            "learning_rate": "learning_rate_init",
+            "l2": "alpha",
+        },
+        params=(
+            Param(
+                "hidden_layer_sizes",
+                "categorical",
+                "100",
+                choices=("32", "64", "100", "128", "256", "64-32", "128-64", "256-128", "100-100"),
+                help="neurons per hidden layer, e.g. '128-64' is two layers",
+            ),
+            Param("activation", "categorical", "relu", choices=("relu", "tanh", "logistic")),
+            Param("alpha", "float", 1e-4, 1e-6, 1.0, log=True, grid=(1e-5, 1e-4, 1e-3, 1e-2, 0.1)),
+            Param("learning_rate_init", "float", 1e-3, 1e-4, 0.1, log=True, grid=(1e-4, 1e-3, 1e-2)),
+            Param("max_iter", "int", 200, 20, 1000, log=True, grid=(100, 200, 500)),
+            Param("early_stopping", "bool", False),
+        ),
+    )
+)
 
 _MANAGED = ("random_state", "seed", "n_jobs", "verbose", "verbosity", "num_threads", "nthread")
 

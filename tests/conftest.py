@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from IPython.testing import globalipapp
 
-from llm_cash_magic.history import History
+from llm_cash_magic.record import History
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +21,7 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def history(home) -> History:
-    return History()
+    return History.from_environment()
 
 
 @pytest.fixture
@@ -49,8 +49,17 @@ def houses() -> pd.DataFrame:
     sold = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), "D")
     price = 2000 * area + 15000 * rooms + np.where(city == "Paris", 150000, 0) + 20000 * garden
     price = price + rng.normal(0, 20000, n)
-    return pd.DataFrame({"house_id": np.arange(1000, 1000 + n), "area": area, "rooms": rooms, "city": city,
-                         "garden": garden, "sold": sold, "price": price})
+    return pd.DataFrame(
+        {
+            "house_id": np.arange(1000, 1000 + n),
+            "area": area,
+            "rooms": rooms,
+            "city": city,
+            "garden": garden,
+            "sold": sold,
+            "price": price,
+        }
+    )
 
 
 @pytest.fixture
@@ -94,7 +103,7 @@ def llm_env(fake_llm, monkeypatch):
 @pytest.fixture
 def llm_settings(llm_env):
     """Settings for the fake server without retries, so faults show at once."""
-    from llm_cash_magic.llm.settings import LLMSettings
+    from llm_cash_magic.recommenders.llm.settings import LLMSettings
 
     return LLMSettings.resolve(max_retries=0, timeout=5.0)
 
@@ -104,6 +113,8 @@ def no_real_llm(monkeypatch):
     """No test reaches a real endpoint, whatever the developer's environment holds."""
     for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "LLM_CASH_MODEL"):
         monkeypatch.delenv(name, raising=False)
+
+
 def frame(n_rows: int, n_numeric: int, n_categorical: int = 0, task: str = "binary", seed: int = 0) -> pd.DataFrame:
     """A random frame of the given shape with a target 'y' (binary labels or a number)."""
     rng = np.random.default_rng(seed)
@@ -119,16 +130,27 @@ def write_kb(tmp_path):
     """Write a knowledge base: pools per kind and tasks as (name, profile, percentile per config)."""
     import json
 
-    from llm_cash_magic.knowledge import FORMAT
+    from llm_cash_magic.recommenders.offline.knowledge import FORMAT
 
     def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT):
         path = path or tmp_path / "kb.json"
         data = {
-            "format": fmt, "version": "test", "build": {"cv": 3},
-            "configs": {"classification": [[c.family, c.params, "test"] for c in classification],
-                        "regression": [[c.family, c.params, "test"] for c in regression]},
-            "tasks": [{"name": name, "source": "test", "profile": prof.to_dict(),
-                       "results": [[p / 100, None, 1.0, p] for p in pcts]} for name, prof, pcts in tasks],
+            "format": fmt,
+            "version": "test",
+            "build": {"cv": 3},
+            "configs": {
+                "classification": [[c.family, c.params, "test"] for c in classification],
+                "regression": [[c.family, c.params, "test"] for c in regression],
+            },
+            "tasks": [
+                {
+                    "name": name,
+                    "source": "test",
+                    "profile": prof.to_dict(),
+                    "results": [[p / 100, None, 1.0, p] for p in pcts],
+                }
+                for name, prof, pcts in tasks
+            ],
         }
         path.write_text(json.dumps(data), encoding="utf-8")
         return path

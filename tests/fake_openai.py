@@ -36,8 +36,7 @@ class Reply:
     gate: threading.Event | None = None  # after `gate_after` deltas, wait for the test to set it
     gate_after: int = 1
     cut_after: int | None = None  # drop the connection after this many body bytes
-    usage: dict = field(default_factory=lambda: {"prompt_tokens": 120, "completion_tokens": 80,
-                                                 "total_tokens": 200})
+    usage: dict = field(default_factory=lambda: {"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200})
 
 
 @dataclass
@@ -106,8 +105,13 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_GET(self):
             self._capture()
             if self.path.rstrip("/").endswith("/models"):
-                self._json(200, {"object": "list", "data": [
-                    {"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models]})
+                self._json(
+                    200,
+                    {
+                        "object": "list",
+                        "data": [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in fake.models],
+                    },
+                )
             else:
                 self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
@@ -116,15 +120,21 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
                 return
-            reply = fake.replies.popleft() if fake.replies else Reply(
-                status=400, error="fake server: no reply scripted for this request")
+            reply = (
+                fake.replies.popleft()
+                if fake.replies
+                else Reply(status=400, error="fake server: no reply scripted for this request")
+            )
             if reply.header_delay:
                 time.sleep(reply.header_delay)
             if reply.raw is not None:
                 self._send(reply.status, reply.raw, "text/html; charset=utf-8", reply.headers)
             elif reply.status >= 400:
-                self._json(reply.status, {"error": {"message": reply.error, "type": "fake_error",
-                                                    "code": str(reply.status)}}, reply.headers)
+                self._json(
+                    reply.status,
+                    {"error": {"message": reply.error, "type": "fake_error", "code": str(reply.status)}},
+                    reply.headers,
+                )
             elif request.json.get("stream"):
                 self._stream(reply, request.json)
             else:
@@ -155,7 +165,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     reply.gate.wait(timeout=30)
                 size = reply.write_size or len(event)
                 for start in range(0, len(event), size):
-                    piece = event[start:start + size]
+                    piece = event[start : start + size]
                     if reply.cut_after is not None and sent + len(piece) > reply.cut_after:
                         self._chunk(piece[: reply.cut_after - sent])
                         self._drop()
@@ -183,9 +193,11 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
 
 def _completion(reply: Reply, request: dict) -> dict:
     return {
-        "id": "chatcmpl-fake", "object": "chat.completion", "created": 0, "model": request.get("model"),
-        "choices": [{"index": 0, "finish_reason": "stop",
-                     "message": {"role": "assistant", "content": reply.content}}],
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 0,
+        "model": request.get("model"),
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": reply.content}}],
         "usage": reply.usage,
     }
 
@@ -199,8 +211,10 @@ def sse_events(reply: Reply, request: dict) -> list[bytes]:
 
     text, size = reply.content, max(reply.delta_size, 1)
     events = [event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])]
-    events += [event([{"index": 0, "delta": {"content": text[i:i + size]}, "finish_reason": None}])
-               for i in range(0, len(text), size)]
+    events += [
+        event([{"index": 0, "delta": {"content": text[i : i + size]}, "finish_reason": None}])
+        for i in range(0, len(text), size)
+    ]
     events.append(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
     if (request.get("stream_options") or {}).get("include_usage"):
         events.append(event([], usage=reply.usage))

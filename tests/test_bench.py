@@ -11,11 +11,11 @@ import pytest
 from conftest import frame
 
 import llm_cash_magic as cash
-from llm_cash_magic import knowledge
 from llm_cash_magic.bench import datasets
 from llm_cash_magic.bench.evaluate import run_bounded
 from llm_cash_magic.bench.strategies import Context, offline_recommender
-from llm_cash_magic.metrics import percentiles
+from llm_cash_magic.metrics import METRICS, percentiles
+from llm_cash_magic.recommenders.offline import knowledge
 
 
 def test_a_job_that_outlives_its_time_limit_is_killed():
@@ -34,8 +34,8 @@ def test_a_failing_job_is_reported_as_its_error_line():
 
 def test_percentile_is_the_share_of_the_pool_beaten_with_ties_counting_half():
     reference = [0.5, 0.6, 0.7, None]
-    assert list(percentiles([0.7, 0.55, None], reference, greater_is_better=True)) == [87.5, 50.0, 12.5]
-    assert list(percentiles([0.5], reference, greater_is_better=False)) == [87.5]
+    assert list(percentiles([0.7, 0.55, None], reference, METRICS["roc_auc"])) == [87.5, 50.0, 12.5]
+    assert list(percentiles([0.5], reference, METRICS["rmse"])) == [87.5]
 
 
 def test_the_offline_strategy_never_sees_the_task_it_is_evaluated_on():
@@ -45,13 +45,18 @@ def test_the_offline_strategy_never_sees_the_task_it_is_evaluated_on():
     seen = [nb.label for nb in offline_recommender(ctx).neighbours(prof)]
     assert seen and not any(label.startswith("breast_cancer") for label in seen)
     # without leave-one-out the knowledge base's own copy would be the nearest task
-    allowed = type(offline_recommender(ctx))(use_history=False)
+    allowed = type(offline_recommender(ctx))()
     assert allowed.neighbours(prof)[0].label.startswith("breast_cancer")
 
 
 def bench(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "llm_cash_magic.bench", *map(str, args)], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "llm_cash_magic.bench", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +64,26 @@ def smoke(tmp_path_factory):
     """Two small tasks (a catalogued one and a user's CSV), K = 2, run once for the module."""
     where = tmp_path_factory.mktemp("bench")
     frame(300, 4, 1, task="regression", seed=3).to_csv(where / "sales.csv", index=False)
-    args = ["breast_cancer", "--data", where / "sales.csv", "--target", "y", "--k", 2, "--max-rows", 150,
-            "--seconds", 60, "--budgets", 1, 3, "--work", where / "work", "--out", where / "results.md"]
+    args = [
+        "breast_cancer",
+        "--data",
+        where / "sales.csv",
+        "--target",
+        "y",
+        "--k",
+        2,
+        "--max-rows",
+        150,
+        "--seconds",
+        60,
+        "--budgets",
+        1,
+        3,
+        "--work",
+        where / "work",
+        "--out",
+        where / "results.md",
+    ]
     return where, args, bench(*args, cwd=where)
 
 
@@ -68,8 +91,16 @@ def test_smoke_benchmark_reports_every_strategy_on_both_tasks(smoke):
     where, _, done = smoke
     assert done.returncode == 0, done.stderr[-2000:]
     report = (where / "results.md").read_text()
-    for strategy in ("lightgbm-defaults", "defaults", "flaml-zero-shot", "random-K", "tpe-K", "offline-top1",
-                     "offline-best-of-K", "offline-blend-K"):
+    for strategy in (
+        "lightgbm-defaults",
+        "defaults",
+        "flaml-zero-shot",
+        "random-K",
+        "tpe-K",
+        "offline-top1",
+        "offline-best-of-K",
+        "offline-blend-K",
+    ):
         assert f"| {strategy} |" in report
     assert "| breast_cancer |" in report and "| sales |" in report
     assert "Produced by `python -m llm_cash_magic.bench breast_cancer --data" in report
@@ -122,14 +153,34 @@ def test_an_unknown_task_is_one_line_not_a_traceback(tmp_path):
 
 
 def build_kb(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "llm_cash_magic.bench.build_knowledge", *map(str, args)],
-                          cwd=cwd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        [sys.executable, "-m", "llm_cash_magic.bench.build_knowledge", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def test_knowledge_build_on_a_users_file_resumes_and_loads(tmp_path):
     frame(200, 3, task="regression", seed=5).to_csv(tmp_path / "mine.csv", index=False)
-    args = ["--no-catalog", "--data", "mine.csv", "--target", "y", "--max-rows", 120, "--cv", 2,
-            "--random", 1, "--work", "work", "--out", "kb.json"]
+    args = [
+        "--no-catalog",
+        "--data",
+        "mine.csv",
+        "--target",
+        "y",
+        "--max-rows",
+        120,
+        "--cv",
+        2,
+        "--random",
+        1,
+        "--work",
+        "work",
+        "--out",
+        "kb.json",
+    ]
     first = build_kb(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     lines = (tmp_path / "work" / "mine.jsonl").read_text()

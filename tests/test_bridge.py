@@ -11,7 +11,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 from jupyter_client.session import Session
 
-from llm_cash_magic.bridge import COMM_TARGET
+from llm_cash_magic.run.bridge import COMM_TARGET
 
 pytestmark = pytest.mark.kernel
 
@@ -36,9 +36,11 @@ class Client:
     def execute(self, code: str, cell_id: str | None = None) -> tuple[list[dict], dict]:
         """Run ``code`` as the cell ``cell_id``; the IOPub messages it caused and its reply."""
         metadata = {"cellId": cell_id} if cell_id else {}
-        msg = self.kc.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
-                                                      "user_expressions": {}, "allow_stdin": False},
-                                  metadata=metadata)
+        msg = self.kc.session.msg(
+            "execute_request",
+            {"code": code, "silent": False, "store_history": True, "user_expressions": {}, "allow_stdin": False},
+            metadata=metadata,
+        )
         self.kc.shell_channel.send(msg)
         reply = self.kc.get_shell_msg(timeout=120)
         while reply["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
@@ -73,8 +75,11 @@ def comm_opens(messages: list[dict]) -> list[dict]:
 
 
 def bridge_requests(messages: list[dict]) -> list[dict]:
-    return [m["content"]["data"] for m in messages
-            if m["msg_type"] == "comm_msg" and m["content"]["data"].get("type") == "insert-and-run"]
+    return [
+        m["content"]["data"]
+        for m in messages
+        if m["msg_type"] == "comm_msg" and m["content"]["data"].get("type") == "insert-and-run"
+    ]
 
 
 def printed(messages: list[dict]) -> str:
@@ -83,8 +88,11 @@ def printed(messages: list[dict]) -> str:
 
 def widget_values(messages: list[dict]) -> list[str]:
     """The values widgets were updated to (the panel's status lines among them)."""
-    return [str(m["content"]["data"]["state"]["value"]) for m in messages if m["msg_type"] == "comm_msg"
-            and "value" in m["content"]["data"].get("state", {})]
+    return [
+        str(m["content"]["data"]["state"]["value"])
+        for m in messages
+        if m["msg_type"] == "comm_msg" and "value" in m["content"]["data"].get("state", {})
+    ]
 
 
 def set_next_input(reply: dict) -> list[str]:
@@ -129,14 +137,19 @@ def test_the_bridged_code_is_exactly_what_the_kernel_would_have_run(lab):
     run_messages, reply = lab.execute(request["code"], cell_id="the-new-cell")
     assert reply["content"]["status"] == "ok"
     assert "rmse:" in printed(run_messages)
-    _, check = lab.execute("import llm_cash_magic as c; assert c.History().runs()[0]['trials'][0]['status'] == 'done'")
+    _, check = lab.execute(
+        "import llm_cash_magic as c; assert c.History.from_environment().runs()[0]['trials'][0]['status'] == 'done'"
+    )
     assert check["content"]["status"] == "ok"
 
 
 def test_the_panels_run_sends_the_edited_code_below_the_cash_cell(lab):
     messages, _ = lab.execute("%%cash df target=price", cell_id="cell-of-cash")  # the panel
-    [run_button, *_] = [m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_open"
-                        and m["content"]["data"].get("state", {}).get("description") == "Run"]
+    [run_button, *_] = [
+        m["content"]["comm_id"]
+        for m in messages
+        if m["msg_type"] == "comm_open" and m["content"]["data"].get("state", {}).get("description") == "Run"
+    ]
     assert bridge_requests(messages) == []  # nothing is trained before Run
 
     click = {"comm_id": run_button, "data": {"method": "custom", "content": {"event": "click"}}}
@@ -151,25 +164,34 @@ def test_the_panels_run_sends_the_edited_code_below_the_cash_cell(lab):
     assert "fold 3/5: rmse" in printed(ran)  # the cell's output stays the cell's
     values = widget_values(ran)
     assert any("training… fold 3/5: rmse" in value for value in values)  # and the card follows its folds
-    assert any(re.search(r"<b>rmse [\d.]+ ± [\d.]+</b> over 5 folds .* in the new cell below", value)
-               for value in values)
+    assert any(
+        re.search(r"<b>rmse [\d.]+ ± [\d.]+</b> over 5 folds .* in the new cell below", value) for value in values
+    )
 
 
 def test_copy_code_asks_the_page_for_the_clipboard_and_records_no_trial(lab):
     messages, _ = lab.execute("%%cash df target=price", cell_id="cell-of-cash")
-    [copy_button, *_] = [m["content"]["comm_id"] for m in messages if m["msg_type"] == "comm_open"
-                         and m["content"]["data"].get("state", {}).get("description") == "Copy code"]
-    during = lab.send_and_wait("comm_msg", {"comm_id": copy_button,
-                                            "data": {"method": "custom", "content": {"event": "click"}}})
-    [request] = [m["content"]["data"] for m in during if m["msg_type"] == "comm_msg"
-                 and m["content"]["data"].get("type") == "copy"]
+    [copy_button, *_] = [
+        m["content"]["comm_id"]
+        for m in messages
+        if m["msg_type"] == "comm_open" and m["content"]["data"].get("state", {}).get("description") == "Copy code"
+    ]
+    during = lab.send_and_wait(
+        "comm_msg", {"comm_id": copy_button, "data": {"method": "custom", "content": {"event": "click"}}}
+    )
+    [request] = [
+        m["content"]["data"]
+        for m in during
+        if m["msg_type"] == "comm_msg" and m["content"]["data"].get("type") == "copy"
+    ]
     assert request["client"] == lab.session and request["text"].startswith("# %%cash")
     assert "record_result" not in request["text"]
 
-    answered = lab.send_and_wait("comm_msg", {"comm_id": lab.comm_id,
-                                              "data": {"type": "copied", "request": request["request"], "ok": True}})
+    answered = lab.send_and_wait(
+        "comm_msg", {"comm_id": lab.comm_id, "data": {"type": "copied", "request": request["request"], "ok": True}}
+    )
     assert any("copied to the clipboard" in value for value in widget_values(answered))
-    _, check = lab.execute("import llm_cash_magic as c; assert c.History().runs()[0]['trials'] == []")
+    _, check = lab.execute("import llm_cash_magic as c; assert c.History.from_environment().runs()[0]['trials'] == []")
     assert check["content"]["status"] == "ok"
 
 
@@ -194,8 +216,9 @@ def test_a_client_that_never_answered_gets_the_kernel_fallback(kernel, lab):
 def test_a_page_that_connects_after_load_ext_opens_the_channel_itself(kernel, lab):
     reloaded = Client(kernel)  # the same notebook after a browser reload: a new client
     try:
-        reloaded.send_comm("comm_open", {"comm_id": uuid.uuid4().hex, "target_name": COMM_TARGET,
-                                         "data": {"type": "ready"}})
+        reloaded.send_comm(
+            "comm_open", {"comm_id": uuid.uuid4().hex, "target_name": COMM_TARGET, "data": {"type": "ready"}}
+        )
         messages, reply = reloaded.execute("%%cash df target=price --auto", cell_id="cell-of-cash")
         (request,) = bridge_requests(messages)
         assert request["client"] == reloaded.session

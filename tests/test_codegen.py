@@ -14,6 +14,7 @@ import pytest
 
 from llm_cash_magic import CashError, generate_blend_code, generate_code, profile, validate
 from llm_cash_magic.codegen import build_model, effective_cv
+from llm_cash_magic.run.evaluation import cross_validate, training_data
 from llm_cash_magic.space import FAMILIES
 
 HOSTILE = "'\"); import os #"
@@ -22,18 +23,20 @@ HOSTILE = "'\"); import os #"
 def messy_frame(n: int = 160, seed: int = 3) -> pd.DataFrame:
     """Every column kind the profile knows, with missing values, infinities and pandas extension dtypes."""
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({
-        "row_id": np.arange(n),
-        "area": rng.lognormal(4, 0.5, n),
-        "rooms": pd.array(rng.integers(1, 6, n), dtype="Int64"),
-        "city": rng.choice(["Lyon", "Paris", "Nantes", None], n),
-        "kind": pd.Series(rng.choice(["flat", "house"], n), dtype="string"),
-        "mixed": rng.choice(["a", 1, 2.5], n),
-        "garden": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
-        "listed": pd.date_range("2023-01-01", periods=n, freq="D", tz="Europe/Paris"),
-        "constant": 1,
-        "notes": [f"listing {i}: a sunny place with a view over the old town" for i in range(n)],
-    })
+    df = pd.DataFrame(
+        {
+            "row_id": np.arange(n),
+            "area": rng.lognormal(4, 0.5, n),
+            "rooms": pd.array(rng.integers(1, 6, n), dtype="Int64"),
+            "city": rng.choice(["Lyon", "Paris", "Nantes", None], n),
+            "kind": pd.Series(rng.choice(["flat", "house"], n), dtype="string"),
+            "mixed": rng.choice(["a", 1, 2.5], n),
+            "garden": pd.array(rng.choice([True, False, None], n), dtype="boolean"),
+            "listed": pd.date_range("2023-01-01", periods=n, freq="D", tz="Europe/Paris"),
+            "constant": 1,
+            "notes": [f"listing {i}: a sunny place with a view over the old town" for i in range(n)],
+        }
+    )
     df.loc[2, "area"] = np.inf
     df.loc[[3, 4], "rooms"] = pd.NA
     value = 2 * np.nan_to_num(df["area"].to_numpy(dtype=float), posinf=50) + 10 * (df["city"] == "Paris")
@@ -79,6 +82,20 @@ def test_every_family_trains_and_predicts_new_rows(name, task):
     assert len(predictions) == 4
 
 
+@pytest.mark.parametrize("task", sorted(TARGETS))
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_generated_code_and_the_in_process_routine_give_the_same_scores_on_the_same_folds(name, task):
+    """One cross-validation routine: what refinement, the benchmark and the knowledge base measure
+    is what the cell prints."""
+    df = frame_for(task, messy_frame())
+    prof = profile(df, TARGETS[task])
+    config = validate(name, {}, prof.task)
+    ns, _ = run(generate_code(prof, config, data_name="df", cv=3, seed=4), df=df)
+    X, y = training_data(df, prof)
+    in_process = cross_validate(prof, build_model(prof, config, seed=4, cv=3), X, y, cv=3, seed=4)
+    assert np.allclose(ns["cash_scores"], in_process, rtol=1e-9, atol=1e-12)
+
+
 def test_every_hyperparameter_is_spelled_out_with_the_seed():
     prof = profile(frame_for("binary", messy_frame()), "expensive")
     config = validate("lightgbm", {"num_leaves": 15}, prof.task)
@@ -122,27 +139,29 @@ def test_the_record_call_is_only_emitted_for_a_trial():
     config = validate("linear", {}, "binary")
     assert "record_result" not in generate_code(prof, config)
     assert "llm_cash_magic.record_result('abc-1', cash_model, cash_scores, cash_fit_seconds)" in generate_code(
-        prof, config, trial_id="abc-1")
+        prof, config, trial_id="abc-1"
+    )
 
 
 class TestHostileStrings:
     def hostile_frame(self) -> pd.DataFrame:
         rng = np.random.default_rng(5)
         n = 120
-        return pd.DataFrame({
-            HOSTILE: rng.normal(size=n),
-            "x\nimport os": rng.choice(["a", "b"], n),
-            'json"[chars]{}:,': rng.normal(size=n),
-            "ok": rng.normal(size=n),
-            "target ')\nimport os": rng.choice(["p", "q"], n),
-        })
+        return pd.DataFrame(
+            {
+                HOSTILE: rng.normal(size=n),
+                "x\nimport os": rng.choice(["a", "b"], n),
+                'json"[chars]{}:,': rng.normal(size=n),
+                "ok": rng.normal(size=n),
+                "target ')\nimport os": rng.choice(["p", "q"], n),
+            }
+        )
 
     @pytest.mark.parametrize("name", ["lightgbm", "random_forest", "linear"])
     def test_column_names_stay_inert_string_literals(self, name):
         df = self.hostile_frame()
         prof = profile(df, "target ')\nimport os")
-        code = generate_code(prof, validate(name, {}, prof.task), data_name="df", cv=3,
-                             source="x')\nimport os  #")
+        code = generate_code(prof, validate(name, {}, prof.task), data_name="df", cv=3, source="x')\nimport os  #")
         assert not any(line.lstrip().startswith("import os") for line in code.splitlines())
         ns, _ = run(code, df=df)
         assert "os" not in ns
@@ -180,8 +199,7 @@ def test_build_model_is_the_pipeline_the_code_trains():
 
 def test_histogram_boosting_gets_a_bin_for_every_category():
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({
-        "country": rng.choice([f"c{i}" for i in range(90)], 600), "x": rng.normal(size=600)})
+    df = pd.DataFrame({"country": rng.choice([f"c{i}" for i in range(90)], 600), "x": rng.normal(size=600)})
     df["y"] = rng.normal(size=600) + (df["country"].str[1:].astype(int) % 7)
     prof = profile(df, "y")
     config = validate("hist_gradient_boosting", {"max_bins": 31}, prof.task)
@@ -194,12 +212,50 @@ def test_histogram_boosting_gets_a_bin_for_every_category():
 
 # names people give their own variables, and every name older generated code assigned
 COMMON_NAMES = (
-    "train", "test", "X", "y", "data", "model", "preprocess", "folds", "scorer", "fitted", "fold", "started",
-    "fit_seconds", "predictions", "weights", "chosen", "blended", "name", "member", "scores", "score", "p", "w",
-    "TARGET", "NUMERIC", "CATEGORICAL", "DATETIME", "CLASSES", "as_float", "as_strings", "as_category",
-    "datetime_parts", "lightgbm_names", "blend_score", "select_weights", "numeric_steps", "categorical_steps",
-    "datetime_steps", "lightgbm_preprocess", "tree_preprocess", "scaled_preprocess", "lightgbm_1",
-    "random_forest_2", "linear_3",
+    "train",
+    "test",
+    "X",
+    "y",
+    "data",
+    "model",
+    "preprocess",
+    "folds",
+    "scorer",
+    "fitted",
+    "fold",
+    "started",
+    "fit_seconds",
+    "predictions",
+    "weights",
+    "chosen",
+    "blended",
+    "name",
+    "member",
+    "scores",
+    "score",
+    "p",
+    "w",
+    "TARGET",
+    "NUMERIC",
+    "CATEGORICAL",
+    "DATETIME",
+    "CLASSES",
+    "as_float",
+    "as_strings",
+    "as_category",
+    "datetime_parts",
+    "lightgbm_names",
+    "blend_score",
+    "select_weights",
+    "numeric_steps",
+    "categorical_steps",
+    "datetime_steps",
+    "lightgbm_preprocess",
+    "tree_preprocess",
+    "scaled_preprocess",
+    "lightgbm_1",
+    "random_forest_2",
+    "linear_3",
 )
 
 
@@ -208,14 +264,21 @@ def test_the_code_leaves_only_cash_names_in_the_users_namespace(blend):
     df = frame_for("binary", messy_frame()).rename(columns={"area": "area m²"})  # LightGBM renames it
     prof = profile(df, "expensive")
     configs = [validate(name, {}, prof.task) for name in ("lightgbm", "random_forest", "linear")]
-    code = (generate_blend_code(prof, configs, data_name="df", cv=3) if blend
-            else generate_code(prof, configs[0], data_name="df", cv=3))
+    code = (
+        generate_blend_code(prof, configs, data_name="df", cv=3)
+        if blend
+        else generate_code(prof, configs[0], data_name="df", cv=3)
+    )
     sentinels = {name: object() for name in COMMON_NAMES}
     ns, _ = run(code, df=df, **sentinels)
     assert all(ns[name] is sentinel for name, sentinel in sentinels.items())
     tree = ast.parse(code)
-    imported = {(alias.asname or alias.name).split(".")[0] for node in ast.walk(tree)
-                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    imported = {
+        (alias.asname or alias.name).split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
     left = set(ns) - set(sentinels) - imported - {"df", "__builtins__"}
     assert {name for name in left if not name.lower().startswith("cash_")} == set()
     assert {"cash_model", "cash_scores", "cash_fit_seconds"} <= left
@@ -224,9 +287,17 @@ def test_the_code_leaves_only_cash_names_in_the_users_namespace(blend):
 def test_lightgbm_gets_names_it_accepts_whatever_the_columns_are_called():
     rng = np.random.default_rng(4)
     n = 120
-    df = pd.DataFrame({"sale price": rng.normal(size=n), "sale_price": rng.normal(size=n), "": rng.normal(size=n),
-                       "two\nlines": rng.normal(size=n), "tab\there": rng.choice(["a", "b"], n),
-                       "bell\x07": rng.normal(size=n), "y": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "sale price": rng.normal(size=n),
+            "sale_price": rng.normal(size=n),
+            "": rng.normal(size=n),
+            "two\nlines": rng.normal(size=n),
+            "tab\there": rng.choice(["a", "b"], n),
+            "bell\x07": rng.normal(size=n),
+            "y": rng.normal(size=n),
+        }
+    )
     prof = profile(df, "y")
     ns, _ = run(generate_code(prof, validate("lightgbm", {"n_estimators": 20}, prof.task), data_name="df", cv=3), df=df)
     assert np.isfinite(ns["cash_scores"]).all() and len(ns["cash_model"].predict(df.head(3))) == 3
@@ -238,14 +309,24 @@ def test_lightgbm_gets_names_it_accepts_whatever_the_columns_are_called():
 def test_datetime_parts_never_take_the_name_of_another_column(name):
     rng = np.random.default_rng(6)
     n = 90
-    df = pd.DataFrame({"d": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
-                       "d_year": rng.normal(size=n), "d_year_": rng.normal(size=n), "y": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "d": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
+            "d_year": rng.normal(size=n),
+            "d_year_": rng.normal(size=n),
+            "y": rng.normal(size=n),
+        }
+    )
     prof = profile(df, "y")
     ns, _ = run(generate_code(prof, validate(name, {}, prof.task), data_name="df", cv=3), df=df)
     assert np.isfinite(ns["cash_scores"]).all()
     if name != "linear":  # the others see named columns
-        assert list(ns["cash_model"][:-1].transform(df.head(2)).columns[:4]) == ["d_year", "d_year_", "d_year__",
-                                                                                 "d_month"]
+        assert list(ns["cash_model"][:-1].transform(df.head(2)).columns[:4]) == [
+            "d_year",
+            "d_year_",
+            "d_year__",
+            "d_month",
+        ]
 
 
 def test_folds_never_go_below_two():
@@ -257,8 +338,9 @@ def test_folds_never_go_below_two():
 
 def test_a_categorical_target_with_unused_categories_trains():
     rng = np.random.default_rng(1)
-    df = pd.DataFrame({"x": rng.normal(size=60),
-                       "y": pd.Categorical(rng.choice(["lo", "hi"], 60), categories=["lo", "hi", "never"])})
+    df = pd.DataFrame(
+        {"x": rng.normal(size=60), "y": pd.Categorical(rng.choice(["lo", "hi"], 60), categories=["lo", "hi", "never"])}
+    )
     prof = profile(df, "y")
     assert (prof.task, prof.target_stats["n_classes"]) == ("binary", 2)
     assert effective_cv(prof, 3) == (3, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pytest
 
-from llm_cash_magic.editors import ParamEditor
+from llm_cash_magic.frontends.editors import ParamEditor
 from llm_cash_magic.space import FAMILIES, family
 
 

@@ -15,7 +15,10 @@ import pytest
 
 from llm_cash_magic import CashError, History, profile, record_result, validate
 from llm_cash_magic.codegen import build_model
-from llm_cash_magic.history import SCHEMA_VERSION, default_home
+from llm_cash_magic.home import default_home
+from llm_cash_magic.recommenders.llm.settings import LLMSettings
+from llm_cash_magic.recommenders.offline import knowledge
+from llm_cash_magic.record import SCHEMA_VERSION
 
 
 def frame(n: int, n_features: int, seed: int = 0, classes: int = 0) -> pd.DataFrame:
@@ -38,14 +41,23 @@ def add_task(history: History, df: pd.DataFrame, results: dict[str, float]) -> s
 
 def test_a_run_and_its_trials_round_trip(history, houses):
     prof = profile(houses, "price")
-    run_id = history.start_run(prof, data_name="houses", n_columns=7, strategy="defaults", notes="big houses",
-                               options={"cv": 5}, recommendations=[{"family": "linear"}])
+    run_id = history.start_run(
+        prof,
+        data_name="houses",
+        n_columns=7,
+        strategy="defaults",
+        notes="big houses",
+        options={"cv": 5},
+        recommendations=[{"family": "linear"}],
+    )
     params = validate("linear", {}, prof.task).params
-    trial = history.add_trial(run_id, family="linear", source="defaults", recommended=params,
-                              params=params | {"alpha": 10.0})
+    trial = history.add_trial(
+        run_id, family="linear", source="defaults", recommended=params, params=params | {"alpha": 10.0}
+    )
     history.set_trial_code(trial, "print('hi')")
-    history.finish_trial(trial, family="linear", params=params | {"alpha": 10.0},
-                         scores=np.array([1.0, 3.0]), fit_seconds=0.5)
+    history.finish_trial(
+        trial, family="linear", params=params | {"alpha": 10.0}, scores=np.array([1.0, 3.0]), fit_seconds=0.5
+    )
 
     [run] = history.runs()
     assert run["id"] == run_id and run["data_name"] == "houses" and run["notes"] == "big houses"
@@ -65,7 +77,8 @@ def test_run_summaries_are_the_runs_without_profile_recommendations_or_code(hist
     for run, summary in zip(full, summaries, strict=True):
         assert "profile" not in summary and "recommendations" not in summary
         assert [{k: t[k] for k in ("id", "family", "params", "cv_mean")} for t in run["trials"]] == [
-            {k: t[k] for k in ("id", "family", "params", "cv_mean")} for t in summary["trials"]]
+            {k: t[k] for k in ("id", "family", "params", "cv_mean")} for t in summary["trials"]
+        ]
         assert all("code" not in t for t in summary["trials"])
     fingerprint = full[0]["fingerprint"]
     assert [r["id"] for r in history.run_summaries(fingerprint)] == [second]
@@ -75,8 +88,9 @@ def test_record_result_reads_the_params_from_the_fitted_model(history, churn):
     prof = profile(churn, "churned")
     run_id = history.start_run(prof, data_name="churn", n_columns=4, strategy="defaults")
     recommended = validate("random_forest", {}, prof.task).params
-    trial = history.add_trial(run_id, family="random_forest", source="defaults",
-                              recommended=recommended, params=recommended)
+    trial = history.add_trial(
+        run_id, family="random_forest", source="defaults", recommended=recommended, params=recommended
+    )
     model = build_model(prof, validate("random_forest", {"n_estimators": 25}, prof.task))  # edited in the cell
     record_result(trial, model, [0.8, 0.9], 1.5, history=history)
     t = history.trial(trial)
@@ -110,8 +124,9 @@ def test_two_processes_write_at_once(history, home):
             trial = history.add_trial(run, family="linear", source="t", recommended={{}}, params={{}})
             history.finish_trial(trial, family="linear", params={{}}, scores=[i], fit_seconds=0.0)
     """)
-    writers = [subprocess.Popen([sys.executable, "-c", script, str(i)], stderr=subprocess.PIPE, text=True)
-               for i in range(2)]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(i)], stderr=subprocess.PIPE, text=True) for i in range(2)
+    ]
     errors = [w.communicate()[1] for w in writers]
     assert [w.returncode for w in writers] == [0, 0], errors
     runs = history.runs()
@@ -172,14 +187,21 @@ def test_the_default_home_is_under_the_jupyter_data_dir(monkeypatch):
     assert default_home() == Path(jupyter_data_dir()) / "llm_cash_magic"
 
 
-class TestNearestTasks:
+def nearest(history, query, k=5):
+    """The history's past tasks nearest to ``query``, by the one distance the recommenders use (the
+    knowledge base's), with the knowledge base's own tasks left out."""
+    kb = knowledge.load()
+    return knowledge.past_tasks(query, k, history=history, exclude=tuple(t.name for t in kb.tasks))
+
+
+class TestMeasuredTasks:
     def test_nearest_by_meta_features_best_trials_first(self, history):
         add_task(history, frame(100, 3, seed=1), {"linear": 5.0, "lightgbm": 3.0, "knn": 4.0})
         add_task(history, frame(5000, 40, seed=2), {"lightgbm": 1.0})
         add_task(history, frame(120, 3, seed=3, classes=3), {"random_forest": 0.4})
         query = profile(frame(110, 3, seed=9), "y")
-        tasks = history.nearest_tasks(query, k=2)
-        assert [t.profile.n_rows for t in tasks] == [100, 5000]
+        tasks = nearest(history, query, k=2)
+        assert [t.profile.n_rows for t in tasks] == [100, 5000]  # regression only, nearest first
         assert tasks[0].distance < tasks[1].distance
         assert [t["family"] for t in tasks[0].trials] == ["lightgbm", "knn", "linear"]  # rmse: lower is better
         assert [t["normalized_rank"] for t in tasks[0].trials] == pytest.approx([5 / 6, 3 / 6, 1 / 6])
@@ -187,27 +209,27 @@ class TestNearestTasks:
 
     def test_higher_is_better_for_scores_like_auc(self, history):
         add_task(history, frame(200, 3, seed=1, classes=2), {"linear": 0.7, "lightgbm": 0.9})
-        [task] = history.nearest_tasks(profile(frame(210, 3, seed=5, classes=2), "y"), k=5)
+        [task] = history.measured_tasks()
         assert [t["family"] for t in task.trials] == ["lightgbm", "linear"]
 
     def test_the_same_dataset_is_its_own_nearest_past_task(self, history):
         df = frame(100, 3, seed=1)
         add_task(history, frame(100, 3, seed=2), {"knn": 4.0})
         add_task(history, df, {"linear": 5.0})
-        nearest = history.nearest_tasks(profile(df, "y"))
-        assert nearest[0].distance == 0 and nearest[0].trials[0]["family"] == "linear"
+        found = nearest(history, profile(df, "y"))
+        assert found[0].distance == 0 and found[0].trials[0]["family"] == "linear"
 
     def test_a_lone_trial_ranks_in_the_middle_not_at_the_top(self, history):
         add_task(history, frame(100, 3, seed=1), {"knn": 4.0})
-        [task] = history.nearest_tasks(profile(frame(100, 3, seed=2), "y"))
+        [task] = history.measured_tasks()
         assert task.trials[0]["normalized_rank"] == 0.5
 
     def test_the_order_is_deterministic(self, history):
         for seed in range(4):
             add_task(history, frame(100, 3, seed=seed), {"linear": 1.0})
         query = profile(frame(100, 3, seed=99), "y")
-        first = [t.profile.fingerprint for t in history.nearest_tasks(query, k=4)]
-        assert first == [t.profile.fingerprint for t in history.nearest_tasks(query, k=4)]
+        first = [t.profile.fingerprint for t in nearest(history, query, k=4)]
+        assert first == [t.profile.fingerprint for t in nearest(history, query, k=4)]
         assert len(first) == 4
 
 
@@ -230,11 +252,11 @@ def test_a_history_that_cannot_be_opened_is_one_clear_line(home):
     home.parent.mkdir(exist_ok=True)
     home.write_text("a file where the folder should be")
     with pytest.raises(CashError, match=r"cannot open the history .* set \$LLM_CASH_HOME to a writable folder"):
-        History().runs()
+        History.from_environment().runs()
     home.unlink()
     (home / "history.sqlite").mkdir(parents=True)  # SQLite: unable to open database file
     with pytest.raises(CashError, match=r"cannot open the history .*unable to open database file"):
-        History().runs()
+        History.from_environment().runs()
 
 
 def test_export_to_a_path_that_cannot_be_written_is_one_clear_line(history, tmp_path):
@@ -247,15 +269,19 @@ def test_export_to_a_path_that_cannot_be_written_is_one_clear_line(history, tmp_
 
 def test_what_the_data_forces_on_the_code_is_no_user_override(history):
     from llm_cash_magic import pipeline
-    from llm_cash_magic.options import parse
+    from llm_cash_magic.frontends.options import parse
     from llm_cash_magic.recommenders import Recommendation
 
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"country": [f"c{i % 100}" for i in range(400)], "x": rng.normal(size=400)})
     df["y"] = rng.normal(size=400)
-    plan = pipeline.plan(df, parse("df target=y strategy=defaults cv=3"), history=history)
-    rec = Recommendation("hist_gradient_boosting", validate("hist_gradient_boosting", {"max_bins": 63}, "regression")
-                         .params, "few bins", "test")
+    plan = pipeline.plan(df, parse("df target=y strategy=defaults cv=3"), LLMSettings(), history)
+    rec = Recommendation(
+        "hist_gradient_boosting",
+        validate("hist_gradient_boosting", {"max_bins": 63}, "regression").params,
+        "few bins",
+        "test",
+    )
     run_id = pipeline.start_run(history, plan, [rec])
     trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
     assert "max_bins=100," in code  # a bin for each of the 100 countries

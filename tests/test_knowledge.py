@@ -6,9 +6,9 @@ import pytest
 from conftest import frame
 
 import llm_cash_magic as cash
-from llm_cash_magic import knowledge
 from llm_cash_magic.errors import CashError
-from llm_cash_magic.history import PastTask
+from llm_cash_magic.recommenders import PastTask
+from llm_cash_magic.recommenders.offline import knowledge
 from llm_cash_magic.space import FAMILIES, validate
 
 
@@ -76,7 +76,10 @@ def test_an_unreadable_file_is_refused_with_one_line(tmp_path):
 
 def test_a_knowledge_base_in_the_cash_home_replaces_the_shipped_one(home, write_kb):
     home.mkdir(parents=True, exist_ok=True)
-    write_kb([("mine", cash.profile(frame(300, 3), "y"), [100])],
-             classification=[validate("knn", {}, "binary")], path=home / "knowledge.json")
+    write_kb(
+        [("mine", cash.profile(frame(300, 3), "y"), [100])],
+        classification=[validate("knn", {}, "binary")],
+        path=home / "knowledge.json",
+    )
     assert knowledge.knowledge_path() == home / "knowledge.json"
     assert [t.name for t in knowledge.load().tasks] == ["mine"]

@@ -21,14 +21,22 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from llm_cash_magic import History, profile
-from llm_cash_magic.recommenders import Recommendation, recommend
+from llm_cash_magic import History, profile, recommend
+from llm_cash_magic.recommenders import Recommendation
 
 pytestmark = pytest.mark.browser
 
 CHROMIUM = os.environ.get("LLM_CASH_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ARTIFACTS = Path(__file__).parent / "artifacts"
 LLM_KEY = "sk-test-key-that-must-never-reach-the-page"
 TIMEOUT = 60_000  # ms; a cold kernel on a busy 2-core machine is slow
@@ -43,8 +51,10 @@ df["price"] = 2000 * df.area + 10000 * df.rooms + rng.normal(0, 5000, 150)"""
 def _require_chromium() -> None:
     if Path(CHROMIUM).exists():
         return
-    message = (f"browser tests need Debian's chromium at {CHROMIUM}; `make setup` installs it when run "
-               "as root, otherwise: sudo apt-get install -y chromium")
+    message = (
+        f"browser tests need Debian's chromium at {CHROMIUM}; `make setup` installs it when run "
+        "as root, otherwise: sudo apt-get install -y chromium"
+    )
     if os.environ.get("CI"):
         pytest.fail(message, pytrace=False)
     pytest.skip(message)
@@ -67,22 +77,42 @@ class Lab:
         self.url = f"http://127.0.0.1:{self.port}"
         for name in ("root", "workspaces", "settings", "config", "data", "runtime", "ipython"):
             (tmp / name).mkdir()
-        (tmp / "settings" / "overrides.json").write_text(json.dumps({
-            "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
-        }))
+        (tmp / "settings" / "overrides.json").write_text(
+            json.dumps(
+                {
+                    "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": False},
+                }
+            )
+        )
         env = os.environ | {
-            "LLM_CASH_HOME": str(self.home), "OPENAI_API_KEY": LLM_KEY,
-            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1", "LLM_CASH_MODEL": "test-model",
-            "JUPYTER_CONFIG_DIR": str(tmp / "config"), "JUPYTER_DATA_DIR": str(tmp / "data"),
-            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"), "IPYTHONDIR": str(tmp / "ipython"),
+            "LLM_CASH_HOME": str(self.home),
+            "OPENAI_API_KEY": LLM_KEY,
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "LLM_CASH_MODEL": "test-model",
+            "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+            "JUPYTER_DATA_DIR": str(tmp / "data"),
+            "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+            "IPYTHONDIR": str(tmp / "ipython"),
         }
         self.log = open(tmp / "jupyter-lab.log", "wb")  # noqa: SIM115 -- the server writes to it until stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-             f"--port={self.port}", f"--IdentityProvider.token={self.token}",
-             f"--ServerApp.root_dir={self.root}", f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
-             f"--LabServerApp.app_settings_dir={tmp / 'settings'}", "--LabApp.expose_app_in_browser=True"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--allow-root",
+                "--ip=127.0.0.1",
+                f"--port={self.port}",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
+                f"--LabServerApp.app_settings_dir={tmp / 'settings'}",
+                "--LabApp.expose_app_in_browser=True",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_until_up()
 
@@ -100,20 +130,37 @@ class Lab:
 
     def api(self, path: str, body: dict | None = None) -> dict:
         request = urllib.request.Request(
-            f"{self.url}/api/{path}", method="POST" if body is not None else "GET",
+            f"{self.url}/api/{path}",
+            method="POST" if body is not None else "GET",
             data=json.dumps(body).encode() if body is not None else None,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"})
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
     def notebook(self, name: str, sources: list[str]) -> str:
         """A notebook with these code cells in the root, its kernel started (so no kernel dialog); its URL."""
-        cells = [{"cell_type": "code", "source": s, "metadata": {}, "outputs": [], "execution_count": None,
-                  "id": f"cell-{i}"} for i, s in enumerate(sources)]
-        (self.root / name).write_text(json.dumps({
-            "cells": cells, "nbformat": 4, "nbformat_minor": 5,
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        }))
+        cells = [
+            {
+                "cell_type": "code",
+                "source": s,
+                "metadata": {},
+                "outputs": [],
+                "execution_count": None,
+                "id": f"cell-{i}",
+            }
+            for i, s in enumerate(sources)
+        ]
+        (self.root / name).write_text(
+            json.dumps(
+                {
+                    "cells": cells,
+                    "nbformat": 4,
+                    "nbformat_minor": 5,
+                    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                }
+            )
+        )
         self.api("sessions", {"path": name, "type": "notebook", "kernel": {"name": "python3"}})
         workspace = Path(name).stem  # a workspace of its own: no layout left over from another test
         return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
@@ -148,8 +195,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000},
-                                  permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 1000}, permissions=["clipboard-read", "clipboard-write"]
+    )
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     yield page
@@ -180,7 +228,8 @@ class Notebook:
     def source(self, index: int) -> str:
         """The cell's text from the notebook model (the editor only renders the lines in view)."""
         return self.page.evaluate(
-            "i => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).sharedModel.getSource()", index)
+            "i => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).sharedModel.getSource()", index
+        )
 
     def output(self, index: int) -> str:
         return self.cells.nth(index).locator(".jp-OutputArea").inner_text()
@@ -194,7 +243,8 @@ class Notebook:
     def wait_executed(self, index: int) -> None:
         prompt = self.cells.nth(index).locator(".jp-InputPrompt")
         self.page.wait_for_function(
-            "el => /\\[\\d+\\]/.test(el.innerText)", arg=prompt.element_handle(), timeout=TIMEOUT * 3)
+            "el => /\\[\\d+\\]/.test(el.innerText)", arg=prompt.element_handle(), timeout=TIMEOUT * 3
+        )
 
     def select(self, index: int) -> None:
         self.cells.nth(index).locator(".jp-InputPrompt").click()
@@ -208,8 +258,7 @@ def open_sidebar(page):
 
 
 # ---- tests --------------------------------------------------------------------------------------
-def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_show_its_score(lab, page,
-                                                                                             lab_history):
+def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_show_its_score(lab, page, lab_history):
     nb = Notebook(page, lab.notebook("panel.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
     sidebar = open_sidebar(page)
     nb.run(0)
@@ -231,8 +280,11 @@ def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_s
     expect(run).to_be_enabled()
     run.click()
     generated = cash + 1
-    page.wait_for_function("i => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).sharedModel"
-                           ".getSource().startsWith('# %%cash')", arg=generated)
+    page.wait_for_function(
+        "i => window.jupyterapp.shell.currentWidget.content.model.cells.get(i).sharedModel"
+        ".getSource().startsWith('# %%cash')",
+        arg=generated,
+    )
     assert "max_depth=7," in nb.source(generated)
     expect(nb.cells.nth(generated)).to_be_in_viewport(ratio=0.25)  # scrolled to, below the long panel
     nb.wait_executed(generated)
@@ -288,11 +340,17 @@ def test_cash_auto_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_s
 
 def test_the_code_lands_below_its_cell_even_after_cells_were_added_above(lab, page):
     """A later request (as the panel's Run sends) names the %%cash cell by id, not by position."""
-    nb = Notebook(page, lab.notebook("moved.ipynb", [
-        SETUP,
-        "from llm_cash_magic import bridge\ncash_cell = bridge.cell_id(get_ipython())",
-        "bridge.run_in_frontend(get_ipython(), 'print(6 * 7)', below=cash_cell)",
-    ]))
+    nb = Notebook(
+        page,
+        lab.notebook(
+            "moved.ipynb",
+            [
+                SETUP,
+                "from llm_cash_magic.run import bridge\ncash_cell = bridge.cell_id(get_ipython())",
+                "bridge.run_in_frontend(get_ipython(), 'print(6 * 7)', below=cash_cell)",
+            ],
+        ),
+    )
     nb.run(0)
     nb.run(1)
     nb.select(1)
@@ -306,20 +364,34 @@ def test_the_code_lands_below_its_cell_even_after_cells_were_added_above(lab, pa
     assert nb.source(5).startswith("bridge.run_in_frontend")
 
 
-def test_sidebar_renders_history_text_as_text_and_clips_long_text_keeping_it_in_a_tooltip(lab, page, lab_history,
-                                                                                           houses):
+def test_sidebar_renders_history_text_as_text_and_clips_long_text_keeping_it_in_a_tooltip(
+    lab, page, lab_history, houses
+):
     hostile = '<img src=x onerror="window.__pwned=1">'
     tall = "line\n" * 12
     frame = houses.rename(columns={"city": hostile, "rooms": tall})
     prof = profile(frame, "price")
     rec = recommend(prof, strategy="defaults")[0]
-    rec = Recommendation(rec.family, rec.params, f"trust me <script>window.__pwned=2</script>{hostile}",
-                         rec.source)
+    rec = Recommendation(rec.family, rec.params, f"trust me <script>window.__pwned=2</script>{hostile}", rec.source)
     wordy = Recommendation(rec.family, rec.params, "because " * 125, rec.source)  # 1,000 characters
-    run_id = lab_history.start_run(prof, data_name="hostile", n_columns=frame.shape[1], strategy="defaults",
-                                   notes=hostile, recommendations=[rec.to_dict(), wordy.to_dict()])
-    lab_history.record_request(run_id=run_id, strategy="zero-shot", purpose="recommend", model="m", endpoint="h",
-                               cache_key="k", messages=[{"role": "user", "content": hostile}], status="ok")
+    run_id = lab_history.start_run(
+        prof,
+        data_name="hostile",
+        n_columns=frame.shape[1],
+        strategy="defaults",
+        notes=hostile,
+        recommendations=[rec.to_dict(), wordy.to_dict()],
+    )
+    lab_history.record_request(
+        run_id=run_id,
+        strategy="zero-shot",
+        purpose="recommend",
+        model="m",
+        endpoint="h",
+        cache_key="k",
+        messages=[{"role": "user", "content": hostile}],
+        status="ok",
+    )
     Notebook(page, lab.notebook("escaping.ipynb", ["1"]))
     sidebar = open_sidebar(page)
     sidebar.locator(f".jp-LlmCash-run[data-run-id='{run_id}']").click()
@@ -348,8 +420,7 @@ def test_sidebar_shows_the_llm_model_and_host_but_not_the_key(lab, page):
 
 
 def test_forget_asks_first_and_says_so_when_it_fails(lab, page, lab_history, houses):
-    run_id = lab_history.start_run(profile(houses, "price"), data_name="forgettable", n_columns=7,
-                                   strategy="defaults")
+    run_id = lab_history.start_run(profile(houses, "price"), data_name="forgettable", n_columns=7, strategy="defaults")
     Notebook(page, lab.notebook("forget.ipynb", ["1"]))
     sidebar = open_sidebar(page)
     entry = sidebar.locator(f".jp-LlmCash-run[data-run-id='{run_id}']")
@@ -362,8 +433,14 @@ def test_forget_asks_first_and_says_so_when_it_fails(lab, page, lab_history, hou
     assert lab_history.run(run_id) is not None
 
     this_run = re.compile(rf"/llm-cash/runs/{run_id}\b")
-    page.route(this_run, lambda route: route.fulfill(status=500, body='{"message": "disk full"}')
-               if route.request.method == "DELETE" else route.continue_())
+    page.route(
+        this_run,
+        lambda route: (
+            route.fulfill(status=500, body='{"message": "disk full"}')
+            if route.request.method == "DELETE"
+            else route.continue_()
+        ),
+    )
     forget.click()
     dialog.get_by_role("button", name="Forget").click()
     page.get_by_text(f"Could not forget run {run_id}: disk full").wait_for()

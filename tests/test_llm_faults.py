@@ -12,7 +12,7 @@ from conftest import API_KEY
 from fake_openai import Reply, sse_events
 
 from llm_cash_magic import profile
-from llm_cash_magic.llm.recommender import LLMRecommender
+from llm_cash_magic.recommenders.llm.recommender import LLMRecommender
 from llm_cash_magic.space import family
 
 LINES = [
@@ -156,9 +156,11 @@ def test_a_stream_whose_events_are_not_json(fake_llm, llm_settings, houses, hist
 
 
 def test_families_and_parameters_that_do_not_exist(fake_llm, llm_settings, houses, history):
-    fake_llm.reply('{"family": "catboost", "params": {"depth": 6}}\n'
-                   '{"family": "lightgbm", "params": {"boosting_type": "dart", "learning_rate": 0.1}}\n',
-                   '{"family": "TabPFN"}\n')
+    fake_llm.reply(
+        '{"family": "catboost", "params": {"depth": 6}}\n'
+        '{"family": "lightgbm", "params": {"boosting_type": "dart", "learning_rate": 0.1}}\n',
+        '{"family": "TabPFN"}\n',
+    )
     recs, notices = run(llm_settings, houses, history, n=2)
     assert recs[0].family == "lightgbm" and "boosting_type" not in recs[0].params
     assert recs[0].notes == ("dropped unknown hyperparameter 'boosting_type' for lightgbm",)
@@ -168,8 +170,10 @@ def test_families_and_parameters_that_do_not_exist(fake_llm, llm_settings, house
 
 def test_a_requests_problems_are_one_line_and_every_one_is_recorded(fake_llm, llm_settings, houses, history):
     unknown = ["catboost", "xgboost", "tabpfn", "autogluon", "svm"]
-    fake_llm.reply("\n".join(json.dumps({"family": f, "params": {}}) for f in unknown),
-                   "\n".join(json.dumps({"family": f.upper(), "params": {}}) for f in unknown))
+    fake_llm.reply(
+        "\n".join(json.dumps({"family": f, "params": {}}) for f in unknown),
+        "\n".join(json.dumps({"family": f.upper(), "params": {}}) for f in unknown),
+    )
     recs, notices = run(llm_settings, houses, history)
     assert {r.source for r in recs} == {"offline"} and len(recs) == 3
     dropped = [n for n in notices if "unknown model family" in n]
@@ -180,8 +184,10 @@ def test_a_requests_problems_are_one_line_and_every_one_is_recorded(fake_llm, ll
 
 
 def test_output_that_breaks_json_or_float_costs_its_line_not_the_run(fake_llm, llm_settings, houses, history):
-    fake_llm.reply('{"family": "lightgbm", "params": {"n_estimators": ' + "9" * 400 + "}}\n"
-                   '{"family": "knn", "params": {"p": ' + "[" * 3000 + "]" * 3000 + "}}\n" + ANSWER)
+    fake_llm.reply(
+        '{"family": "lightgbm", "params": {"n_estimators": ' + "9" * 400 + "}}\n"
+        '{"family": "knn", "params": {"p": ' + "[" * 3000 + "]" * 3000 + "}}\n" + ANSWER
+    )
     recs, notices = run(llm_settings, houses, history)
     assert [r.family for r in recs] == ["lightgbm", "lightgbm", "random_forest"]
     assert {r.source for r in recs} == {"llm:fake-model"}
@@ -190,8 +196,10 @@ def test_output_that_breaks_json_or_float_costs_its_line_not_the_run(fake_llm, l
 
 
 def test_values_of_the_wrong_type_and_far_out_of_range(fake_llm, llm_settings, houses, history):
-    fake_llm.reply('{"family": "random_forest", "params": {"n_estimators": "many", "max_depth": 1e308,'
-                   ' "bootstrap": [1], "max_features": {"a": 1}}}\n')
+    fake_llm.reply(
+        '{"family": "random_forest", "params": {"n_estimators": "many", "max_depth": 1e308,'
+        ' "bootstrap": [1], "max_features": {"a": 1}}}\n'
+    )
     (rec,), _ = run(llm_settings, houses, history, n=1)
     assert rec.params["n_estimators"] == 100 and rec.params["max_depth"] == 100
     assert rec.params["bootstrap"] is True

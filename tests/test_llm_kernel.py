@@ -25,13 +25,19 @@ df["price"] = 2000 * df["area"] + rng.normal(0, 1000, 120)
 @pytest.mark.kernel
 def test_cash_in_a_real_kernel_streams_from_the_endpoint_and_trains(llm_env, history):
     llm_env.reply(ANSWER)
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell(SETUP),
-        nbformat.v4.new_code_cell("%%cash df target=price n=2 --auto\nprices are heavy-tailed"),  # no panel
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(SETUP),
+            nbformat.v4.new_code_cell("%%cash df target=price n=2 --auto\nprices are heavy-tailed"),  # no panel
+        ]
+    )
     replies = []
-    client = NotebookClient(nb, kernel_name="python3", timeout=120,
-                            on_cell_executed=lambda cell, execute_reply, **_: replies.append(execute_reply))
+    client = NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=120,
+        on_cell_executed=lambda cell, execute_reply, **_: replies.append(execute_reply),
+    )
     client.execute()  # raises if any cell fails
 
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in nb.cells[1].outputs)
@@ -51,11 +57,15 @@ def test_cash_in_a_real_kernel_streams_from_the_endpoint_and_trains(llm_env, his
 def test_the_endpoints_notebook_runs_and_shows_each_configuration():
     path = Path(__file__).parent.parent / "notebooks" / "llm_endpoints.ipynb"
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=120,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(path.parent)}}).execute()
     text = "".join(o.get("text", "") for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs)
-    for endpoint in ("https://api.openai.com/v1", "https://YOUR-RESOURCE.openai.azure.com/openai/v1/",
-                     "http://localhost:8000/v1", "http://localhost:11434/v1", "http://localhost:8080/v1"):
+    for endpoint in (
+        "https://api.openai.com/v1",
+        "https://YOUR-RESOURCE.openai.azure.com/openai/v1/",
+        "http://localhost:8000/v1",
+        "http://localhost:11434/v1",
+        "http://localhost:8080/v1",
+    ):
         assert f"LLM endpoint: {endpoint} (%config)" in text
     assert "API key: not set ($AZURE_OPENAI_API_KEY is empty)" in text
     assert "──── user ────" in text and "nothing was sent, stored or run" in text

@@ -12,7 +12,7 @@ from fake_openai import Reply
 from IPython.core.error import UsageError
 from traitlets.config import Config
 
-from llm_cash_magic.magic import CashMagics
+from llm_cash_magic.frontends.magic import CashMagics
 
 ANSWER = (  # the first is what a run trains: the fastest family keeps these tests quick
     '{"family": "linear", "params": {"alpha": 3.0}, "rationale": "a strong baseline"}\n'
@@ -130,8 +130,7 @@ def test_auto_without_an_endpoint_uses_the_offline_recommender_with_a_banner(she
     assert "strategy auto → offline: no LLM endpoint configured" in out
 
 
-def test_auto_with_an_endpoint_is_meta_informed_by_the_knowledge_base_and_the_history(shell, llm_env, capsys,
-                                                                                       houses):
+def test_auto_with_an_endpoint_is_meta_informed_by_the_knowledge_base_and_the_history(shell, llm_env, capsys, houses):
     shell.user_ns["older"] = houses.sample(frac=0.9, random_state=1)
     llm_env.reply('{"family": "linear", "params": {}, "rationale": "ok"}\n', ANSWER)
     cash(shell, "older target=price n=1")
@@ -212,14 +211,16 @@ def test_injected_text_in_notes_and_column_names_never_reaches_code(shell, llm_e
     llm_env.reply(  # a model that obeyed the injection
         '{"family": "linear\\nimport os", "params": {}}\n'
         '{"family": "linear", "params": {"alpha": "__import__(\'os\').system(\'echo pwned\')",'
-        ' "__import__(\'os\')": 1, "C": "1); import os; (1"}, "rationale": "import os; os.system(1)"}\n')
+        ' "__import__(\'os\')": 1, "C": "1); import os; (1"}, "rationale": "import os; os.system(1)"}\n'
+    )
     cash(shell, "frame target=price n=1", INJECTION)
     request = llm_env.chat_requests[0].messages[1]["content"]
     assert json.dumps(INJECTION) in request  # notes and column names travel as quoted data
     code = shell.rl_next_input
     tree = ast.parse(code)
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
-                for alias in node.names}
+    imported = {
+        alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names
+    }
     assert "os" not in imported and "__import__" not in code and "system" not in code
     strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
     assert INJECTION in strings  # the column name is a string literal, nothing more

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from llm_cash_magic.llm.parsing import AnswerReader, Found, Problem, read_recommendation
 from llm_cash_magic.recommenders import Recommendation
+from llm_cash_magic.recommenders.llm.parsing import AnswerReader, Found, Problem, read_recommendation
 
 LGBM = {"family": "lightgbm", "params": {"learning_rate": 0.05}, "rationale": "boosting"}
 RF = {"family": "random_forest", "params": {"n_estimators": 300}, "rationale": "a forest"}
@@ -17,7 +17,7 @@ RF = {"family": "random_forest", "params": {"n_estimators": 300}, "rationale": "
 def read_all(text: str, pieces: int | None = None) -> list:
     reader = AnswerReader()
     size = pieces or len(text) or 1
-    found = [item for i in range(0, len(text), size) for item in reader.feed(text[i:i + size])]
+    found = [item for i in range(0, len(text), size) for item in reader.feed(text[i : i + size])]
     return found + reader.close()
 
 
@@ -64,10 +64,13 @@ def test_a_lone_closing_think_tag_drops_a_draft_left_open_before_it():
     assert read_all(text, 6) == [Found(3, LGBM), Found(4, RF)]
 
 
-@pytest.mark.parametrize("unclosed", [
-    '{"family": "knn", "params": {"n_neighbors": 7}, "rationale": "x"',  # no closing brace
-    '{"family": "knn", "params": {}, "rationale": "say "hi"}',  # an odd number of quotes
-])
+@pytest.mark.parametrize(
+    "unclosed",
+    [
+        '{"family": "knn", "params": {"n_neighbors": 7}, "rationale": "x"',  # no closing brace
+        '{"family": "knn", "params": {}, "rationale": "say "hi"}',  # an odd number of quotes
+    ],
+)
 def test_an_object_that_never_closes_costs_only_itself(unclosed):
     items = read_all(f"{unclosed}\n{json.dumps(LGBM)}\n{json.dumps(RF)}\n")
     assert items[1:] == [Found(2, LGBM), Found(3, RF)]
@@ -108,8 +111,12 @@ def test_numbered_list_markers_before_objects_are_skipped():
 def test_trailing_commas_bare_decimals_and_python_literals_are_repaired():
     text = '{"family": "lightgbm", "params": {"learning_rate": .05, "reg_alpha": -.5,}, "x": True, "y": None,},'
     (item,) = read_all(text)
-    assert item.value == {"family": "lightgbm", "params": {"learning_rate": 0.05, "reg_alpha": -0.5},
-                          "x": True, "y": None}
+    assert item.value == {
+        "family": "lightgbm",
+        "params": {"learning_rate": 0.05, "reg_alpha": -0.5},
+        "x": True,
+        "y": None,
+    }
     assert item.repaired
 
 
@@ -120,7 +127,7 @@ def test_repairs_leave_string_contents_alone():
 
 
 def test_braces_inside_strings_do_not_end_an_object():
-    obj = {"family": "lightgbm", "params": {}, "rationale": "a } and a { and \\\" quote"}
+    obj = {"family": "lightgbm", "params": {}, "rationale": 'a } and a { and \\" quote'}
     assert values(read_all(json.dumps(obj), 3)) == [obj]
 
 
@@ -143,17 +150,21 @@ def test_json_nested_too_deeply_is_a_problem_of_its_line():
     assert items == [Problem(1, "JSON nested too deeply"), Found(2, LGBM)]
 
 
-@pytest.mark.parametrize("answer", [
-    "<html><body>502 Bad Gateway</body></html>\n\x00\x01 lorem ipsum",
-    "| family | params |\n|---|---|\n| lightgbm | learning_rate 0.05 |\n",
-    "",
-])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "<html><body>502 Bad Gateway</body></html>\n\x00\x01 lorem ipsum",
+        "| family | params |\n|---|---|\n| lightgbm | learning_rate 0.05 |\n",
+        "",
+    ],
+)
 def test_an_answer_without_any_json_object_is_one_problem_saying_so(answer):
     (problem,) = read_all(answer)
     assert str(problem) == "no JSON object found in the answer"
 
 
 # ---- one object → a validated Recommendation ----------------------------------------------
+
 
 def recommendation(value, task="binary"):
     return read_recommendation(Found(3, value), task, "llm:test")

@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llm_cash_magic import knowledge, profile
-from llm_cash_magic.llm import prompts
-from llm_cash_magic.llm.recommender import LLMRecommender
-from llm_cash_magic.llm.settings import LLMSettings
+from llm_cash_magic import profile
+from llm_cash_magic.recommenders.llm import prompts
+from llm_cash_magic.recommenders.llm.recommender import LLMRecommender
+from llm_cash_magic.recommenders.llm.settings import LLMSettings
+from llm_cash_magic.recommenders.offline import knowledge
 
 SENTINEL_TEXT = "ZQXJ-SENTINEL-7731"
 SENTINEL_NUMBER = 918273.645
@@ -24,8 +25,7 @@ def record_task(history, df, target, scores_by_family: dict, name="past"):
     run_id = history.start_run(prof, data_name=name, n_columns=df.shape[1], strategy="defaults")
     for fam, score in scores_by_family.items():
         trial_id = history.add_trial(run_id, family=fam, source="test", recommended={}, params={"tag": fam})
-        history.finish_trial(trial_id, family=fam, params={"tag": fam}, scores=[score, score],
-                             fit_seconds=1.0)
+        history.finish_trial(trial_id, family=fam, params={"tag": fam}, scores=[score, score], fit_seconds=1.0)
     return prof
 
 
@@ -42,8 +42,17 @@ def test_zero_shot_sends_a_system_and_a_user_message_in_the_papers_order(houses)
     assert system["role"] == "system" and "data-science expert" in system["content"]
     assert "4 different configurations" in system["content"]
     text = user["content"]
-    order = [text.index(s) for s in ("hyperparameter grid", "## lightgbm", "description of the new task",
-                                     "# Task profile", '"big houses matter"', "exactly 4 lines")]
+    order = [
+        text.index(s)
+        for s in (
+            "hyperparameter grid",
+            "## lightgbm",
+            "description of the new task",
+            "# Task profile",
+            '"big houses matter"',
+            "exactly 4 lines",
+        )
+    ]
     assert order == sorted(order)
     assert "past tasks" not in text
 
@@ -70,7 +79,8 @@ def test_notes_are_sent_as_a_quoted_string_the_system_message_calls_information(
 
 
 def test_meta_informed_prompts_list_the_nearest_past_tasks_of_history_and_knowledge_nearest_first(
-        history, houses, churn):
+    history, houses, churn
+):
     record_task(history, churn, "churned", {"linear": 0.7})  # classification: not comparable, never shown
     record_task(history, regression_frame(5000, 1, extra_numeric=6), "price", {"lightgbm": 3.0})
     record_task(history, regression_frame(299, 2), "price", {"random_forest": 2.0})
@@ -87,9 +97,13 @@ def test_meta_informed_prompts_list_the_nearest_past_tasks_of_history_and_knowle
 
 def test_past_configurations_come_best_first_with_full_precision_scores_and_ranks(history, houses):
     best = 1.0987654321012346
-    record_task(history, regression_frame(299, 2), "price",  # rmse: lower is better
-                {"linear": 2.5, "random_forest": best, "lightgbm": 1.75})
-    (task,) = history.nearest_tasks(profile(houses, "price"), k=5)
+    record_task(
+        history,
+        regression_frame(299, 2),
+        "price",  # rmse: lower is better
+        {"linear": 2.5, "random_forest": best, "lightgbm": 1.75},
+    )
+    (task,) = history.measured_tasks()
     shown = prompts.past_task_json(task)
     assert [c["family"] for c in shown["best_configurations"]] == ["random_forest", "lightgbm", "linear"]
     assert [c["normalized_rank"] for c in shown["best_configurations"]] == pytest.approx([5 / 6, 3 / 6, 1 / 6])
@@ -115,17 +129,20 @@ def test_past_tasks_never_carry_their_column_names(history, houses):
 
 # ---- privacy: what goes over the wire ------------------------------------------------------
 
+
 @pytest.fixture
 def sentinel_frame() -> pd.DataFrame:
     """A frame with one unique string and one unique number planted in its cells."""
     rng = np.random.default_rng(3)
     n = 200
-    df = pd.DataFrame({
-        "label": rng.choice(["crimsonqq", "tealqq", "ochreqq"], n),
-        "amount": rng.uniform(0, 100, n).round(2),
-        "secret_column_name": rng.normal(size=n),
-        "y": rng.choice(["leftqq", "stayedqq"], n),
-    })
+    df = pd.DataFrame(
+        {
+            "label": rng.choice(["crimsonqq", "tealqq", "ochreqq"], n),
+            "amount": rng.uniform(0, 100, n).round(2),
+            "secret_column_name": rng.normal(size=n),
+            "y": rng.choice(["leftqq", "stayedqq"], n),
+        }
+    )
     df.loc[17, "label"] = SENTINEL_TEXT
     df.loc[42, "amount"] = SENTINEL_NUMBER
     return df
@@ -133,8 +150,9 @@ def sentinel_frame() -> pd.DataFrame:
 
 @pytest.mark.parametrize("strategy", ["zero-shot", "meta-informed"])
 @pytest.mark.parametrize("column_names", [False, True])
-def test_the_request_body_contains_no_cell_value(strategy, column_names, sentinel_frame, fake_llm,
-                                                 llm_settings, history, churn):
+def test_the_request_body_contains_no_cell_value(
+    strategy, column_names, sentinel_frame, fake_llm, llm_settings, history, churn
+):
     record_task(history, churn, "churned", {"linear": 0.7})
     fake_llm.reply('{"family": "linear", "params": {}, "rationale": "ok"}')
     settings = llm_settings.replace(send_column_names=column_names)

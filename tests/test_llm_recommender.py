@@ -10,8 +10,8 @@ import pytest
 from fake_openai import Reply
 
 from llm_cash_magic import profile
-from llm_cash_magic.llm import prompts
-from llm_cash_magic.llm.recommender import LLMRecommender, max_problems
+from llm_cash_magic.recommenders.llm import prompts
+from llm_cash_magic.recommenders.llm.recommender import LLMRecommender, max_problems
 
 LINES = [
     {"family": "lightgbm", "params": {"learning_rate": 0.05, "num_leaves": 63}, "rationale": "boosting leads"},
@@ -97,8 +97,9 @@ def test_reading_stops_at_the_first_line_beyond_the_n_asked_for(fake_llm, recomm
     assert "max_tokens" not in fake_llm.chat_requests[0].json  # a reasoning model's thinking is never cut
 
 
-def test_a_model_repeating_one_line_is_given_up_after_a_bounded_number_of_problems(fake_llm, recommender, prof,
-                                                                                   history):
+def test_a_model_repeating_one_line_is_given_up_after_a_bounded_number_of_problems(
+    fake_llm, recommender, prof, history
+):
     same = json.dumps(LINES[0]) + "\n"
     fake_llm.reply(same * 200, json.dumps(LINES[1]))
     recs = list(recommender.recommend(prof, n=2))
@@ -111,8 +112,9 @@ def test_a_model_repeating_one_line_is_given_up_after_a_bounded_number_of_proble
 
 
 def test_a_short_answer_gets_one_follow_up_that_lists_its_problems(fake_llm, recommender, prof):
-    fake_llm.reply('{"family": "xgboost", "params": {}}\n' + ANSWER, json.dumps(LINES[0] | {
-        "family": "extra_trees", "params": {}}))
+    fake_llm.reply(
+        '{"family": "xgboost", "params": {}}\n' + ANSWER, json.dumps(LINES[0] | {"family": "extra_trees", "params": {}})
+    )
     recs = list(recommender.recommend(prof, n=4))
     assert [r.family for r in recs] == ["lightgbm", "random_forest", "linear", "extra_trees"]
     first, follow_up = fake_llm.chat_requests
@@ -132,7 +134,8 @@ def test_still_short_after_the_follow_up_the_offline_recommender_fills_in(fake_l
     assert {r.source for r in recs[1:]} == {"offline"}
     assert len({(r.family, json.dumps(r.params, sort_keys=True)) for r in recs}) == 4
     assert "the LLM gave 1 usable recommendation of the 4 asked for; the offline recommender adds the other 3" in (
-        recommender.notices)
+        recommender.notices
+    )
 
 
 def test_an_answer_without_json_is_a_problem_the_user_and_the_follow_up_see(fake_llm, recommender, prof):
@@ -154,7 +157,8 @@ def test_the_same_configuration_n_times_is_kept_once(fake_llm, recommender, prof
 
 
 def test_every_request_is_recorded_with_messages_answer_repairs_tokens_and_timings(
-        fake_llm, recommender, prof, history):
+    fake_llm, recommender, prof, history
+):
     answer = ANSWER + '{"family": "linear", "params": {"alpha": 1e9}}\n'
     fake_llm.reply(answer)
     recs = list(recommender.recommend(prof, n=4))

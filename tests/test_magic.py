@@ -23,7 +23,7 @@ def test_a_lone_cell_magic_trains_the_top_recommendation(ip, houses, capsys):
     assert "'house_id' (monotone integer, unique per row)" in out
     assert "Recommendations" in out and "rmse: " in out
 
-    [run] = History().runs()
+    [run] = History.from_environment().runs()
     [trial] = run["trials"]
     assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(ip.user_ns["cash_scores"].mean())
     assert ip.rl_next_input == trial["code"]  # the code lands in a new cell below
@@ -34,7 +34,7 @@ def test_a_lone_cell_magic_trains_the_top_recommendation(ip, houses, capsys):
 def test_the_cell_body_is_kept_as_notes(ip, houses):
     ip.user_ns["df"] = houses
     ip.run_cell_magic("cash", "df target=price --auto", "prices are in euros\nI care about big houses\n")
-    assert History().runs()[0]["notes"] == "prices are in euros\nI care about big houses"
+    assert History.from_environment().runs()[0]["notes"] == "prices are in euros\nI care about big houses"
 
 
 def test_the_line_form_and_options(ip, churn, capsys):
@@ -42,7 +42,7 @@ def test_the_line_form_and_options(ip, churn, capsys):
     ip.run_line_magic("cash", "frames.churn target=churned metric=accuracy cv=3 seed=4 n=2 strategy=defaults")
     out = capsys.readouterr().out
     assert "metric accuracy" in out and "over 3 folds" in out
-    [run] = History().runs()
+    [run] = History.from_environment().runs()
     assert run["options"]["seed"] == 4 and len(run["recommendations"]) == 2
     assert "StratifiedKFold(n_splits=3, shuffle=True, random_state=4)" in run["trials"][0]["code"]
 
@@ -60,7 +60,7 @@ def test_dry_run_stores_and_runs_nothing(ip, houses, capsys):
     ip.user_ns["df"] = houses
     ip.run_line_magic("cash", "df target=price --dry-run")
     assert "dry run: strategy offline sends nothing" in capsys.readouterr().out
-    assert History().runs() == [] and ip.rl_next_input is None and "cash_model" not in ip.user_ns
+    assert History.from_environment().runs() == [] and ip.rl_next_input is None and "cash_model" not in ip.user_ns
 
 
 def test_a_training_failure_is_one_line_and_recorded(ip, capsys):
@@ -68,12 +68,12 @@ def test_a_training_failure_is_one_line_and_recorded(ip, capsys):
     ip.user_ns["df"] = df
     ip.run_cell("%cash df target=y")
     ip.user_ns["df"] = "gone"  # the code the magic generated refers to df by name
-    trial = History().runs()[0]["trials"][0]
+    trial = History.from_environment().runs()[0]["trials"][0]
     from llm_cash_magic.pipeline import execute
 
-    error = execute(trial["code"], ip.user_ns, History(), trial["id"])
+    error = execute(trial["code"], ip.user_ns, History.from_environment(), trial["id"])
     assert error.startswith("TypeError") and "\n" not in error
-    assert History().trial(trial["id"])["status"] == "failed"
+    assert History.from_environment().trial(trial["id"])["status"] == "failed"
 
 
 BAD_LINES = [
@@ -103,7 +103,7 @@ def test_bad_options_get_one_line_and_store_nothing(ip, houses, line, message):
     with pytest.raises(UsageError) as info:
         ip.run_cell_magic("cash", line, "notes")
     assert message in str(info.value) and "\n" not in str(info.value)
-    assert History().runs() == []
+    assert History.from_environment().runs() == []
 
 
 BAD_FRAMES = [
@@ -122,7 +122,7 @@ def test_bad_frames_get_one_line_and_store_nothing(ip, df, message):
     ip.user_ns["df"] = df
     with pytest.raises(UsageError, match=message):
         ip.run_line_magic("cash", "df target=price")
-    assert History().runs() == []
+    assert History.from_environment().runs() == []
 
 
 def test_in_a_notebook_a_usage_error_shows_no_traceback(ip, houses, capsys):
@@ -144,7 +144,7 @@ class TestSubcommands:
         capsys.readouterr()
         ip.run_line_magic("cash", "history  # what ran so far")
         table = capsys.readouterr().out
-        run_id = History().runs()[0]["id"]
+        run_id = History.from_environment().runs()[0]["id"]
         assert run_id in table and "Linear" in table and "llm_cash_magic history (1 run)" in table
         ip.run_line_magic("cash", "history --json")
         assert json.loads(capsys.readouterr().out)[0]["id"] == run_id
@@ -152,12 +152,12 @@ class TestSubcommands:
     def test_forget_one_and_all(self, ip, houses, capsys):
         self.train(ip, houses)
         self.train(ip, houses)
-        first = History().runs()[-1]["id"]
+        first = History.from_environment().runs()[-1]["id"]
         ip.run_line_magic("cash", f"forget {first[:6]}")
         assert f"forgot run {first}\n" in capsys.readouterr().out  # the whole id, though a prefix was given
-        assert len(History().runs()) == 1
+        assert len(History.from_environment().runs()) == 1
         ip.run_line_magic("cash", "forget --all")
-        assert History().runs() == []
+        assert History.from_environment().runs() == []
         with pytest.raises(UsageError, match="usage: %cash forget <run-id> | %cash forget --all"):
             ip.run_line_magic("cash", "forget")
 
@@ -168,8 +168,9 @@ class TestSubcommands:
         assert f"exported 1 run to {path}" in capsys.readouterr().out
         assert json.loads(path.read_text())["data_name"] == "df"
 
-    @pytest.mark.parametrize("where, message", [("nowhere/x.jsonl", "No such file or directory"),
-                                                 (".", "Is a directory")])
+    @pytest.mark.parametrize(
+        "where, message", [("nowhere/x.jsonl", "No such file or directory"), (".", "Is a directory")]
+    )
     def test_export_where_nothing_can_be_written(self, ip, tmp_path, where, message):
         with pytest.raises(UsageError, match=f"cannot write .*: {message}"):
             ip.run_line_magic("cash", f"export {tmp_path / where}")
@@ -194,11 +195,11 @@ class TestSubcommands:
 def test_a_dataframe_named_like_a_subcommand_still_works(ip, houses):
     ip.user_ns["history"] = houses
     ip.run_line_magic("cash", "history target=price")
-    assert History().runs()[0]["data_name"] == "history"
+    assert History.from_environment().runs()[0]["data_name"] == "history"
 
 
 def test_unloading_removes_the_input_transformer(ip):
-    from llm_cash_magic.magic import _run_lone_cell_magic_as_line
+    from llm_cash_magic.frontends.magic import _run_lone_cell_magic_as_line
 
     assert _run_lone_cell_magic_as_line in ip.input_transformers_cleanup
     ip.run_line_magic("unload_ext", "llm_cash_magic")
@@ -210,7 +211,7 @@ def test_a_damaged_history_is_moved_aside_and_the_run_goes_on(ip, houses, capsys
     ip.user_ns["df"] = houses
     for _ in range(8):
         ip.run_line_magic("cash", "df target=price strategy=defaults n=1 cv=2")
-    path = History().path
+    path = History.from_environment().path
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     with open(path, "r+b") as fh:
@@ -219,7 +220,7 @@ def test_a_damaged_history_is_moved_aside_and_the_run_goes_on(ip, houses, capsys
     with pytest.warns(UserWarning, match="malformed"):
         ip.run_line_magic("cash", "history")
     ip.run_line_magic("cash", "df target=price strategy=defaults n=1 cv=2")
-    assert len(History().runs()) == 1
+    assert len(History.from_environment().runs()) == 1
 
 
 def test_the_code_never_overwrites_the_users_variables(ip, houses):
@@ -227,14 +228,14 @@ def test_the_code_never_overwrites_the_users_variables(ip, houses):
     ip.run_line_magic("cash", "train target=price strategy=defaults n=1 cv=3 --auto")
     assert ip.user_ns["train"] is houses and ip.user_ns["folds"] == 3
     assert (ip.user_ns["X"], ip.user_ns["model"]) == ("my X", "my model")
-    assert History().runs()[0]["trials"][0]["status"] == "done"
+    assert History.from_environment().runs()[0]["trials"][0]["status"] == "done"
 
 
 def test_a_trailing_comment_is_ignored(ip, houses):
     ip.user_ns["df"] = houses
     result = ip.run_cell("%%cash df target=price strategy=defaults n=1 cv=2  # don't forget: prices in euros")
     assert result.success, result.error_in_exec
-    assert History().runs()[0]["options"]["cv"] == 2
+    assert History.from_environment().runs()[0]["options"]["cv"] == 2
 
 
 def test_infinite_targets_are_said_to_be_infinite(ip, capsys):

@@ -6,9 +6,8 @@ import pytest
 from conftest import frame
 
 import llm_cash_magic as cash
-from llm_cash_magic import knowledge
-from llm_cash_magic.offline import OfflineRecommender
 from llm_cash_magic.recommenders import resolve_auto
+from llm_cash_magic.recommenders.offline import OfflineRecommender, knowledge
 from llm_cash_magic.space import validate
 
 LIGHTGBM = validate("lightgbm", {}, "binary")
@@ -36,7 +35,6 @@ def query():
 
 
 def recommend(kb, profile, n=3, **kwargs):
-    kwargs.setdefault("use_history", False)
     return list(OfflineRecommender(knowledge_base=kb, **kwargs).recommend(profile, n=n))
 
 
@@ -97,12 +95,13 @@ def test_learns_from_the_users_own_history(kb, query, history):
     mine = cash.profile(frame(505, 5, seed=9), "y")
     run_id = history.start_run(mine, data_name="sales", n_columns=6, strategy="offline")
     for config, score in ((EXTRA, 0.95), (LIGHTGBM, 0.80)):
-        trial = history.add_trial(run_id, family=config.family, source="offline",
-                                  recommended=config.params, params=config.params)
+        trial = history.add_trial(
+            run_id, family=config.family, source="offline", recommended=config.params, params=config.params
+        )
         history.finish_trial(trial, family=config.family, params=config.params, scores=[score], fit_seconds=1)
 
     without = recommend(kb, query)
-    learned = recommend(kb, query, history=history, use_history=True)
+    learned = recommend(kb, query, history=history)
 
     assert all(r.family != "extra_trees" for r in without)
     extra = next(r for r in learned if r.family == "extra_trees")
@@ -113,12 +112,13 @@ def test_learns_from_the_users_own_history(kb, query, history):
 def test_what_was_measured_on_the_same_data_leads(kb, query, history):
     run_id = history.start_run(query, data_name="sales", n_columns=6, strategy="offline")
     for config, score in ((KNN, 0.95), (LIGHTGBM, 0.60), (LINEAR, 0.70)):
-        trial = history.add_trial(run_id, family=config.family, source="offline",
-                                  recommended=config.params, params=config.params)
+        trial = history.add_trial(
+            run_id, family=config.family, source="offline", recommended=config.params, params=config.params
+        )
         history.finish_trial(trial, family=config.family, params=config.params, scores=[score], fit_seconds=1)
 
     assert recommend(kb, query)[0].family == "lightgbm"  # what the similar tasks say
-    first, *rest = recommend(kb, query, history=history, use_history=True)
+    first, *rest = recommend(kb, query, history=history)
     assert (first.family, first.params) == ("knn", KNN.params)
     assert "the best of the 3 configurations your history measured on this very data (roc_auc 0.95)" in first.rationale
     assert len(rest) == 2 and all(r.family != "knn" for r in rest)
@@ -126,8 +126,10 @@ def test_what_was_measured_on_the_same_data_leads(kb, query, history):
 
 def test_regression_profiles_only_consult_regression_tasks(write_kb):
     ridge = validate("linear", {"alpha": 10.0}, "regression")
-    tasks = [("numbers", cash.profile(frame(400, 3, task="regression"), "y"), [100]),
-             ("labels", cash.profile(frame(400, 3), "y"), [100])]
+    tasks = [
+        ("numbers", cash.profile(frame(400, 3, task="regression"), "y"), [100]),
+        ("labels", cash.profile(frame(400, 3), "y"), [100]),
+    ]
     kb = knowledge.load(write_kb(tasks, classification=[LIGHTGBM], regression=[ridge]))
     recs = recommend(kb, cash.profile(frame(410, 3, task="regression", seed=2), "y"))
     assert [(r.family, r.params) for r in recs] == [("linear", ridge.params)]
@@ -135,7 +137,7 @@ def test_regression_profiles_only_consult_regression_tasks(write_kb):
 
 
 def test_auto_resolves_to_offline_without_an_llm_endpoint():
-    from llm_cash_magic.llm.settings import LLMSettings
+    from llm_cash_magic.recommenders.llm.settings import LLMSettings
 
     strategy, banner = resolve_auto(LLMSettings.resolve())
     assert strategy == "offline"

@@ -14,11 +14,13 @@ import ipywidgets as widgets
 import pytest
 from fake_openai import Reply
 
-from llm_cash_magic import bridge, pipeline, space
+from llm_cash_magic import History, pipeline, space
 from llm_cash_magic.errors import CashError
-from llm_cash_magic.options import parse
+from llm_cash_magic.frontends.options import parse
+from llm_cash_magic.frontends.panel import MAX_RATIONALE, Panel, has_widget_frontend
 from llm_cash_magic.recommenders import Recommendation
-from llm_cash_magic.ui import MAX_RATIONALE, Panel, has_widget_frontend
+from llm_cash_magic.recommenders.llm.settings import LLMSettings
+from llm_cash_magic.run import bridge
 
 
 def rec(family: str, params: dict | None = None, rationale: str = "because", source: str = "scripted"):
@@ -54,8 +56,10 @@ class ScriptedModel(Scripted):
         self.on_text = None
 
     def messages(self, profile, n=5, notes=""):
-        return [{"role": "system", "content": "You recommend models. <script>alert('p')</script>"},
-                {"role": "user", "content": f"{n} models for target {profile.target!r}; {notes}"}]
+        return [
+            {"role": "system", "content": "You recommend models. <script>alert('p')</script>"},
+            {"role": "user", "content": f"{n} models for target {profile.target!r}; {notes}"},
+        ]
 
     def recommend(self, profile, n=5, notes=""):
         for item in self.recs[:n]:
@@ -71,18 +75,21 @@ class ScriptedModel(Scripted):
 @pytest.fixture
 def make_panel(houses, history):
     def make(recommender, line="houses target=price cv=3", namespace=None, **kwargs) -> Panel:
-        plan = pipeline.plan(houses, parse(line))
+        plan = pipeline.plan(houses, parse(line), LLMSettings(), History.from_environment())
         plan.recommender = recommender
         namespace = {} if namespace is None else namespace
         namespace["houses"] = houses
         return Panel(plan, "", history, namespace, **kwargs)
+
     return make
 
 
 def three():
-    return [rec("lightgbm", {"n_estimators": 40, "num_leaves": 15}, "boosting"),
-            rec("random_forest", {"n_estimators": 30}, "a forest"),
-            rec("linear", {"alpha": 3.0}, "a line")]
+    return [
+        rec("lightgbm", {"n_estimators": 40, "num_leaves": 15}, "boosting"),
+        rec("random_forest", {"n_estimators": 30}, "a forest"),
+        rec("linear", {"alpha": 3.0}, "a line"),
+    ]
 
 
 def all_widgets(widget):
@@ -102,11 +109,14 @@ def test_cards_appear_one_by_one_before_the_stream_ends(make_panel):
     assert [c.rec.family for c in panel.cards] == ["lightgbm", "random_forest", "linear"]
 
 
-def test_an_llm_answer_becomes_cards_line_by_line_while_the_server_still_streams(fake_llm, llm_settings,
-                                                                                 history, houses):
-    lines = [{"family": "lightgbm", "params": {"num_leaves": 15}, "rationale": "boosting <b>leads</b>"},
-             {"family": "random_forest", "params": {"n_estimators": 50}, "rationale": "robust"},
-             {"family": "linear", "params": {"alpha": 10.0}, "rationale": "a baseline"}]
+def test_an_llm_answer_becomes_cards_line_by_line_while_the_server_still_streams(
+    fake_llm, llm_settings, history, houses
+):
+    lines = [
+        {"family": "lightgbm", "params": {"num_leaves": 15}, "rationale": "boosting <b>leads</b>"},
+        {"family": "random_forest", "params": {"n_estimators": 50}, "rationale": "robust"},
+        {"family": "linear", "params": {"alpha": 10.0}, "rationale": "a baseline"},
+    ]
     answer = "".join(json.dumps(line) + "\n" for line in lines)
     gate = threading.Event()  # the server sends the first line, then holds the rest until the test opens it
     fake_llm.reply(Reply(answer, delta_size=answer.index("\n") + 1, gate=gate, gate_after=2))
@@ -159,7 +169,7 @@ def test_the_live_view_shows_the_response_text_as_it_streams_then_folds_away(mak
     seen = []
     recommender.probe = lambda: seen.append(panel.live_text.value)
     panel.stream()
-    assert '&quot;lightgbm&quot;' in seen[0] and "random_forest" not in seen[0]
+    assert "&quot;lightgbm&quot;" in seen[0] and "random_forest" not in seen[0]
     assert "random_forest" in seen[1] and "linear" not in seen[1]
     assert panel.live.layout.display is None
     assert panel.live.selected_index is None
@@ -295,8 +305,9 @@ def test_copy_code_goes_to_the_clipboard_when_the_page_answers(make_panel, histo
     assert history.run(panel.run_id)["trials"] == []
 
 
-def test_a_run_inserted_as_a_cell_shows_its_folds_and_score_in_the_card_once_that_cell_ran(make_panel, history,
-                                                                                           ip, houses, monkeypatch):
+def test_a_run_inserted_as_a_cell_shows_its_folds_and_score_in_the_card_once_that_cell_ran(
+    make_panel, history, ip, houses, monkeypatch
+):
     sent = []
     monkeypatch.setattr(bridge, "run_in_frontend", lambda shell, code, below: sent.append((code, below)) or True)
     panel = make_panel(Scripted([rec("linear", {"alpha": 3.0})]), cell="cell-of-cash")
@@ -371,8 +382,12 @@ def test_show_prompt_shows_the_exact_messages_as_text(make_panel):
 def test_blend_top_k_appears_only_when_blend_code_exists(make_panel):
     panel = make_panel(Scripted(three()))
     assert not hasattr(panel, "blend_button")
-    assert [b.description for b in all_widgets(panel.widget) if isinstance(b, widgets.Button)
-            if b.description.startswith("Blend")] == []
+    assert [
+        b.description
+        for b in all_widgets(panel.widget)
+        if isinstance(b, widgets.Button)
+        if b.description.startswith("Blend")
+    ] == []
 
 
 def test_blend_top_k_trains_the_top_k_cards_as_edited(make_panel, history):
@@ -394,8 +409,12 @@ def test_blend_top_k_trains_the_top_k_cards_as_edited(make_panel, history):
 def test_rationales_notes_and_column_names_are_escaped_never_markup(make_panel, houses, history):
     houses["<script>alert('feature')</script>"] = houses["area"] * 2
     houses["<script>alert('constant')</script>"] = 1  # left out, and named in the header
-    hostile = rec("random_forest", {"n_estimators": 30, "<img src=x onerror=alert('n')>": 1},
-                  "<script>alert('r')</script> trees <b>win</b>", source="<i>llm</i>")
+    hostile = rec(
+        "random_forest",
+        {"n_estimators": 30, "<img src=x onerror=alert('n')>": 1},
+        "<script>alert('r')</script> trees <b>win</b>",
+        source="<i>llm</i>",
+    )
     panel = make_panel(Scripted([hostile]))
     panel.stream()
     panel.cards[0].run_button.click()
@@ -418,7 +437,7 @@ def test_the_header_flows_and_clips_each_long_column_name_on_its_own(make_panel,
     header = panel.widget.children[0].value
     assert "&#x27;xxx" in header and "x" * 60 not in header
     assert "&#x27;note note" in header and "&#x27;tail&#x27; (a single value)" in header
-    first = header[header.index("houses"):header.index("target")]
+    first = header[header.index("houses") : header.index("target")]
     assert "fingerprint" in first and "\n" not in first.rstrip()  # one line: the browser wraps it
 
 
@@ -433,8 +452,7 @@ def test_long_rationales_are_clipped_in_the_view_but_kept_whole_in_the_history(m
 
 
 # ---- where widgets cannot show -----------------------------------------------------------------
-def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as_with_auto(ip, houses, history,
-                                                                                           capsys):
+def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as_with_auto(ip, houses, history, capsys):
     assert not has_widget_frontend(ip)
     ip.user_ns["houses"] = houses
     ip.run_cell_magic("cash", "houses target=price cv=3", "big houses matter most")
@@ -449,8 +467,11 @@ def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as
 # ---- refinement --------------------------------------------------------------------------------
 def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, history, houses):
     namespace = {}
-    panel = make_panel(Scripted([rec("linear", {"alpha": 3.0}, "a line"), rec("knn", {}, "neighbours")]),
-                       namespace=namespace, data=houses)
+    panel = make_panel(
+        Scripted([rec("linear", {"alpha": 3.0}, "a line"), rec("knn", {}, "neighbours")]),
+        namespace=namespace,
+        data=houses,
+    )
     panel.stream()
     panel.cards[1].editors[0].value = 9  # n_neighbors, edited before refining
     panel.refine_n.value = 3
@@ -460,7 +481,9 @@ def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, 
     trials = history.run(panel.run_id)["trials"]
     searched = [t for t in trials if t["source"] == "refine"][:3]
     assert [(t["family"], t["params"]) for t in searched[:2]] == [
-        ("linear", {"alpha": 3.0}), ("knn", {"n_neighbors": 9, "weights": "uniform", "p": 2})]
+        ("linear", {"alpha": 3.0}),
+        ("knn", {"n_neighbors": 9, "weights": "uniform", "p": 2}),
+    ]
     assert "3 trials in the study" in panel.refine_view.status.value
     assert "training the best one" not in panel.refine_view.status.value  # it was trained: its score is below
     assert panel.refine_view.curve.value.startswith("<svg")

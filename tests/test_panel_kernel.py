@@ -24,17 +24,23 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
 def test_cash_in_a_kernel_shows_the_panel_and_the_executed_notebook_keeps_its_widget_state(tmp_path, history):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in (
-        MAKE_FRAME, "%load_ext llm_cash_magic", "%%cash houses target=price cv=3")])
-    NotebookClient(nb, kernel_name="python3", timeout=300, store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(source)
+            for source in (MAKE_FRAME, "%load_ext llm_cash_magic", "%%cash houses target=price cv=3")
+        ]
+    )
+    NotebookClient(
+        nb, kernel_name="python3", timeout=300, store_widget_state=True, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
 
     state = nb.metadata.widgets["application/vnd.jupyter.widget-state+json"]["state"]
     [output] = [o for o in nb.cells[2].outputs if WIDGET_VIEW in o.get("data", {})]
     assert state[output.data[WIDGET_VIEW]["model_id"]]["model_name"] == "VBoxModel"
     assert "--auto" in output.data["text/plain"]  # what frontends without widgets show
-    runs = [s["state"] for s in state.values() if s["model_name"] == "ButtonModel"
-            and s["state"]["description"] == "Run"]
+    runs = [
+        s["state"] for s in state.values() if s["model_name"] == "ButtonModel" and s["state"]["description"] == "Run"
+    ]
     assert len(runs) == 5 and not any(b["disabled"] for b in runs)
     text = " ".join(str(s["state"].get("value", "")) for s in state.values() if s["model_name"] == "HTMLModel")
     [run] = history.runs()
@@ -50,11 +56,15 @@ def test_clicking_run_in_a_kernel_streams_fold_lines_into_the_card_and_records_t
         for code in (MAKE_FRAME, "%load_ext llm_cash_magic", "%%cash houses target=price cv=3"):
             reply = kc.execute_interactive(code, output_hook=opened.append, timeout=300)
             assert reply["content"]["status"] == "ok"
-        [run_button, *_] = [m["content"]["comm_id"] for m in opened if m["msg_type"] == "comm_open"
-                            and m["content"]["data"].get("state", {}).get("description") == "Run"]
+        [run_button, *_] = [
+            m["content"]["comm_id"]
+            for m in opened
+            if m["msg_type"] == "comm_open" and m["content"]["data"].get("state", {}).get("description") == "Run"
+        ]
 
-        click = kc.session.msg("comm_msg", {"comm_id": run_button,
-                                            "data": {"method": "custom", "content": {"event": "click"}}})
+        click = kc.session.msg(
+            "comm_msg", {"comm_id": run_button, "data": {"method": "custom", "content": {"event": "click"}}}
+        )
         kc.shell_channel.send(click)
         during = _iopub_until_idle(kc, click["header"]["msg_id"])
 
@@ -66,8 +76,14 @@ def test_clicking_run_in_a_kernel_streams_fold_lines_into_the_card_and_records_t
         [trial] = history.runs()[0]["trials"]
         assert trial["status"] == "done"
         final = [s["value"] for s in states if "<b>rmse" in str(s.get("value", ""))]
-        assert len(final) == 1 and (f"<b>rmse {trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}</b> over 3 folds · "
-                                    f"fit time {trial['fit_seconds']:.1f} s</div>") in final[0]
+        assert (
+            len(final) == 1
+            and (
+                f"<b>rmse {trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}</b> over 3 folds · "
+                f"fit time {trial['fit_seconds']:.1f} s</div>"
+            )
+            in final[0]
+        )
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -10,17 +10,19 @@ import pandas as pd
 import pytest
 
 from llm_cash_magic import CashError, TaskProfile, profile
-from llm_cash_magic.profiling import SAMPLE_ROWS
+from llm_cash_magic.profiling.frames import SAMPLE_ROWS
 
 
 def small_regression() -> pd.DataFrame:
-    return pd.DataFrame({
-        "x": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0],  # range 5, one missing
-        "z": [10, 30, 20, 50, 40, 60],           # range 50 (integers, but not an id: gaps)
-        "c": ["a", "b", "a", "c", None, "a"],    # 3 levels, one missing
-        "d": ["u", "v", "u", "v", "u", "v"],     # 2 levels
-        "y": [1.0, 2.0, 3.0, 4.0, 5.0, 9.0],
-    })
+    return pd.DataFrame(
+        {
+            "x": [1.0, 2.0, np.nan, 4.0, 5.0, 6.0],  # range 5, one missing
+            "z": [10, 30, 20, 50, 40, 60],  # range 50 (integers, but not an id: gaps)
+            "c": ["a", "b", "a", "c", None, "a"],  # 3 levels, one missing
+            "d": ["u", "v", "u", "v", "u", "v"],  # 2 levels
+            "y": [1.0, 2.0, 3.0, 4.0, 5.0, 9.0],
+        }
+    )
 
 
 def kinds(prof: TaskProfile) -> dict[str, str]:
@@ -58,13 +60,13 @@ class TestHandComputedValues:
         df = pd.DataFrame({"x": [3, 1, 2] * 3 + [1], "y": ["a"] * 6 + ["b"] * 4})
         p = profile(df, "y")
         assert p.task == "binary"
-        assert p.target_stats == {"n_classes": 2, "class_counts": [6, 4], "minority_share": 0.4,
-                                  "imbalance_ratio": 1.5}
+        assert p.target_stats == {"n_classes": 2, "class_counts": [6, 4], "minority_share": 0.4, "imbalance_ratio": 1.5}
 
     def test_skewness_summary(self):
         rng = np.random.default_rng(0)
-        df = pd.DataFrame({"sym": rng.normal(size=2000), "skewed": rng.lognormal(sigma=1.0, size=2000),
-                           "y": rng.normal(size=2000)})
+        df = pd.DataFrame(
+            {"sym": rng.normal(size=2000), "skewed": rng.lognormal(sigma=1.0, size=2000), "y": rng.normal(size=2000)}
+        )
         p = profile(df, "y")
         assert p.n_skewed == 1
         assert p.numeric_skew_mean_abs > 1
@@ -74,36 +76,41 @@ class TestColumnKinds:
     def test_id_like_columns_are_excluded(self):
         n = 50
         rng = np.random.default_rng(1)
-        df = pd.DataFrame({
-            "row": np.arange(n),                                    # monotone
-            "shuffled": rng.permutation(np.arange(100, 100 + n)),   # consecutive, any order
-            "customer_id": rng.choice(10**6, n, replace=False),     # named like an id
-            "code": [f"K{i:04d}" for i in rng.permutation(n)],      # unique strings
-            "few": [5, 1, 9, 3] + [np.nan] * (n - 4),                # unique, but too few to tell
-            "area": rng.choice(10**6, n, replace=False),            # unique but a measurement
-            "value": rng.normal(size=n),                            # unique floats: a measurement
-            "y": rng.normal(size=n),
-        })
+        df = pd.DataFrame(
+            {
+                "row": np.arange(n),  # monotone
+                "shuffled": rng.permutation(np.arange(100, 100 + n)),  # consecutive, any order
+                "customer_id": rng.choice(10**6, n, replace=False),  # named like an id
+                "code": [f"K{i:04d}" for i in rng.permutation(n)],  # unique strings
+                "few": [5, 1, 9, 3] + [np.nan] * (n - 4),  # unique, but too few to tell
+                "area": rng.choice(10**6, n, replace=False),  # unique but a measurement
+                "value": rng.normal(size=n),  # unique floats: a measurement
+                "y": rng.normal(size=n),
+            }
+        )
         k = kinds(profile(df, "y"))
         assert [k[c] for c in ("row", "shuffled", "customer_id", "code")] == ["id"] * 4
         assert (k["area"], k["value"], k["few"]) == ("numeric", "numeric", "numeric")
 
     def test_constant_and_all_missing_columns_are_excluded(self):
-        df = pd.DataFrame({"const": [3] * 5, "empty": [np.nan] * 5, "one": ["a"] * 5,
-                           "x": [1, 2, 3, 4, 6], "y": [1.0, 2, 3, 4, 5.5]})
+        df = pd.DataFrame(
+            {"const": [3] * 5, "empty": [np.nan] * 5, "one": ["a"] * 5, "x": [1, 2, 3, 4, 6], "y": [1.0, 2, 3, 4, 5.5]}
+        )
         k = kinds(profile(df, "y"))
         assert (k["const"], k["empty"], k["one"], k["x"]) == ("constant", "constant", "constant", "numeric")
 
     def test_datetime_boolean_and_text(self):
         n = 40
-        df = pd.DataFrame({
-            "naive": pd.date_range("2024-01-01", periods=n, freq="D"),
-            "aware": pd.date_range("2024-01-01", periods=n, freq="h", tz="Europe/Paris"),
-            "flag": [True, False] * (n // 2),
-            "nullable_flag": pd.array([True, None, False, True] * (n // 4), dtype="boolean"),
-            "review": [f"the product number {i} arrived late and the box was damaged" for i in range(n)],
-            "y": np.arange(n) % 3 == 0,
-        })
+        df = pd.DataFrame(
+            {
+                "naive": pd.date_range("2024-01-01", periods=n, freq="D"),
+                "aware": pd.date_range("2024-01-01", periods=n, freq="h", tz="Europe/Paris"),
+                "flag": [True, False] * (n // 2),
+                "nullable_flag": pd.array([True, None, False, True] * (n // 4), dtype="boolean"),
+                "review": [f"the product number {i} arrived late and the box was damaged" for i in range(n)],
+                "y": np.arange(n) % 3 == 0,
+            }
+        )
         k = kinds(profile(df, "y"))
         assert (k["naive"], k["aware"]) == ("datetime", "datetime")
         assert (k["flag"], k["nullable_flag"]) == ("boolean", "boolean")
@@ -111,20 +118,27 @@ class TestColumnKinds:
 
     def test_high_cardinality_categoricals_are_counted(self):
         rng = np.random.default_rng(2)
-        df = pd.DataFrame({"zip": rng.choice([f"z{i}" for i in range(80)], 1000), "x": rng.normal(size=1000),
-                           "y": rng.normal(size=1000)})
+        df = pd.DataFrame(
+            {
+                "zip": rng.choice([f"z{i}" for i in range(80)], 1000),
+                "x": rng.normal(size=1000),
+                "y": rng.normal(size=1000),
+            }
+        )
         assert profile(df, "y").n_high_cardinality == 1
 
     def test_pandas_extension_dtypes_infinities_and_mixed_objects(self):
         n = 30
-        df = pd.DataFrame({
-            "nullable_int": pd.array([1, None, 3] * (n // 3), dtype="Int64"),
-            "string": pd.array(["a", "b", None] * (n // 3), dtype="string"),
-            "category": pd.Categorical(["x", "y", "z"] * (n // 3)),
-            "mixed": ["a", 1, 2.5] * (n // 3),
-            "with_inf": [1.0, np.inf, -np.inf, 2.0, 3.0, 4.0] * (n // 6),
-            "y": np.arange(n, dtype=float),
-        })
+        df = pd.DataFrame(
+            {
+                "nullable_int": pd.array([1, None, 3] * (n // 3), dtype="Int64"),
+                "string": pd.array(["a", "b", None] * (n // 3), dtype="string"),
+                "category": pd.Categorical(["x", "y", "z"] * (n // 3)),
+                "mixed": ["a", 1, 2.5] * (n // 3),
+                "with_inf": [1.0, np.inf, -np.inf, 2.0, 3.0, 4.0] * (n // 6),
+                "y": np.arange(n, dtype=float),
+            }
+        )
         p = profile(df, "y")
         k = kinds(p)
         assert k["nullable_int"] == "numeric" and k["with_inf"] == "numeric"
@@ -133,15 +147,18 @@ class TestColumnKinds:
 
 
 class TestTaskAndMetric:
-    @pytest.mark.parametrize("y, task, metric", [
-        (["a", "b"] * 10, "binary", "roc_auc"),
-        (["a", "b", "c", "d"] * 5, "multiclass", "log_loss"),
-        ([0, 1] * 10, "binary", "roc_auc"),
-        ([1, 2, 3, 4, 5] * 4, "multiclass", "log_loss"),
-        (list(range(20)), "regression", "rmse"),
-        ([0.5, 1.5, 2.25, 3.0] * 5, "regression", "rmse"),
-        ([True, False] * 10, "binary", "roc_auc"),
-    ])
+    @pytest.mark.parametrize(
+        "y, task, metric",
+        [
+            (["a", "b"] * 10, "binary", "roc_auc"),
+            (["a", "b", "c", "d"] * 5, "multiclass", "log_loss"),
+            ([0, 1] * 10, "binary", "roc_auc"),
+            ([1, 2, 3, 4, 5] * 4, "multiclass", "log_loss"),
+            (list(range(20)), "regression", "rmse"),
+            ([0.5, 1.5, 2.25, 3.0] * 5, "regression", "rmse"),
+            ([True, False] * 10, "binary", "roc_auc"),
+        ],
+    )
     def test_inferred(self, y, task, metric):
         p = profile(pd.DataFrame({"x": np.arange(20) % 7, "y": y}), "y")
         assert (p.task, p.metric) == (task, metric)
@@ -158,17 +175,20 @@ class TestTaskAndMetric:
 
 
 class TestErrors:
-    @pytest.mark.parametrize("df, target, message", [
-        ([1, 2, 3], "y", "expected a pandas DataFrame, got list"),
-        (pd.DataFrame({"x": [], "y": []}), "y", r"the DataFrame is empty \(0 rows\)"),
-        (pd.DataFrame({"y": [1, 2, 3]}), "y", "has only the target column 'y'"),
-        (pd.DataFrame([[1, 2, 3]], columns=["a", "a", "y"]), "y", "duplicate column names: 'a'"),
-        (pd.DataFrame({0: [1, 2], "y": [1, 2]}), "y", "column names must be strings; found 0"),
-        (pd.DataFrame({"price_usd": [1, 2], "x": [1, 2]}), "price", "did you mean 'price_usd'"),
-        (pd.DataFrame({"x": [1, 2], "y": [np.nan, np.nan]}), "y", "every row is missing"),
-        (pd.DataFrame({"x": [1, 2, 3], "y": [5, 5, 5]}), "y", "is constant"),
-        (pd.DataFrame({"x": range(5), "y": ["a", "a", "b", "b", "c"]}), "y", "class 'c' .* has a single row"),
-    ])
+    @pytest.mark.parametrize(
+        "df, target, message",
+        [
+            ([1, 2, 3], "y", "expected a pandas DataFrame, got list"),
+            (pd.DataFrame({"x": [], "y": []}), "y", r"the DataFrame is empty \(0 rows\)"),
+            (pd.DataFrame({"y": [1, 2, 3]}), "y", "has only the target column 'y'"),
+            (pd.DataFrame([[1, 2, 3]], columns=["a", "a", "y"]), "y", "duplicate column names: 'a'"),
+            (pd.DataFrame({0: [1, 2], "y": [1, 2]}), "y", "column names must be strings; found 0"),
+            (pd.DataFrame({"price_usd": [1, 2], "x": [1, 2]}), "price", "did you mean 'price_usd'"),
+            (pd.DataFrame({"x": [1, 2], "y": [np.nan, np.nan]}), "y", "every row is missing"),
+            (pd.DataFrame({"x": [1, 2, 3], "y": [5, 5, 5]}), "y", "is constant"),
+            (pd.DataFrame({"x": range(5), "y": ["a", "a", "b", "b", "c"]}), "y", "class 'c' .* has a single row"),
+        ],
+    )
     def test_bad_input_gets_one_line(self, df, target, message):
         with pytest.raises(CashError, match=message) as info:
             profile(df, target)
@@ -220,8 +240,15 @@ class TestSerialisation:
     def test_markdown_follows_the_papers_layout(self, houses):
         md = profile(houses, "price").to_markdown()
         assert md.splitlines()[:3] == ["# Task profile", "## dataset", "**prediction_type**: regression"]
-        for line in ("**score_name**: rmse", "**n_train**: 300", "### features", "**numeric_features**: 2",
-                     "### missing_data", "### target_values", "**dropped_id_like_columns**: 1"):
+        for line in (
+            "**score_name**: rmse",
+            "**n_train**: 300",
+            "### features",
+            "**numeric_features**: 2",
+            "### missing_data",
+            "### target_values",
+            "**dropped_id_like_columns**: 1",
+        ):
             assert line in md
 
     def test_column_names_only_on_request(self, houses):
@@ -261,8 +288,11 @@ class TestAwkwardTargets:
 
     def test_a_target_of_mixed_types_is_refused_with_the_fix(self):
         df = pd.DataFrame({"x": range(20), "t": [1, "one"] * 10})
-        with pytest.raises(CashError, match=r"target 't' mixes value types \(int, str\); .*"
-                                            r"df\['t'\] = df\['t'\]\.astype\(str\)") as info:
+        with pytest.raises(
+            CashError,
+            match=r"target 't' mixes value types \(int, str\); .*"
+            r"df\['t'\] = df\['t'\]\.astype\(str\)",
+        ) as info:
             profile(df, "t")
         assert "\n" not in str(info.value)
 
@@ -281,8 +311,13 @@ def test_large_frames_are_counted_on_the_sample_where_exactness_does_not_matter(
     every distinct value of a million-row column costs more than the rest of the profile."""
     n = SAMPLE_ROWS + 20_000
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({"x": rng.normal(size=n), "email": [f"user{i}@example.com" for i in rng.permutation(n)],
-                       "y": rng.normal(size=n)})
+    df = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "email": [f"user{i}@example.com" for i in rng.permutation(n)],
+            "y": rng.normal(size=n),
+        }
+    )
     counted = []
     for method in ("nunique", "value_counts", "unique"):
         counts = getattr(pd.Series, method)

@@ -23,15 +23,20 @@ def test_quickstart_runs_and_records_its_score():
     def remember(cell, cell_index, execute_reply):
         replies[cell_index] = execute_reply
 
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", on_cell_executed=remember,
-                            resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        on_cell_executed=remember,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
     client.execute()
 
     magic_index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("%%cash"))
     printed = "".join(o.get("text", "") for o in nb.cells[magic_index].outputs if o.output_type == "stream")
     score = float(re.search(r"rmse: ([\d.]+) ±", printed).group(1))
 
-    [run] = History().runs()
+    [run] = History.from_environment().runs()
     [trial] = run["trials"]
     assert run["data_name"] == "df" and run["n_rows"] == 53_940
     assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(score, abs=1e-4)

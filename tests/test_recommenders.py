@@ -20,12 +20,15 @@ def frame(rows: int, features: int = 5, categorical: bool = False) -> pd.DataFra
     return df
 
 
-@pytest.mark.parametrize("rows, features, first, second", [
-    (500, 5, "linear", "random_forest"),          # small
-    (3000, 400, "linear", "random_forest"),       # wide
-    (5000, 5, "hist_gradient_boosting", "lightgbm"),
-    (20000, 5, "lightgbm", "hist_gradient_boosting"),
-])
+@pytest.mark.parametrize(
+    "rows, features, first, second",
+    [
+        (500, 5, "linear", "random_forest"),  # small
+        (3000, 400, "linear", "random_forest"),  # wide
+        (5000, 5, "hist_gradient_boosting", "lightgbm"),
+        (20000, 5, "lightgbm", "hist_gradient_boosting"),
+    ],
+)
 def test_ranking_follows_the_size_rule(rows, features, first, second):
     recs = recommend(profile(frame(rows, features), "y"), strategy="defaults", n=7)
     assert [r.family for r in recs[:2]] == [first, second]

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from llm_cash_magic import History, profile, recommend
-from llm_cash_magic.refine import refine, storage_url, study_name
+from llm_cash_magic.run.refine import refine, storage_url, study_name
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def task():
     df["y"] = 2 * df["a"] - df["b"] + (df["c"] == "x") + rng.normal(0, 0.3, n)
     prof = profile(df, "y")
     recs = [r for r in recommend(prof, strategy="defaults", n=7) if r.family in ("linear", "knn")]
-    history = History()
+    history = History.from_environment()
     run_id = history.start_run(prof, data_name="df", n_columns=4, strategy="defaults")
     return df, prof, recs, history, run_id
 
@@ -34,7 +34,7 @@ def test_the_first_trials_are_exactly_the_recommendations(task):
     result = run_refine(task, 4)
     first = result.trials[: len(recs)]
     assert [(t.family, t.params) for t in first] == [(r.family, r.params) for r in recs]
-    assert all(t.warm_start for t in first) and not any(t.warm_start for t in result.trials[len(recs):])
+    assert all(t.warm_start for t in first) and not any(t.warm_start for t in result.trials[len(recs) :])
 
 
 def test_n_trials_run_and_each_is_recorded_in_the_history(task):
@@ -86,11 +86,11 @@ def test_the_magic_puts_the_best_trial_in_the_new_cell(ip, capsys):
     ip.run_line_magic("cash", "df target=y refine=3 n=2 cv=3")
     out = capsys.readouterr().out
     assert "Refinement: 3 trials" in out
-    [run] = History().runs()
+    [run] = History.from_environment().runs()
     refined = [t for t in run["trials"] if t["source"] == "refine"]
     assert len(refined) == 4  # 3 search trials and the best one trained again by its code
     best = min((t for t in refined[:3] if t["status"] == "done"), key=lambda t: t["cv_mean"])
     assert refined[-1]["params"] == best["params"] and ip.rl_next_input == refined[-1]["code"]
 
     ip.run_line_magic("cash", f"refine {run['id'][:6]} 1")
-    assert len([t for t in History().run(run["id"])["trials"] if t["source"] == "refine"]) == 4 + 1 + 1
+    assert len([t for t in History.from_environment().run(run["id"])["trials"] if t["source"] == "refine"]) == 4 + 1 + 1

@@ -15,10 +15,10 @@ import pytest
 from pytest_jupyter.jupyter_server import *  # noqa: F403
 from tornado.httpclient import HTTPClientError
 
-from llm_cash_magic import History, profile, server
-from llm_cash_magic.llm.settings import DEFAULT_MODEL
-from llm_cash_magic.recommenders import recommend
-from llm_cash_magic.server import datasets, llm_status
+from llm_cash_magic import History, profile, recommend
+from llm_cash_magic.frontends import server
+from llm_cash_magic.frontends.server import datasets, llm_status
+from llm_cash_magic.recommenders.llm.settings import DEFAULT_MODEL
 
 
 @pytest.fixture
@@ -41,10 +41,12 @@ def record_run(history: History, frame, target: str, *, data_name: str, scores=N
     """A run with one trial, finished with ``scores`` when given."""
     prof = profile(frame, target)
     rec = recommend(prof, strategy="defaults")[family_index]
-    run_id = history.start_run(prof, data_name=data_name, n_columns=frame.shape[1], strategy="defaults",
-                               recommendations=[rec.to_dict()])
-    trial_id = history.add_trial(run_id, family=rec.family, source=rec.source, recommended=rec.params,
-                                 params=rec.params)
+    run_id = history.start_run(
+        prof, data_name=data_name, n_columns=frame.shape[1], strategy="defaults", recommendations=[rec.to_dict()]
+    )
+    trial_id = history.add_trial(
+        run_id, family=rec.family, source=rec.source, recommended=rec.params, params=rec.params
+    )
     history.set_trial_code(trial_id, f"# training code of {trial_id}\n")
     if scores is not None:
         history.finish_trial(trial_id, family=rec.family, params=rec.params, scores=scores, fit_seconds=0.5)
@@ -81,8 +83,16 @@ def test_a_run_has_profile_recommendations_overrides_code_and_scores(fetch, hist
 def test_a_run_comes_with_the_llm_requests_made_for_it(fetch, history, houses):
     run_id = record_run(history, houses, "price", data_name="houses")
     messages = [{"role": "system", "content": "You recommend models."}, {"role": "user", "content": "profile…"}]
-    history.record_request(run_id=run_id, strategy="zero-shot", purpose="recommend", model="test-model",
-                           endpoint="127.0.0.1:8123", cache_key="k", messages=messages, status="ok")
+    history.record_request(
+        run_id=run_id,
+        strategy="zero-shot",
+        purpose="recommend",
+        model="test-model",
+        endpoint="127.0.0.1:8123",
+        cache_key="k",
+        messages=messages,
+        status="ok",
+    )
     (request,) = fetch("runs", run_id)["requests"]
     assert request["messages"] == messages and request["model"] == "test-model"
 
@@ -178,8 +188,9 @@ def test_datasets_put_the_most_recently_used_dataset_first(history, houses, chur
 def test_datasets_list_the_newest_runs_and_the_best_trials_of_many(history, houses, monkeypatch):
     monkeypatch.setattr(server, "RUNS_PER_DATASET", 3)
     monkeypatch.setattr(server, "LEADERBOARD_SIZE", 2)
-    ids = [record_run(history, houses, "price", data_name="houses", scores=[float(i)], family_index=i)
-           for i in range(5)]
+    ids = [
+        record_run(history, houses, "price", data_name="houses", scores=[float(i)], family_index=i) for i in range(5)
+    ]
     (group,) = datasets(history.run_summaries())
     assert group["n_runs"] == 5
     assert [r["id"] for r in group["runs"]] == ids[::-1][:3]
@@ -191,14 +202,19 @@ def test_the_leaderboard_lists_each_configuration_once_by_label_and_source(histo
         record_run(history, houses, "price", data_name="houses", scores=[score], family_index=0)
     run_id = record_run(history, houses, "price", data_name="houses", scores=[5.0], family_index=3)
     rec = recommend(profile(houses, "price"), strategy="defaults")[3]
-    trial = history.add_trial(run_id, family=rec.family, source="refine", recommended=rec.params,
-                              params=rec.params | {"learning_rate": 0.05})
-    history.finish_trial(trial, family=rec.family, params=rec.params | {"learning_rate": 0.05}, scores=[4.5],
-                         fit_seconds=0.1)
+    trial = history.add_trial(
+        run_id, family=rec.family, source="refine", recommended=rec.params, params=rec.params | {"learning_rate": 0.05}
+    )
+    history.finish_trial(
+        trial, family=rec.family, params=rec.params | {"learning_rate": 0.05}, scores=[4.5], fit_seconds=0.1
+    )
     (group,) = datasets(history.run_summaries())
     board = [(e["label"], e["cv_mean"], e["source"]) for e in group["leaderboard"]]
-    assert board == [("Linear", 4.0, "defaults"), ("HistGradientBoosting", 4.5, "refine"),
-                     ("HistGradientBoosting", 5.0, "defaults")]
+    assert board == [
+        ("Linear", 4.0, "defaults"),
+        ("HistGradientBoosting", 4.5, "refine"),
+        ("HistGradientBoosting", 5.0, "defaults"),
+    ]
     assert group["runs"][0]["trials"][0]["label"] == "HistGradientBoosting"
 
 
@@ -226,8 +242,7 @@ def test_a_runs_trials_are_listed_best_first(history, houses):
     run_id = record_run(history, houses, "price", data_name="houses", scores=[7.0])  # rmse
     rec = recommend(profile(houses, "price"), strategy="defaults")[1]
     for score in ([3.0], None, [5.0]):
-        trial = history.add_trial(run_id, family=rec.family, source="refine", recommended=rec.params,
-                                  params=rec.params)
+        trial = history.add_trial(run_id, family=rec.family, source="refine", recommended=rec.params, params=rec.params)
         if score:
             history.finish_trial(trial, family=rec.family, params=rec.params, scores=score, fit_seconds=0.1)
     (group,) = datasets(history.run_summaries())
@@ -249,6 +264,7 @@ def test_a_local_endpoint_needs_no_key(monkeypatch):
 
 def test_installing_the_package_enables_both_extensions():
     """``pip install`` ships the prebuilt labextension and enables the server extension."""
+
     def jupyter(*args):
         done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True, text=True)
         return done.stdout + done.stderr

@@ -25,12 +25,21 @@ def test_library_defaults_are_valid_and_accepted_by_the_estimator(name, task):
     assert family_of(model) == name
 
 
-@pytest.mark.parametrize("alias, expected", [
-    ("LGBMClassifier", "lightgbm"), ("lgbm", "lightgbm"), ("LightGBM", "lightgbm"),
-    ("HistGradientBoostingRegressor", "hist_gradient_boosting"), ("RandomForestClassifier", "random_forest"),
-    ("extra-trees", "extra_trees"), ("Ridge", "linear"), ("LogisticRegression", "linear"),
-    ("KNeighborsClassifier", "knn"), ("skmlp", "mlp"),
-])
+@pytest.mark.parametrize(
+    "alias, expected",
+    [
+        ("LGBMClassifier", "lightgbm"),
+        ("lgbm", "lightgbm"),
+        ("LightGBM", "lightgbm"),
+        ("HistGradientBoostingRegressor", "hist_gradient_boosting"),
+        ("RandomForestClassifier", "random_forest"),
+        ("extra-trees", "extra_trees"),
+        ("Ridge", "linear"),
+        ("LogisticRegression", "linear"),
+        ("KNeighborsClassifier", "knn"),
+        ("skmlp", "mlp"),
+    ],
+)
 def test_family_aliases(alias, expected):
     config = validate(alias, {}, "binary")
     assert config.family == expected
@@ -59,7 +68,10 @@ class TestCoercion:
     def test_out_of_range_values_are_projected_into_range(self):
         config = self.check("lightgbm", {"learning_rate": 5, "num_leaves": 100_000, "subsample": -3})
         assert (config.params["learning_rate"], config.params["num_leaves"], config.params["subsample"]) == (
-            1.0, 1024, 0.1)
+            1.0,
+            1024,
+            0.1,
+        )
         assert any("outside [0.001, 1]; projected to 1" in n for n in config.notes)
 
     def test_integers_too_large_for_a_float_are_projected_like_any_far_value(self):
@@ -100,8 +112,9 @@ class TestCoercion:
         assert estimator_kwargs(config)["hidden_layer_sizes"] == (128, 64)
 
     def test_unknown_names_are_dropped_and_aliases_renamed(self):
-        config = self.check("lightgbm", {"eta": 0.05, "feature_fraction": 0.8, "colour": "red",
-                                         "random_state": 3, "n_jobs": 8})
+        config = self.check(
+            "lightgbm", {"eta": 0.05, "feature_fraction": 0.8, "colour": "red", "random_state": 3, "n_jobs": 8}
+        )
         assert config.params["learning_rate"] == 0.05 and config.params["colsample_bytree"] == 0.8
         assert "colour" not in config.params and "random_state" not in config.params
         assert "renamed 'eta' to 'learning_rate'" in config.notes
@@ -120,10 +133,17 @@ class TestCoercion:
         assert "renamed 'Learning_Rate' to 'learning_rate'" in config.notes
         assert "dropped 'random_state': seeds and threads are set by the run" in config.notes
 
-    @pytest.mark.parametrize("layers, nearest", [
-        ((50,), "64"), ([512, 256], "256-128"), ("512-256", "256-128"), ("(50,)", "64"), (40, "32"),
-        ([512, 256, 128], "256-128"),
-    ])
+    @pytest.mark.parametrize(
+        "layers, nearest",
+        [
+            ((50,), "64"),
+            ([512, 256], "256-128"),
+            ("512-256", "256-128"),
+            ("(50,)", "64"),
+            (40, "32"),
+            ([512, 256, 128], "256-128"),
+        ],
+    )
     def test_layers_that_are_not_a_choice_project_to_the_nearest(self, layers, nearest):
         config = self.check("mlp", {"hidden_layer_sizes": layers})
         assert config.params["hidden_layer_sizes"] == nearest

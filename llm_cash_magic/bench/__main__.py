@@ -20,8 +20,9 @@ from .evaluate import limit_threads
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="python -m llm_cash_magic.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m llm_cash_magic.bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("tasks", nargs="*", help="catalogued tasks (default: every dev task, unless --data)")
     parser.add_argument("--data", action="append", default=[], help="a CSV or Parquet file (repeatable)")
     parser.add_argument("--target", action="append", default=[], help="the target column of each --data")
@@ -33,8 +34,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-rows", type=int, default=2000, help="rows per task, subsampled (stratified)")
     parser.add_argument("--seconds", type=float, default=60.0, help="time limit per model fit")
     parser.add_argument("--workers", type=int, default=1, help="fits run in parallel (single-threaded each)")
-    parser.add_argument("--budgets", type=int, nargs="+",
-                        help="also anytime curves: cold vs warm-started refinement after this many trials")
+    parser.add_argument(
+        "--budgets",
+        type=int,
+        nargs="+",
+        help="also anytime curves: cold vs warm-started refinement after this many trials",
+    )
     parser.add_argument("--warm-n", type=int, default=5, help="recommendations that warm-start a refinement")
     parser.add_argument("--work", type=Path, default=Path(".cash-bench"), help="resumable results")
     parser.add_argument("--out", type=Path, default=Path("bench-results.md"), help="Markdown report")
@@ -47,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     limit_threads()  # before scikit-learn or LightGBM start thread pools
 
     from ..errors import CashError
-    from ..llm import plural
+    from ..text import plural
     from . import anytime, catalog_task, datasets, frame_task, report
     from .run import Settings, run
     from .strategies import available
@@ -59,8 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         for path, target, kind in zip(args.data, args.target, kinds, strict=True):
             tasks.append(frame_task(Path(path).stem, datasets.load_file(path, target), target, kind))
         strategies = available(args.strategy)
-        settings = Settings(k=args.k, cv=args.cv, seeds=tuple(args.seeds), max_rows=args.max_rows,
-                            seconds=args.seconds, workers=args.workers)
+        settings = Settings(
+            k=args.k,
+            cv=args.cv,
+            seeds=tuple(args.seeds),
+            max_rows=args.max_rows,
+            seconds=args.seconds,
+            workers=args.workers,
+        )
         results = run(tasks, strategies, settings, args.work)
         budgets = tuple(sorted(set(args.budgets or ())))
         points = anytime.run(tasks, budgets, settings, args.work, warm_n=args.warm_n) if budgets else []
@@ -86,48 +97,55 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _header(command, settings, strategies, tasks, plot_name) -> str:
-    from .. import knowledge
+    from ..recommenders.offline import knowledge
     from .run import TEST_SHARE
 
     kb = knowledge.load()
-    return "\n".join([
-        "# Benchmark: strategies at equal budget on held-out data",
-        "",
-        f"Produced by `{command}`.",
-        "",
-        f"- Tasks: {', '.join(t.name for t in tasks)}; seeds {', '.join(map(str, settings.seeds))}; "
-        f"at most {settings.max_rows:,} rows per task (stratified subsample).",
-        f"- Per task and seed: {1 - TEST_SHARE:.0%} train / {TEST_SHARE:.0%} held-out test split; no strategy "
-        f"sees the test rows. Searches cross-validate on train ({settings.cv} folds); every final model is "
-        "fit on train and scored on test.",
-        f"- Budget K = {settings.k}; each model fit is limited to {settings.seconds:g} s (single-threaded).",
-        "- Percentile: the share of the reference pool (the knowledge base's configurations, each fit on train "
-        "and scored on test) that the strategy's test score beats, ties half — our analogue of the paper's "
-        "leaderboard p_rank. 90 % CI: t-interval over tasks × seeds.",
-        f"- Knowledge base {kb.version}: {len(kb.tasks)} tasks, {kb.path.stat().st_size / 1e6:.2f} MB, built in "
-        f"{kb.build.get('wall_seconds', 0) / 60:.0f} min (at most {kb.build.get('max_rows', '?')} rows per task, "
-        f"{kb.build.get('cv', '?')}-fold CV); offline strategies leave the evaluated task out of it "
-        "(leave-one-out). No setting of the offline recommender was tuned on these tasks.",
-        "- Strategies: " + "; ".join(f"`{s.name}`: {s.help}" for s in strategies) + ".",
-        "",
-        f"![mean percentile per strategy]({plot_name})",
-    ])
+    return "\n".join(
+        [
+            "# Benchmark: strategies at equal budget on held-out data",
+            "",
+            f"Produced by `{command}`.",
+            "",
+            f"- Tasks: {', '.join(t.name for t in tasks)}; seeds {', '.join(map(str, settings.seeds))}; "
+            f"at most {settings.max_rows:,} rows per task (stratified subsample).",
+            f"- Per task and seed: {1 - TEST_SHARE:.0%} train / {TEST_SHARE:.0%} held-out test split; no strategy "
+            f"sees the test rows. Searches cross-validate on train ({settings.cv} folds); every final model is "
+            "fit on train and scored on test.",
+            f"- Budget K = {settings.k}; each model fit is limited to {settings.seconds:g} s (single-threaded).",
+            "- Percentile: the share of the reference pool (the knowledge base's configurations, each fit on train "
+            "and scored on test) that the strategy's test score beats, ties half — our analogue of the paper's "
+            "leaderboard p_rank. 90 % CI: t-interval over tasks × seeds.",
+            f"- Knowledge base {kb.version}: {len(kb.tasks)} tasks, {kb.path.stat().st_size / 1e6:.2f} MB, built in "
+            f"{kb.build.get('wall_seconds', 0) / 60:.0f} min (at most {kb.build.get('max_rows', '?')} rows per task, "
+            f"{kb.build.get('cv', '?')}-fold CV); offline strategies leave the evaluated task out of it "
+            "(leave-one-out). No setting of the offline recommender was tuned on these tasks.",
+            "- Strategies: " + "; ".join(f"`{s.name}`: {s.help}" for s in strategies) + ".",
+            "",
+            f"![mean percentile per strategy]({plot_name})",
+        ]
+    )
 
 
 def _knowledge_section() -> str:
     """Leave-one-task-out on the knowledge base: where the offline recommender's settings come from."""
-    from .. import knowledge
-    from ..offline import DEFAULT_K
+    from ..recommenders.offline import DEFAULT_K, knowledge
     from .loo import leave_one_out
 
     kb = knowledge.load()
     rows = {k: leave_one_out(kb, k) for k in sorted({4, 8, 16, 32, DEFAULT_K})}
     names = list(next(iter(rows.values())))
-    lines = ["", "## Knowledge base, leave one task out", "",
-             "Mean percentile (within the pool, on the stored CV scores) over the knowledge base's tasks, each "
-             f"left out in turn; `k` is the number of nearest tasks (the recommender uses k = {DEFAULT_K}). "
-             "These numbers, not the dev tasks above, are what settings were chosen on.", "",
-             "| k | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    lines = [
+        "",
+        "## Knowledge base, leave one task out",
+        "",
+        "Mean percentile (within the pool, on the stored CV scores) over the knowledge base's tasks, each "
+        f"left out in turn; `k` is the number of nearest tasks (the recommender uses k = {DEFAULT_K}). "
+        "These numbers, not the dev tasks above, are what settings were chosen on.",
+        "",
+        "| k | " + " | ".join(names) + " |",
+        "|---|" + "---|" * len(names),
+    ]
     lines += [f"| {k} | " + " | ".join(f"{row[n]:.1f}" for n in names) + " |" for k, row in rows.items()]
     return "\n".join(lines) + "\n"
 

@@ -20,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..history import History
 from ..metrics import METRICS
 from ..recommenders import Recommendation
+from ..record import History
+from ..run.refine import refine, study_trials
 from ..space import validate
 from .evaluate import run_bounded
 from .report import half_width
@@ -50,18 +51,25 @@ class Point:
 
 def strategies() -> list[str]:
     """Cold TPE, TPE warm-started by the offline recommender, and by each LLM strategy when configured."""
-    return [COLD, "tpe-warm-offline"] + (["tpe-warm-zero-shot", "tpe-warm-meta-informed"] if llm_configured()
-                                          else [])
+    return [COLD, "tpe-warm-offline"] + (["tpe-warm-zero-shot", "tpe-warm-meta-informed"] if llm_configured() else [])
 
 
-def run(tasks: list[Task], budgets: tuple[int, ...], settings: Settings, work: Path, *, warm_n: int = 5,
-        names: list[str] | None = None) -> list[Point]:
+def run(
+    tasks: list[Task],
+    budgets: tuple[int, ...],
+    settings: Settings,
+    work: Path,
+    *,
+    warm_n: int = 5,
+    names: list[str] | None = None,
+) -> list[Point]:
     """Every anytime strategy on every task and seed; studies run ``settings.workers`` at a time."""
     names = names or strategies()
     splits = {(t.name, seed): split(t, seed, settings, work) for t in tasks for seed in settings.seeds}
     studies = _Studies(work / "anytime", max(budgets), settings)
-    jobs = {(task, seed, name): studies.job(data, name, warm_n)
-            for (task, seed), data in splits.items() for name in names}
+    jobs = {
+        (task, seed, name): studies.job(data, name, warm_n) for (task, seed), data in splits.items() for name in names
+    }
     trials = studies.run(jobs)
     points = []
     for (task, seed), data in splits.items():
@@ -70,8 +78,19 @@ def run(tasks: list[Task], budgets: tuple[int, ...], settings: Settings, work: P
         for (name, b), (config, trial) in chosen.items():
             test = data.cache.done[data.fit_key(config)].value if config else None
             label = "—" if trial is None else trial["family"] + (" (recommended)" if trial["warm_start"] else "")
-            points.append(Point(task, seed, name, b, data.profile.metric, trial and trial["score"], test,
-                                data.percentile(test), label))
+            points.append(
+                Point(
+                    task,
+                    seed,
+                    name,
+                    b,
+                    data.profile.metric,
+                    trial and trial["score"],
+                    test,
+                    data.percentile(test),
+                    label,
+                )
+            )
     return points
 
 
@@ -91,16 +110,23 @@ class _Studies:
         path = self.files[key] = self.where / f"{data.cache.path.stem}-{name}-n{warm_n}" / "history.sqlite"
 
         def study() -> list[dict]:
-            from ..refine import refine, study_trials
-
             history = History(path)
             if history.run(RUN_ID) is None:
-                history.start_run(data.profile, data_name=ctx.name, n_columns=data.train.shape[1], strategy=name,
-                                  run_id=RUN_ID)
+                history.start_run(
+                    data.profile, data_name=ctx.name, n_columns=data.train.shape[1], strategy=name, run_id=RUN_ID
+                )
             done = len(study_trials(history, RUN_ID))
             if done < trials:
-                refine(data.train, data.profile, _warm_start(data, name, warm_n), trials - done, history=history,
-                       run_id=RUN_ID, cv=settings.cv, seed=ctx.seed)
+                refine(
+                    data.train,
+                    data.profile,
+                    _warm_start(data, name, warm_n),
+                    trials - done,
+                    history=history,
+                    run_id=RUN_ID,
+                    cv=settings.cv,
+                    seed=ctx.seed,
+                )
             return _trials(path)
 
         return study
@@ -128,8 +154,6 @@ class _Studies:
 
 
 def _trials(path: Path) -> list[dict]:
-    from ..refine import study_trials
-
     return [asdict(t) for t in study_trials(History(path), RUN_ID)]
 
 
@@ -139,15 +163,15 @@ def _warm_start(data: Split, name: str, n: int) -> list[Recommendation]:
 
 def _best(data: Split, trials: list[dict], budget: int):
     """The best complete trial among the first ``budget`` finished, as a config; (None, None) if none."""
-    sign = 1 if METRICS[data.profile.metric].greater_is_better else -1
     complete = [t for t in trials[:budget] if t["state"] == "complete"]
-    if not complete:
+    best = METRICS[data.profile.metric].best(complete, score=lambda t: t["score"])
+    if best is None:
         return None, None
-    best = max(complete, key=lambda t: sign * t["score"])
     return validate(best["family"], best["params"], data.profile.task, n_rows=len(data.X_train)), best
 
 
 # ---- report -----------------------------------------------------------------------------------
+
 
 def curve(points: list[Point]) -> pd.DataFrame:
     """Mean percentile and 90 % t-interval over tasks × seeds, per strategy and budget."""
@@ -155,8 +179,9 @@ def curve(points: list[Point]) -> pd.DataFrame:
     rows = []
     for (name, budget), group in df.groupby(["strategy", "budget"], sort=False):
         pct = group.percentile.to_numpy()
-        rows.append({"strategy": name, "budget": budget, "mean": pct.mean(), "half": half_width(pct),
-                     "runs": len(group)})
+        rows.append(
+            {"strategy": name, "budget": budget, "mean": pct.mean(), "half": half_width(pct), "runs": len(group)}
+        )
     return pd.DataFrame(rows)
 
 
@@ -164,16 +189,22 @@ def warm_minus_cold(points: list[Point], warm: str) -> pd.DataFrame:
     """Per budget: the paired difference in percentile (warm − cold) with its 90 % interval, and how
     often the warm start's test score is the better one (ties count half)."""
     df = pd.DataFrame([asdict(p) for p in points])
-    sign = df.metric.map(lambda m: 1.0 if METRICS[m].greater_is_better else -1.0)
-    df["signed"] = (sign * df.test_score.astype(float)).fillna(-np.inf)
-    table = df.pivot_table(index=["task", "seed", "budget"], columns="strategy",
-                           values=["percentile", "signed"], aggfunc="first")
+    df["signed"] = [METRICS[m].signed(s) for m, s in zip(df.metric, df.test_score, strict=True)]
+    table = df.pivot_table(
+        index=["task", "seed", "budget"], columns="strategy", values=["percentile", "signed"], aggfunc="first"
+    )
     rows = []
     for budget, group in table.groupby(level="budget"):
         diff = (group["percentile"][warm] - group["percentile"][COLD]).to_numpy()
         mine, cold = group["signed"][warm].to_numpy(), group["signed"][COLD].to_numpy()
-        rows.append({"budget": budget, "difference": diff.mean(), "half": half_width(diff),
-                     "warm_better": float(np.mean((mine > cold) + 0.5 * (mine == cold)))})
+        rows.append(
+            {
+                "budget": budget,
+                "difference": diff.mean(),
+                "half": half_width(diff),
+                "warm_better": float(np.mean((mine > cold) + 0.5 * (mine == cold))),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -186,28 +217,42 @@ def markdown(points: list[Point], warm_n: int, cv: int, plot_name: str) -> str:
     table = curve(points)
     names = list(dict.fromkeys(table.strategy))
     budgets = sorted(table.budget.unique())
-    lines = ["", "## Anytime: refinement from a cold start and from the recommendations", "",
-             f"`refine=b` after b trials, b = {', '.join(map(str, budgets))}: the shipped refinement (Optuna TPE "
-             f"over every family with median pruning, {cv}-fold CV on the training split) from nothing "
-             f"(`{COLD}`) or with a recommender's top {warm_n} enqueued as its first trials (`tpe-warm-…`; "
-             "the offline recommender leaves the evaluated task out of its knowledge base). The best trial so "
-             "far is refit on the training split and scored on the held-out test split. Cells: mean percentile "
-             "within the reference pool ± the 90 % interval's half-width, over tasks × seeds.", "",
-             f"![anytime curves]({plot_name})", "",
-             "| strategy | " + " | ".join(f"b = {b}" for b in budgets) + " |", "|---|" + "---|" * len(budgets)]
+    lines = [
+        "",
+        "## Anytime: refinement from a cold start and from the recommendations",
+        "",
+        f"`refine=b` after b trials, b = {', '.join(map(str, budgets))}: the shipped refinement (Optuna TPE "
+        f"over every family with median pruning, {cv}-fold CV on the training split) from nothing "
+        f"(`{COLD}`) or with a recommender's top {warm_n} enqueued as its first trials (`tpe-warm-…`; "
+        "the offline recommender leaves the evaluated task out of its knowledge base). The best trial so "
+        "far is refit on the training split and scored on the held-out test split. Cells: mean percentile "
+        "within the reference pool ± the 90 % interval's half-width, over tasks × seeds.",
+        "",
+        f"![anytime curves]({plot_name})",
+        "",
+        "| strategy | " + " | ".join(f"b = {b}" for b in budgets) + " |",
+        "|---|" + "---|" * len(budgets),
+    ]
     for name in names:
         row = table[table.strategy == name].set_index("budget")
-        lines.append(f"| {name} | " + " | ".join(_interval(row.at[b, "mean"], row.at[b, "half"]) for b in budgets)
-                     + " |")
+        lines.append(
+            f"| {name} | " + " | ".join(_interval(row.at[b, "mean"], row.at[b, "half"]) for b in budgets) + " |"
+        )
     for warm in names:
         if warm == COLD:
             continue
         diff = warm_minus_cold(points, warm)
-        lines += ["", f"**{warm} − {COLD}**, paired per task and seed:", "",
-                  "| budget | percentile difference ± 90 % half-width | warm start's test score better |",
-                  "|---|---|---|"]
-        lines += [f"| {r.budget} | {_interval(r.difference, r.half, signed=True)} | {r.warm_better:.0%} |"
-                  for r in diff.itertuples()]
+        lines += [
+            "",
+            f"**{warm} − {COLD}**, paired per task and seed:",
+            "",
+            "| budget | percentile difference ± 90 % half-width | warm start's test score better |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| {r.budget} | {_interval(r.difference, r.half, signed=True)} | {r.warm_better:.0%} |"
+            for r in diff.itertuples()
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -222,8 +267,9 @@ def plot(points: list[Point], path: Path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for name, group in table.groupby("strategy", sort=False):
         ax.plot(group.budget, group["mean"], marker="o", label=name)
-        ax.fill_between(group.budget, group["mean"] - group.half.fillna(0), group["mean"] + group.half.fillna(0),
-                        alpha=0.15)
+        ax.fill_between(
+            group.budget, group["mean"] - group.half.fillna(0), group["mean"] + group.half.fillna(0), alpha=0.15
+        )
     ax.set_xscale("log")
     ax.minorticks_off()
     ax.set_xticks(sorted(table.budget.unique()), labels=[str(b) for b in sorted(table.budget.unique())])

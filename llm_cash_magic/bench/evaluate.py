@@ -1,8 +1,7 @@
-"""Scoring models the way generated code does, each fit in a child process with a time limit.
+"""Fits for the benchmark and the knowledge-base build, each in a child process with a time limit.
 
-``cross_validate`` repeats the generated cell's loop (stratified or plain K-fold, shuffled with
-the seed, the profile's metric, losses in their natural sign); ``holdout`` scores on a test split.
-``run_bounded`` runs such jobs in forked children, a few at a time, and kills any that outlive
+Scores come from ``run.evaluation`` (the loop generated code runs). ``run_bounded`` runs such
+jobs in forked children, a few at a time, and kills any that outlive
 their time limit, so one slow configuration cannot stall a knowledge-base build or a benchmark.
 """
 
@@ -18,38 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sklearn.base import clone
-from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, StratifiedKFold
-
-from ..metrics import METRICS
-from ..profiling import TaskProfile
 
 
 def features_and_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame, pd.Series]:
     return frame.drop(columns=[target]), frame[target]
-
-
-def score(profile: TaskProfile, fitted, X: pd.DataFrame, y: pd.Series) -> float:
-    """The profile's metric of a fitted model on (X, y), losses as positive numbers."""
-    metric = METRICS[profile.metric]
-    return float(metric.natural(get_scorer(metric.scorer)(fitted, X, y)))
-
-
-def cross_validate(profile: TaskProfile, model, X: pd.DataFrame, y: pd.Series, cv: int, seed: int) -> list[float]:
-    """Per-fold scores of ``model`` exactly as the generated cell computes them."""
-    splitter = StratifiedKFold if profile.is_classification else KFold
-    folds = splitter(n_splits=cv, shuffle=True, random_state=seed)
-    return [
-        score(profile, clone(model).fit(X.iloc[train], y.iloc[train]), X.iloc[test], y.iloc[test])
-        for train, test in folds.split(X, y)
-    ]
-
-
-def better(profile: TaskProfile) -> Callable[[float], float]:
-    """A key that sorts scores best first whatever the metric's direction."""
-    sign = -1.0 if METRICS[profile.metric].greater_is_better else 1.0
-    return lambda value: sign * value
 
 
 @dataclass(frozen=True)
@@ -123,7 +94,6 @@ def _child(job: Callable[[], Any], conn) -> None:
             value = job()
         message = ("ok", value, time.perf_counter() - started)
     except Exception as exc:
-        message = ("error", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}",
-                   time.perf_counter() - started)
+        message = ("error", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}", time.perf_counter() - started)
     conn.send(message)
     conn.close()

@@ -13,8 +13,7 @@ import json
 
 import numpy as np
 
-from .. import knowledge
-from ..offline import OfflineRecommender
+from ..recommenders.offline import OfflineRecommender, knowledge
 from ..space import validate
 
 
@@ -25,13 +24,17 @@ def leave_one_out(kb: knowledge.KnowledgeBase, k: int = 8, n: int = 10) -> dict[
     for task in kb.tasks:
         pool = kb.pool(task.profile.task)
         index = {_key(c.family, c.params): i for i, c in enumerate(pool)}
-        recs = OfflineRecommender(k=k, knowledge_base=kb, exclude=(task.name,), use_history=False)
+        recs = OfflineRecommender(k=k, knowledge_base=kb, exclude=(task.name,))
         picks = [index[_key(r.family, r.params)] for r in recs.recommend(task.profile, n=n)]
         top1.append(task.percentiles[picks[0]])
         best_of.append(max(task.percentiles[i] for i in picks))
         lightgbm.append(task.percentiles[index[_key("lightgbm", validate("lightgbm", {}, task.profile.task).params)]])
-    return {"offline top-1": float(np.mean(top1)), f"offline best of top {n} (oracle)": float(np.mean(best_of)),
-            "LightGBM defaults": float(np.mean(lightgbm)), "single best on average": _single_best(kb)}
+    return {
+        "offline top-1": float(np.mean(top1)),
+        f"offline best of top {n} (oracle)": float(np.mean(best_of)),
+        "LightGBM defaults": float(np.mean(lightgbm)),
+        "single best on average": _single_best(kb),
+    }
 
 
 def _single_best(kb: knowledge.KnowledgeBase) -> float:

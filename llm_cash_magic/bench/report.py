@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..metrics import METRICS
 from .run import Result
 
 BASELINE = "lightgbm-defaults"
@@ -33,9 +34,15 @@ def summary(results: list[Result]) -> pd.DataFrame:
     for name, group in df.groupby("strategy", sort=False):
         pct = group.percentile.to_numpy()
         half = half_width(pct)
-        row = {"strategy": name, "mean percentile": pct.mean(), "90% CI low": pct.mean() - half,
-               "90% CI high": pct.mean() + half, "mean rank": group["rank"].mean(),
-               "mean fit s": group.fit_seconds.mean(), "runs": len(group)}
+        row = {
+            "strategy": name,
+            "mean percentile": pct.mean(),
+            "90% CI low": pct.mean() - half,
+            "90% CI high": pct.mean() + half,
+            "mean rank": group["rank"].mean(),
+            "mean fit s": group.fit_seconds.mean(),
+            "runs": len(group),
+        }
         if not baseline.empty and name != BASELINE:
             base = baseline.reindex(pd.MultiIndex.from_frame(group[["task", "seed"]])).to_numpy()
             mine = group.signed.to_numpy()
@@ -45,11 +52,7 @@ def summary(results: list[Result]) -> pd.DataFrame:
 
 
 def _signed(score: float | None, metric: str) -> float:
-    from ..metrics import METRICS
-
-    if score is None or not np.isfinite(score):
-        return -np.inf
-    return score if METRICS[metric].greater_is_better else -score
+    return METRICS[metric].signed(score)
 
 
 def half_width(values: np.ndarray) -> float:
@@ -83,8 +86,12 @@ def headline(results: list[Result]) -> list[str]:
     won, tasks = wins(results, "offline-top1")
     if tasks:
         lines.append(f"- offline top-1 beats LightGBM defaults on the test split of {won} of {tasks} tasks.")
-    for mine, other in (("offline-top1", "flaml-zero-shot"), ("offline-blend-K", "tpe-K"),
-                        ("offline-best-of-K", "tpe-K"), ("offline-best-of-K", "random-K")):
+    for mine, other in (
+        ("offline-top1", "flaml-zero-shot"),
+        ("offline-blend-K", "tpe-K"),
+        ("offline-best-of-K", "tpe-K"),
+        ("offline-best-of-K", "random-K"),
+    ):
         if mine in table and other in table:
             verdict = "higher" if table[mine] > table[other] else "not higher"
             lines.append(f"- {mine}: mean percentile {table[mine]:.1f}, {verdict} than {other} ({table[other]:.1f}).")
@@ -93,17 +100,42 @@ def headline(results: list[Result]) -> list[str]:
 
 def markdown(results: list[Result], header: str) -> str:
     table = summary(results)
-    lines = [header, "", "## Headline", "", *headline(results), "", "## Strategies (mean over tasks × seeds)", "",
-             _table(table, {
-        "mean percentile": "{:.1f}", "90% CI low": "{:.1f}", "90% CI high": "{:.1f}", "mean rank": "{:.2f}",
-        "mean fit s": "{:.1f}", "win rate vs LightGBM defaults": "{:.0%}"})]
-    lines += ["", "## Percentile of each strategy's test score within the reference pool", "",
-              _table(per_task(results, "percentile").reset_index(), {}, default="{:.0f}")]
+    lines = [
+        header,
+        "",
+        "## Headline",
+        "",
+        *headline(results),
+        "",
+        "## Strategies (mean over tasks × seeds)",
+        "",
+        _table(
+            table,
+            {
+                "mean percentile": "{:.1f}",
+                "90% CI low": "{:.1f}",
+                "90% CI high": "{:.1f}",
+                "mean rank": "{:.2f}",
+                "mean fit s": "{:.1f}",
+                "win rate vs LightGBM defaults": "{:.0%}",
+            },
+        ),
+    ]
+    lines += [
+        "",
+        "## Percentile of each strategy's test score within the reference pool",
+        "",
+        _table(per_task(results, "percentile").reset_index(), {}, default="{:.0f}"),
+    ]
     scores = per_task(results, "test_score").reset_index()
     metrics = frame(results).groupby("task").metric.first()
     scores.insert(1, "metric", scores.task.map(metrics))
-    lines += ["", "## Test scores (losses such as log_loss and rmse: lower is better)", "",
-              _table(scores, {}, default="{:.4g}")]
+    lines += [
+        "",
+        "## Test scores (losses such as log_loss and rmse: lower is better)",
+        "",
+        _table(scores, {}, default="{:.4g}"),
+    ]
     notes = [r for r in results if r.note]
     if notes:
         lines += ["", "## Notes", ""] + [f"- {r.task} (seed {r.seed}), {r.strategy}: {r.note}" for r in notes]

@@ -27,20 +27,13 @@ import optuna
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .. import knowledge
 from ..codegen import build_model
-from ..evaluation import fit_blend
 from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
+from ..recommenders.offline import knowledge
+from ..run.evaluation import cross_validate, fit_blend, score
 from ..space import Config
-from .evaluate import (
-    Outcome,
-    better,
-    cross_validate,
-    features_and_target,
-    run_bounded,
-    score,
-)
+from .evaluate import Outcome, features_and_target, run_bounded
 from .pool import config_key
 from .progress import progress_bar
 from .sampling import suggest_config
@@ -115,8 +108,17 @@ class _Cache:
                 if outcome.error is None and not all(math.isfinite(v) for v in np.ravel(value)):
                     outcome = Outcome(None, outcome.seconds, "non-finite score")
                 self.done[key] = outcome
-                fh.write(json.dumps({"key": key, "value": outcome.value, "seconds": round(outcome.seconds, 3),
-                                     "error": outcome.error}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "key": key,
+                            "value": outcome.value,
+                            "seconds": round(outcome.seconds, 3),
+                            "error": outcome.error,
+                        }
+                    )
+                    + "\n"
+                )
                 fh.flush()
                 if bar is not None:
                     bar.advance(progress)
@@ -155,15 +157,16 @@ class Split:
     def percentile(self, test: float | None) -> float:
         """``test``'s percentile among the reference pool's test scores (call ``holdout`` first)."""
         reference = [self.cache.done[self.fit_key(c)].value for c in self.pool()]
-        return float(percentiles([test], reference, METRICS[self.profile.metric].greater_is_better)[0])
+        return float(percentiles([test], reference, METRICS[self.profile.metric])[0])
 
 
 def split(task: Task, seed: int, settings: Settings, work: Path) -> Split:
     frame, target, kind = task.load(settings.max_rows, seed)
     X, y = features_and_target(frame, target)
     stratify = y if kind != "regression" else None
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=TEST_SHARE, random_state=seed,
-                                                        stratify=stratify)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=TEST_SHARE, random_state=seed, stratify=stratify
+    )
     train = pd.concat([X_train, y_train], axis=1)
     prof = profile(train, target, task=kind)
     ctx = Context(task.name, prof, X_train, y_train, settings.k, seed)
@@ -176,12 +179,18 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     prof, ctx, cache = data.profile, data.context, data.cache
 
     def blend_job(configs):  # the generated code itself: out-of-fold predictions, ensemble selection, refit
-        return lambda: score(prof, fit_blend(prof, configs, data.train, cv=settings.cv, seed=seed), data.X_test,
-                             data.y_test)
+        return lambda: score(
+            prof, fit_blend(prof, configs, data.train, cv=settings.cv, seed=seed), data.X_test, data.y_test
+        )
 
     def cv_job(config):
-        return lambda: float(np.mean(cross_validate(prof, build_model(prof, config, seed), data.X_train,
-                                                    data.y_train, settings.cv, seed)))
+        return lambda: float(
+            np.mean(
+                cross_validate(
+                    prof, build_model(prof, config, seed), data.X_train, data.y_train, cv=settings.cv, seed=seed
+                )
+            )
+        )
 
     plans, notes = {}, {}
     for strategy in strategies:
@@ -199,8 +208,9 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         searched |= {config_key(c): c for c in plan.search}
     progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched))
     data.holdout(list(singles.values()), settings, bar, progress)
-    cache.run({f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv,
-              bar, progress)
+    cache.run(
+        {f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv, bar, progress
+    )
 
     tpe_chosen = {}
     for name, plan in plans.items():
@@ -236,8 +246,19 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         test = outcome.value if outcome else None
         if outcome and outcome.error:
             notes[name] = outcome.error
-        results.append(Result(task.name, seed, name, prof.metric, test, data.percentile(test), round(seconds, 2),
-                              chosen, notes.get(name, "")))
+        results.append(
+            Result(
+                task.name,
+                seed,
+                name,
+                prof.metric,
+                test,
+                data.percentile(test),
+                round(seconds, 2),
+                chosen,
+                notes.get(name, ""),
+            )
+        )
     return results
 
 
@@ -256,7 +277,7 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
         if value is None:
             study.tell(trial, state=optuna.trial.TrialState.FAIL)
         else:
-            study.tell(trial, value if METRICS[prof.metric].greater_is_better else -value)
+            study.tell(trial, METRICS[prof.metric].signed(value))
         tried.append(config)
     return tried
 
@@ -265,7 +286,8 @@ def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache) -> Config 
     """The candidate with the best cross-validated score on the training split."""
     scored = [(cache.done[f"cv {config_key(c)}"].value, c) for c in candidates]
     scored = [(v, c) for v, c in scored if v is not None]
-    return min(scored, key=lambda vc: better(prof)(vc[0]))[1] if scored else None
+    best = METRICS[prof.metric].best(scored, score=lambda vc: vc[0])
+    return best[1] if best else None
 
 
 def _search_seconds(plan: Plan, tpe_tried: list[Config], cache: _Cache) -> float:

@@ -17,12 +17,15 @@ import optuna
 import pandas as pd
 
 from ..errors import CashError
-from ..history import History
 from ..profiling import TaskProfile
 from ..recommenders import DefaultsRecommender, get_recommender
+from ..recommenders.llm.settings import LLMSettings
+from ..recommenders.offline import OfflineRecommender
+from ..record import History
+from ..run.refine import tpe_sampler
 from ..space import Config, validate
 from .pool import from_flaml
-from .sampling import random_configs
+from .sampling import quiet_study, random_configs
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,7 @@ def _tpe(ctx: Context) -> Plan:
 
 def offline_recommender(ctx: Context):
     """The shipped knowledge without the evaluated task (leave-one-out) and without any history."""
-    from ..offline import OfflineRecommender
-
-    return OfflineRecommender(exclude=(ctx.name,), use_history=False)
+    return OfflineRecommender(exclude=(ctx.name,))
 
 
 def recommendations(ctx: Context, strategy: str, n: int) -> list:
@@ -124,14 +125,16 @@ STRATEGIES: dict[str, Strategy] = {
     for s in (
         Strategy("lightgbm-defaults", _lightgbm_defaults, "LightGBM with its library defaults (1 fit)"),
         Strategy("defaults", _defaults, "the `defaults` recommender's first pick (1 fit)"),
-        Strategy("flaml-zero-shot", _flaml, "FLAML's zero-shot LightGBM config, `flaml.default` (1 fit)",
-                 ("flaml",)),
+        Strategy("flaml-zero-shot", _flaml, "FLAML's zero-shot LightGBM config, `flaml.default` (1 fit)", ("flaml",)),
         Strategy("random-K", _random, "random search over every family: K configs cross-validated, best refit"),
         Strategy("tpe-K", _tpe, "Optuna TPE over every family: K configs cross-validated, best refit"),
         Strategy("offline-top1", _offline_top1, "the offline recommender's first pick (1 fit)"),
         Strategy("offline-best-of-K", _offline_best, "the offline top K cross-validated, best refit"),
-        Strategy("offline-blend-K", _offline_blend,
-                 "blend of the offline top K, weighted by ensemble selection on out-of-fold predictions (K × cv fits)"),
+        Strategy(
+            "offline-blend-K",
+            _offline_blend,
+            "blend of the offline top K, weighted by ensemble selection on out-of-fold predictions (K × cv fits)",
+        ),
     )
 }
 LLM_STRATEGIES = {
@@ -143,8 +146,6 @@ LLM_STRATEGIES = {
 
 def llm_configured() -> bool:
     """Whether an LLM endpoint is configured (the environment, as the magic reads it)."""
-    from ..llm.settings import LLMSettings
-
     return LLMSettings.resolve().configured
 
 
@@ -167,7 +168,4 @@ def _installed(package: str) -> bool:
 
 
 def tpe_study(seed: int) -> optuna.Study:
-    from ..refine import tpe_sampler
-    from .sampling import quiet_study
-
     return quiet_study(tpe_sampler(seed))

@@ -1,0 +1,317 @@
+"""Config → readable, self-contained scikit-learn / LightGBM training code.
+
+The code is plain Python a user could have written: a Pipeline whose ColumnTransformer fits the
+family, every hyperparameter spelled out, fixed seeds, cross-validation with the profile's metric,
+a final fit on all rows. Every name or string that comes from data or a recommender is emitted
+with ``repr`` (a Python literal) and never spliced into code; comments carry ``repr`` text too.
+
+It runs in the user's namespace, so besides its imports every name it defines starts with
+``cash_`` (``CASH_`` for constants) and its temporaries live inside ``cash_train``: a user's
+``train``, ``X`` or ``model`` is never overwritten.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import sys
+from contextlib import suppress
+from importlib import metadata
+
+from ..errors import CashError
+from ..metrics import METRICS
+from ..profiling import TaskProfile
+from ..space import Config, estimator_kwargs, family, validate
+from ..text import plural
+from .blend import BLEND_METHODS, blend_label, blend_members, check_method, emit_ensemble, selection_lines
+from .preprocess import (
+    HELPERS,
+    LIGHTGBM_BAD_NAME,
+    PREPROCESS_COMMENTS,
+    PREPROCESS_NAMES,
+    Member,
+    Raw,
+    emit_preprocess,
+    list_code,
+    pipeline_code,
+    preprocessing,
+)
+from .training import Training, training_lines
+
+MEASURED_ROWS = 1_001  # the knowledge base measured its configurations on frames of at most this many rows
+
+
+def effective_cv(profile: TaskProfile, cv: int) -> tuple[int, str | None]:
+    """Folds that the data can support, and a note when fewer than asked; a CashError below 2."""
+    limit = min(profile.target_stats["class_counts"]) if profile.is_classification else profile.n_rows
+    reason = "the smallest class has" if profile.is_classification else "there are"
+    if limit < 2:
+        raise CashError(f"cross-validation needs at least 2 folds, but {reason} only {plural(limit, 'row')}")
+    if cv <= limit:
+        return cv, None
+    return limit, f"cv={cv} reduced to {limit}: {reason} only {limit} rows"
+
+
+def as_trained(profile: TaskProfile, config: Config, cv: int | None = None) -> Config:
+    """``config`` validated as the generated code trains it on this data, with notes on what the
+    data forced: kNN's neighbours capped at the rows of the smallest training fold (when ``cv`` is
+    known), HistGradientBoosting's max_bins raised to a bin per category. The history stores this,
+    so that what the data forced is not taken for a user's edit."""
+    config = validate(config.family, config.params, profile.task)  # never trust the caller's types
+    forced = validate(config.family, config.params, profile.task, n_rows=_fold_rows(profile, cv))
+    params, notes = dict(forced.params), list(forced.notes)  # valid params: notes on the cap only
+    if config.family == "hist_gradient_boosting" and profile.names("categorical"):
+        # it needs a bin per category; the ordinal encoder keeps at most 255 categories
+        levels = min(255, max(c.n_unique for c in profile.columns if c.kind == "categorical"))
+        if params["max_bins"] < levels:
+            notes.append(
+                f"max_bins={params['max_bins']} raised to {levels}: HistGradientBoosting needs a bin "
+                f"for each of the {levels} categories of a categorical column"
+            )
+            params["max_bins"] = levels
+    return Config(config.family, params, tuple(notes))
+
+
+def _fold_rows(profile: TaskProfile, cv: int | None) -> int | None:
+    """Training rows of the smallest cross-validation fold (folds differ by one row at most)."""
+    return profile.n_rows - math.ceil(profile.n_rows / cv) if cv else None
+
+
+def _stops_early(profile: TaskProfile, cv: int | None) -> bool:
+    """Whether HistGradientBoosting gets early stopping: on frames bigger than the knowledge base
+    measured, where its validation split (a stratified tenth of the training rows) works: every
+    class needs 2 rows in a training fold, and the held-out rows must outnumber the classes."""
+    if profile.n_rows <= MEASURED_ROWS:
+        return False
+    if not profile.is_classification:
+        return True
+    counts = profile.target_stats["class_counts"]
+    rarest = min(counts) - (math.ceil(min(counts) / cv) if cv else 0)
+    return rarest >= 2 and math.ceil(0.1 * (_fold_rows(profile, cv) or profile.n_rows)) >= len(counts)
+
+
+def check_data_name(name: str) -> str:
+    """``name`` if it is a plain (possibly dotted) Python name, safe to emit as code."""
+    parts = name.split(".")
+    if not name or not all(p.isidentifier() and not keyword.iskeyword(p) for p in parts):
+        raise CashError(f"{name!r} is not a variable name; pass the DataFrame's name, e.g. %%cash df target=price")
+    return name
+
+
+def generate_code(
+    profile: TaskProfile,
+    config: Config,
+    *,
+    data_name: str = "df",
+    cv: int = 5,
+    seed: int = 0,
+    trial_id: str | None = None,
+    source: str = "",
+) -> str:
+    """Training code for ``config`` on the DataFrame called ``data_name``.
+
+    With a ``trial_id`` the code ends with one call recording its result in the history. Leaves
+    ``cash_model`` (fitted pipeline), ``cash_scores`` (per-fold scores) and ``cash_fit_seconds``
+    behind; every other name it defines starts with ``cash_`` or ``CASH_`` too.
+    """
+    check_data_name(data_name)
+    return _render(profile, [config], seed, Training(data_name, cv, trial_id, source))
+
+
+def generate_blend_code(
+    profile: TaskProfile,
+    configs: list[Config],
+    *,
+    method: str = "voting",
+    data_name: str = "df",
+    cv: int = 5,
+    seed: int = 0,
+    trial_id: str | None = None,
+    source: str = "",
+) -> str:
+    """Training code for a blend of ``configs``: soft voting (probabilities or predictions
+    averaged with weights chosen by greedy ensemble selection on out-of-fold predictions) or
+    stacking (a linear model over their out-of-fold predictions).
+
+    Cross-validated and recorded exactly like a single model; ``cash_model`` is the ensemble.
+    """
+    check_data_name(data_name)
+    return _render(
+        profile, blend_members(configs), seed, Training(data_name, cv, trial_id, source), check_method(method)
+    )
+
+
+def model_code(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None) -> str:
+    """Only the part of ``generate_code`` that defines the unfitted ``cash_model``; ``cv``, the folds
+    it will be cross-validated with, caps what the rows of a training fold limit (see ``as_trained``)."""
+    return _render(profile, [config], seed, None, cv=cv)
+
+
+def build_model(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None):
+    """The unfitted pipeline that generated code would train: what benchmarks and searches fit.
+
+    It runs our own ``model_code`` (validated values, literals only), so what is measured is
+    exactly what users get in their cell.
+    """
+    namespace = {"__name__": "llm_cash_magic.generated"}
+    exec(compile(model_code(profile, config, seed, cv), "<llm_cash_magic model>", "exec"), namespace)
+    return namespace["cash_model"]
+
+
+def _member(profile: TaskProfile, config: Config, seed: int, name: str, cv: int | None) -> Member:
+    config = as_trained(profile, config, cv)
+    fam = family(config.family)
+    estimator = fam.estimator(profile.task)
+    kwargs = estimator_kwargs(config)
+    comments = {}
+    if fam.name == "hist_gradient_boosting":
+        if profile.names("categorical"):
+            kwargs["categorical_features"] = Raw("CASH_CATEGORICAL")
+        if _stops_early(profile, cv):
+            kwargs["early_stopping"] = True
+            comments["early_stopping"] = "'auto' stops early only above 10,000 rows; all max_iter rounds take minutes"
+    if estimator.seed_param:
+        kwargs[estimator.seed_param] = seed
+    kwargs.update(estimator.fixed)
+    features = profile.names("numeric", "boolean", "categorical", "datetime")
+    rename = fam.name == "lightgbm" and any(not c or LIGHTGBM_BAD_NAME.search(c) for c in features)
+    return Member(name, fam, estimator, kwargs, rename, config.notes, comments)
+
+
+def _render(
+    profile: TaskProfile,
+    configs: list[Config],
+    seed: int,
+    training: Training | None,
+    blend: str | None = None,
+    cv: int | None = None,
+) -> str:
+    cv = training.cv if training else cv
+    if blend:
+        members = [_member(profile, c, seed, f"{c.family}_{i}", cv) for i, c in enumerate(configs, start=1)]
+    else:
+        members = [_member(profile, configs[0], seed, "estimator", cv)]
+    metric = METRICS[profile.metric]
+    classification = profile.is_classification
+    splitter = "StratifiedKFold" if classification else "KFold"
+    numeric = profile.names("numeric", "boolean")
+    categorical = profile.names("categorical")
+    datetimes = profile.names("datetime")
+    excluded = [c for c in profile.columns if c.kind not in ("numeric", "boolean", "categorical", "datetime")]
+
+    kinds = list(dict.fromkeys(m.family.preprocessing for m in members))
+    blocks, helpers, imports = [], [], {}
+    for kind in kinds:
+        steps, kind_helpers, kind_imports = preprocessing(kind, numeric, categorical, datetimes)
+        blocks.append((kind, steps))
+        helpers += kind_helpers
+        for module, names in kind_imports.items():
+            imports.setdefault(module, []).extend(names)
+    if any(m.rename for m in members):
+        helpers.append("cash_lightgbm_names")
+
+    out: list[str] = []
+    w = out.append
+    if training:
+        source = f" · recommended by {training.source!r}" if training.source else ""
+        if blend:
+            w(f"# %%cash · blend of {len(members)} models ({blend_label(blend)}){source}")
+        else:
+            w(f"# %%cash · {members[0].family.label} ({members[0].estimator.cls}){source}")
+        w(
+            f"# data: {training.data_name} · {profile.n_rows:,} rows · fingerprint {profile.fingerprint} · "
+            f"task {profile.task} · metric {metric.name}"
+        )
+        w(
+            f"# {training.cv}-fold {'stratified ' if classification else ''}CV, seed {seed} · "
+            f"{_versions({m.estimator.module for m in members})}"
+        )
+        what = "the fitted ensemble" if blend else "the fitted pipeline"
+        w(f"# Leaves behind: cash_model ({what}; cash_model.predict(new_df) works on new rows")
+        w(f"# with the same columns), cash_scores ({metric.name} of each fold) and cash_fit_seconds.")
+        w("# Every other name it defines starts with cash_ or CASH_, so none of your variables changes.")
+        w("import time")
+    if any(m.rename for m in members):
+        w("import re")
+    if training or any(m.rename for m in members):
+        w("")
+    w("import numpy as np")
+    w("import pandas as pd")
+    module_imports = {
+        "sklearn.compose": ["ColumnTransformer"],
+        "sklearn.pipeline": ["Pipeline"],
+        "sklearn.preprocessing": ["FunctionTransformer"],
+    }
+    for m in members:
+        module_imports.setdefault(m.estimator.module, []).append(m.estimator.cls)
+    if blend:
+        ensemble = BLEND_METHODS[blend][0 if classification else 1]
+        module_imports.setdefault("sklearn.ensemble", []).append(ensemble)
+        if blend == "stacking":
+            final = "LogisticRegression" if classification else "RidgeCV"
+            module_imports.setdefault("sklearn.linear_model", []).append(final)
+    if training and blend == "voting":  # scored from out-of-fold predictions, see selection_lines
+        module_imports["sklearn.metrics"] = [metric.function]
+        module_imports["sklearn.model_selection"] = [splitter, "cross_val_predict"]
+    elif training:
+        module_imports["sklearn.base"] = ["clone"]
+        module_imports["sklearn.metrics"] = ["get_scorer"]
+        module_imports["sklearn.model_selection"] = [splitter]
+    for module, names in imports.items():
+        module_imports.setdefault(module, []).extend(names)
+    for module in sorted(module_imports):
+        w(f"from {module} import {', '.join(sorted(set(module_imports[module])))}")
+    w("")
+    w(f"CASH_TARGET = {profile.target!r}")
+    for label, names in (("NUMERIC", numeric), ("CATEGORICAL", categorical), ("DATETIME", datetimes)):
+        if names:
+            w(f"CASH_{label} = {list_code(names)}")
+    for col in excluded:
+        w(f"# not a feature: {col.name!r} ({col.why})")
+    for name in dict.fromkeys(helpers):
+        w("\n")
+        w(HELPERS[name].strip("\n"))
+    w("")
+    w("")
+    for kind, steps in blocks:
+        if blend:
+            w(PREPROCESS_COMMENTS[kind])
+            out.extend(emit_preprocess(steps, kind in ("native", "ordinal"), PREPROCESS_NAMES[kind]))
+            w("")
+        else:
+            out.extend(emit_preprocess(steps, kind in ("native", "ordinal"), "cash_preprocess"))
+    for m in members:
+        out.extend(f"# note: {note}" for note in m.notes)
+        w(f"{m.variable} = {m.estimator.cls}(")
+        for key, value in m.kwargs.items():
+            comment = f"  # {m.comments[key]}" if key in m.comments else ""
+            w(f"    {key}={value!r},{comment}")
+        w(")")
+    if blend:
+        inner = f"{splitter}(n_splits={cv or 5}, shuffle=True, random_state={seed})"
+        out.extend(emit_ensemble(members, blend, ensemble, inner))
+    else:
+        w(f"cash_model = {pipeline_code(members[0], 'cash_preprocess')}")
+    if training and blend == "voting":
+        out.extend(selection_lines(training, metric, classification, seed))
+    elif training:
+        out.extend(training_lines(training, metric, classification, seed))
+    code = "\n".join(out) + "\n"
+    compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
+    return code
+
+
+def package_versions() -> dict:
+    """Versions of what generated code and measurements depend on, for provenance."""
+    versions = {"python": sys.version.split()[0]}
+    for name in ("llm_cash_magic", "pandas", "numpy", "scikit-learn", "lightgbm"):
+        with suppress(metadata.PackageNotFoundError):
+            versions[name] = metadata.version(name)
+    return versions
+
+
+def _versions(estimator_modules: set[str]) -> str:
+    versions = package_versions()
+    lightgbm = ["lightgbm"] if "lightgbm" in estimator_modules else []
+    names = ["pandas", "scikit-learn"] + lightgbm + ["llm_cash_magic"]
+    return " · ".join(f"{name} {versions[name]}" for name in names if name in versions)

@@ -1,0 +1,301 @@
+"""``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
+
+In a Jupyter kernel a run shows the panel (``panel``); with ``--auto``, ``--blend``, ``--dry-run``, ``refine=``
+or in terminal IPython it prints rich tables and trains the top recommendation (with ``--blend``, a blend of
+all of them) in a new cell below. No business logic lives here: the steps are in ``pipeline``, the views in
+``terminal`` and ``panel``. Every CashError becomes an IPython UsageError, which notebooks show as one line
+without a traceback.
+The LLM settings are traitlets: ``%config CashMagics.model = "…"`` or ``c.CashMagics.model``
+in ``ipython_config.py``; unset ones fall back to the environment (see ``recommenders.llm.settings``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+
+import pandas as pd
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Bool, Float, Int, TraitError, Unicode, validate
+
+from .. import pipeline
+from ..errors import CashError
+from ..recommenders import LLM_STRATEGIES, Recommendation, offline, resolve_auto
+from ..recommenders.llm.settings import DEFAULT_MODEL, LLMSettings
+from ..record import History
+from ..run import bridge
+from ..space import family
+from ..text import plural
+from . import panel, terminal
+from .options import parse, split_line
+
+SUBCOMMANDS = ("history", "forget", "export", "config", "refine")
+_DEFAULTS = LLMSettings()
+_LLM_TRAITS = (
+    "model",
+    "base_url",
+    "api_key_env",
+    "temperature",
+    "seed",
+    "timeout",
+    "max_retries",
+    "k",
+    "n",
+    "send_column_names",
+    "stream",
+)
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@magics_class
+class CashMagics(Magics):
+    """Recommend a model and hyperparameters for a DataFrame, then train it in a new cell."""
+
+    model = Unicode(
+        None, allow_none=True, help=(f"Model name at the endpoint. Unset: $LLM_CASH_MODEL, else {DEFAULT_MODEL}.")
+    ).tag(config=True)
+    base_url = Unicode(
+        None,
+        allow_none=True,
+        help=(
+            "OpenAI-compatible endpoint, e.g. http://localhost:11434/v1 (Ollama). Unset: $OPENAI_BASE_URL, else OpenAI."
+        ),
+    ).tag(config=True)
+    api_key_env = Unicode(
+        _DEFAULTS.api_key_env,
+        help=("Name of the environment variable holding the API key; the key itself is never configured here."),
+    ).tag(config=True)
+    temperature = Float(
+        _DEFAULTS.temperature,
+        allow_none=True,
+        min=0.0,
+        max=2.0,
+        help=("Sampling temperature; None sends none (reasoning models accept only their own)."),
+    ).tag(config=True)
+    seed = Int(_DEFAULTS.seed, allow_none=True, min=0, help="Sampling seed; None sends none.").tag(config=True)
+    timeout = Float(
+        _DEFAULTS.timeout, min=0.1, help=("Seconds to wait for the connection and for each piece of the answer.")
+    ).tag(config=True)
+    max_retries = Int(
+        _DEFAULTS.max_retries, min=0, max=10, help=("Retries with backoff on connection errors, 429 and 5xx.")
+    ).tag(config=True)
+    k = Int(_DEFAULTS.k, min=0, max=50, help="Similar past tasks shown to meta-informed prompts.").tag(config=True)
+    n = Int(_DEFAULTS.n, min=1, max=20, help="Recommendations when the %%cash line has no n=.").tag(config=True)
+    send_column_names = Bool(
+        _DEFAULTS.send_column_names, help=("Send column names to the LLM (off: the prompt has aggregate numbers only).")
+    ).tag(config=True)
+    stream = Bool(
+        _DEFAULTS.stream, help="Stream the answer so each recommendation shows as soon as its line is in."
+    ).tag(config=True)
+
+    @validate("api_key_env")
+    def _a_variable_name(self, proposal):
+        """A key pasted here is refused, in a line that does not repeat it."""
+        if not _VARIABLE_NAME.fullmatch(proposal.value):
+            raise TraitError(
+                "CashMagics.api_key_env takes the name of the environment variable that holds the key "
+                "(like OPENAI_API_KEY), never the key itself; refused, the setting is unchanged"
+            )
+        return proposal.value
+
+    def llm_settings(self) -> LLMSettings:
+        """The effective LLM settings: these traits, else the environment, else the defaults."""
+        return LLMSettings.resolve(**{name: getattr(self, name) for name in _LLM_TRAITS})
+
+    @line_cell_magic
+    def cash(self, line: str, cell: str | None = None):
+        """%%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…]
+        [--auto] [--blend] [--dry-run]
+
+        The cell body (optional) is free-text notes for the recommender. Line form: the same
+        options, or a subcommand: history [--json], forget <run-id>|--all, export [file.jsonl], config.
+        """
+        try:
+            words = split_line(line)
+            if words and words[0] in SUBCOMMANDS and not any(w.startswith("target=") for w in words):
+                return self._subcommand(words[0], words[1:])
+            self._run(line, cell or "")
+        except CashError as exc:
+            raise UsageError(str(exc)) from None
+
+    # ---- a run ------------------------------------------------------------------------------
+    def _run(self, line: str, notes: str) -> None:
+        settings = self.llm_settings()
+        options = parse(line, n=settings.n)
+        df = self._dataframe(options.data)
+        history = History.from_environment()
+        plan = pipeline.plan(df, options, settings, history, notify=print)
+        notes = notes.strip()
+        if (
+            any(options.flag(f) for f in ("auto", "blend", "dry-run"))
+            or options.refine
+            or not panel.has_widget_frontend(self.shell)
+        ):
+            self._run_top(df, plan, notes, history, settings)
+        else:
+            panel.show_panel(
+                plan,
+                notes,
+                history,
+                self.shell.user_ns,
+                data=df,
+                cell=bridge.cell_id(self.shell),
+                prepare_blend=pipeline.prepare_blend_trial,
+            )
+
+    def _run_top(
+        self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History, settings: LLMSettings
+    ) -> None:
+        """Without the panel: rich tables, then the top recommendation (or the best refinement)
+        trained in a new cell below."""
+        options = plan.options
+        terminal.show(terminal.profile_summary(plan.profile, options.data, plan.notes))
+        if plan.banner:
+            print(plan.banner)
+        if options.flag("dry-run") and plan.strategy in LLM_STRATEGIES:
+            print(terminal.messages_text(plan.recommender.messages(plan.profile, options.n, notes)))
+            print(
+                f"dry run: the exact messages strategy {plan.strategy} would send to {settings.host}; "
+                "nothing was sent, stored or run"
+            )
+            return
+        recs = list(pipeline.recommend(plan, notes))
+        if options.flag("blend") and len(recs) < 2:
+            raise CashError(f"--blend needs 2 or more recommendations; the {plan.strategy} recommender gave 1")
+        terminal.show(terminal.recommendations_table(recs, plan.profile.task))
+        if options.flag("dry-run"):
+            print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
+            return
+        run_id = pipeline.start_run(history, plan, recs, notes)
+        if options.flag("blend"):
+            trial_id, code = pipeline.prepare_blend_trial(history, run_id, plan, recs)
+            what = f"a blend of all {len(recs)}, weighted by ensemble selection"
+            self._execute(history, run_id, trial_id, code, what)
+            return
+        chosen = recs[0]
+        if options.refine:
+            chosen = self._refine(df, plan, recs, history, run_id, options.refine)
+        self._train(history, run_id, plan, chosen)
+
+    def _train(self, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
+        trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
+        self._execute(history, run_id, trial_id, code, f"{family(rec.family).label} ({rec.source})")
+
+    def _execute(self, history: History, run_id: str, trial_id: str, code: str, what: str) -> None:
+        if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
+            print(f"run {run_id}: training {what} in the new cell below")
+            return
+        self.shell.set_next_input(code, replace=False)
+        print(f"run {run_id}: training {what}; its code is in the new cell below")
+        error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
+        if error:
+            print(f"training failed: {error} (run the cell below to see the full traceback)")
+
+    def _refine(
+        self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str, n_trials: int
+    ) -> Recommendation:
+        with terminal.RefineProgress(n_trials, plan.profile.metric) as progress:
+            result = pipeline.refine(df, plan, recs, n_trials, history=history, run_id=run_id, on_trial=progress.update)
+        terminal.show(terminal.refine_table(result, plan.profile.metric))
+        if result.interrupted:
+            print(
+                f"refinement interrupted: the {len(result.trials)} finished trials are kept; "
+                f"resume with %cash refine {run_id} <trials>"
+            )
+        return pipeline.refined_recommendation(result, plan)
+
+    def _dataframe(self, name: str) -> pd.DataFrame:
+        head, *attrs = name.split(".")
+        ns = self.shell.user_ns
+        if head not in ns:
+            frames = [k for k, v in ns.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
+            close = difflib.get_close_matches(head, frames, n=3)
+            hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+            raise CashError(f"name {head!r} is not defined in the notebook{hint}")
+        value = ns[head]
+        for attr in attrs:
+            if not hasattr(value, attr):
+                raise CashError(f"{name!r}: {type(value).__name__} has no attribute {attr!r}")
+            value = getattr(value, attr)
+        if not isinstance(value, pd.DataFrame):
+            raise CashError(f"{name!r} is a {type(value).__name__}, not a pandas DataFrame")
+        return value
+
+    # ---- subcommands ------------------------------------------------------------------------
+    def _subcommand(self, name: str, args: list[str]) -> None:
+        history = History.from_environment()
+        if name == "history":
+            unknown = [a for a in args if a != "--json"]
+            if unknown:
+                raise CashError(f"unknown argument {unknown[0]!r} for %cash history; allowed: --json")
+            runs = history.runs()
+            if "--json" in args:
+                print(json.dumps(runs, indent=2, sort_keys=True))
+            else:
+                terminal.show(terminal.history_table(runs))
+        elif name == "forget":
+            if args == ["--all"]:
+                print(f"forgot {plural(history.forget_all(), 'run')}")
+            elif len(args) == 1 and not args[0].startswith("-"):
+                print(f"forgot run {history.forget(args[0])}")
+            else:
+                raise CashError("usage: %cash forget <run-id> | %cash forget --all")
+        elif name == "refine":
+            self._resume_refinement(args, history)
+        elif name == "export":
+            if len(args) > 1:
+                raise CashError("usage: %cash export [file.jsonl]")
+            path = args[0] if args else "cash_history.jsonl"
+            print(f"exported {plural(history.export_jsonl(path), 'run')} to {path}")
+        else:  # config
+            if args:
+                raise CashError("usage: %cash config (change settings with %config CashMagics.<name> = …)")
+            settings = self.llm_settings()
+            print(f"history: {history.path}")
+            if settings.configured:
+                print(
+                    f"strategy auto → {settings.model} at {settings.host}: meta-informed when the history has "
+                    "similar past tasks, else zero-shot"
+                )
+            else:
+                print(resolve_auto(settings)[1])
+            print("\n".join(settings.describe()))
+            kb = offline.load()
+            print(f"knowledge base: {kb.path} (version {kb.version}, {len(kb.tasks)} tasks)")
+            print(
+                "change with %config CashMagics.<name> = … (or c.CashMagics.<name> in ipython_config.py); "
+                "%config CashMagics lists every setting"
+            )
+
+    def _resume_refinement(self, args: list[str], history: History) -> None:
+        """``%cash refine <run-id> [trials]``: continue a run's study on the same, unchanged data."""
+        if not 1 <= len(args) <= 2 or (len(args) == 2 and not args[1].isdigit()):
+            raise CashError("usage: %cash refine <run-id> [trials, default 10]")
+        run = history.run(history.resolve(args[0]))
+        df = self._dataframe(run["data_name"])
+        plan, recs = pipeline.replan(df, run, history)
+        n_trials = int(args[1]) if len(args) == 2 else 10
+        self._train(history, run["id"], plan, self._refine(df, plan, recs, history, run["id"], n_trials))
+
+
+def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:
+    """IPython refuses a cell magic with an empty body, so run a lone ``%%cash …`` as ``%cash …``."""
+    lone = lines and (lines[0].startswith("%%cash ") or lines[0].rstrip() == "%%cash")
+    if lone and not "".join(lines[1:]).strip():
+        return [lines[0][1:]] + lines[1:]
+    return lines
+
+
+def load_ipython_extension(ip) -> None:
+    ip.register_magics(CashMagics)
+    bridge.connect()
+    if _run_lone_cell_magic_as_line not in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.append(_run_lone_cell_magic_as_line)
+
+
+def unload_ipython_extension(ip) -> None:
+    bridge.disconnect()
+    if _run_lone_cell_magic_as_line in ip.input_transformers_cleanup:
+        ip.input_transformers_cleanup.remove(_run_lone_cell_magic_as_line)

@@ -1,0 +1,96 @@
+"""Parsing the ``%%cash`` line: ``<dataframe> target=<column> [key=value ...] [--flag ...]``."""
+
+from __future__ import annotations
+
+import shlex
+
+from ..errors import CashError
+from ..metrics import METRICS, TASKS
+from ..pipeline import RunOptions
+from ..recommenders import STRATEGIES
+
+FLAGS = ("auto", "blend", "dry-run", "fresh")
+KEYS = ("target", "task", "metric", "strategy", "n", "cv", "seed", "refine")
+
+
+_USAGE = (
+    "usage: %%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…] "
+    "[refine=…] [--auto] [--blend] [--dry-run] [--fresh]"
+)
+
+
+def split_line(line: str) -> list[str]:
+    """The words of the magic's line, quoted as in a shell, up to a ``#`` that starts a word: a
+    trailing comment, as in Python (``target=col#1`` keeps its ``#``)."""
+    lexer = shlex.shlex(line, posix=True)
+    lexer.whitespace_split, lexer.commenters = True, ""
+    words = []
+    try:
+        for word in lexer:
+            if word.startswith("#"):
+                break
+            words.append(word)
+    except ValueError as exc:  # an unclosed quote
+        raise CashError(f"could not read the options ({exc}); {_USAGE}") from None
+    return words
+
+
+def parse(line: str, n: int = 5) -> RunOptions:
+    """Options from the magic's line; a CashError names the first problem and what is allowed.
+
+    ``n`` is the number of recommendations when the line has no ``n=`` (``CashMagics.n``).
+    """
+    tokens = split_line(line)
+    data, values, flags = None, {}, set()
+    for token in tokens:
+        if token.startswith("--"):
+            name = token[2:].replace("_", "-")
+            if name not in FLAGS:
+                raise CashError(f"unknown flag {token}; allowed: {', '.join('--' + f for f in FLAGS)}")
+            flags.add(name)
+        elif "=" in token:
+            key, value = token.split("=", 1)
+            if key not in KEYS:
+                raise CashError(f"unknown option {key!r}; allowed: {', '.join(KEYS)}")
+            values[key] = value
+        elif data is None:
+            data = token
+        else:
+            raise CashError(f"unexpected {token!r}: options are key=value, e.g. target={token}; {_USAGE}")
+    if data is None:
+        raise CashError(f"missing the DataFrame's name; {_USAGE}")
+    if not values.get("target"):
+        raise CashError(f"missing target=<column>, the column to predict; {_USAGE}")
+    task = values.get("task")
+    if task is not None and task not in TASKS:
+        raise CashError(f"task={task!r} is not a task; use one of: {', '.join(TASKS)}")
+    metric = values.get("metric")
+    if metric is not None and metric not in METRICS:
+        raise CashError(f"metric={metric!r} is not a metric; use one of: {', '.join(METRICS)}")
+    strategy = values.get("strategy", "auto")
+    if strategy not in STRATEGIES:
+        raise CashError(f"strategy={strategy!r} is not a strategy; use one of: {', '.join(STRATEGIES)}")
+    return RunOptions(
+        data=data,
+        target=values["target"],
+        task=task,
+        metric=metric,
+        strategy=strategy,
+        n=_int(values, "n", n, 1, 20),
+        cv=_int(values, "cv", 5, 2, 20),
+        seed=_int(values, "seed", 0, 0, 2**32 - 1),
+        refine=_int(values, "refine", 0, 0, 10_000),
+        flags=frozenset(flags),
+    )
+
+
+def _int(values: dict, key: str, default: int, low: int, high: int) -> int:
+    if key not in values:
+        return default
+    try:
+        number = int(values[key])
+    except ValueError:
+        number = None
+    if number is None or not low <= number <= high:
+        raise CashError(f"{key}={values[key]!r} must be an integer from {low} to {high}")
+    return number

@@ -1,0 +1,576 @@
+"""The ``%%cash`` panel: recommendations stream in as cards with typed editors; Run trains one.
+
+The panel holds no logic: each step is a ``pipeline`` function, editors come from the space,
+every Run goes through ``pipeline.deliver`` (``run.delivery``), and the profile is rendered by ``terminal``.
+Rationales, notes, column names and prompts are data: shown as escaped text, clipped in the view
+only (the history keeps them whole).
+
+Recommenders that talk to a model may offer more to the panel (see ``Recommender``): ``model``
+for the header, ``messages()`` for "Show prompt", and an ``on_text`` hook for the live response.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import replace
+from html import escape
+
+import ipywidgets as widgets
+import pandas as pd
+from IPython.display import display
+
+from .. import pipeline
+from ..errors import CashError
+from ..metrics import METRICS, Metric
+from ..recommenders import Recommendation
+from ..record import History
+from ..run import delivery
+from ..run.delivery import Delivery
+from ..space import family
+from ..text import clip
+from . import terminal
+from .editors import Looks, ParamEditor
+
+MAX_RATIONALE = 400  # characters of a rationale shown on a card
+MAX_NOTES = 300  # characters of repair notes shown on a card
+MAX_LIVE_TEXT = 20_000  # trailing characters of the response text shown while it streams
+TICK_SECONDS = 0.5
+TEXT_EVERY_SECONDS = 0.2  # the live response view is redrawn at most this often
+COPY_HINT = "click in the box, select all (Ctrl/Cmd+A) and copy (Ctrl/Cmd+C)"
+PRE_HEIGHT = "24em"  # the prompt and the live response scroll beyond this
+SMALL = "font-size: var(--jp-ui-font-size0, 11px); color: var(--jp-ui-font-color2, #616161)"
+NO_MODEL = {"offline": "knowledge base + your history", "defaults": "library defaults, ranked by data size"}
+TEXT_FORM = (
+    "[llm_cash_magic panel: it needs a frontend that shows ipywidgets (JupyterLab, Notebook, "
+    "VS Code); %%cash … --auto trains the top recommendation without it]"
+)
+
+# (history, run id, plan, the top-K recommendations, their edited params) → (trial id, code)
+PrepareBlend = Callable[[History, str, pipeline.Plan, list[Recommendation], list[dict]], tuple[str, str]]
+
+
+def has_widget_frontend(shell) -> bool:
+    """True in a Jupyter kernel (JupyterLab, Notebook, VS Code, nbclient); False in terminal IPython.
+
+    A kernel cannot tell whether its frontend draws widgets; one that does not (jupyter console)
+    shows the panel's text form, which points to ``--auto``.
+    """
+    return getattr(shell, "kernel", None) is not None
+
+
+def show_panel(
+    plan: pipeline.Plan,
+    notes: str,
+    history: History,
+    namespace: dict,
+    *,
+    prepare_blend: PrepareBlend | None = None,
+    data: pd.DataFrame | None = None,
+    cell: str | None = None,
+) -> Panel:
+    """Display a panel for ``plan`` and fill it as the recommendations arrive."""
+    panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend, data=data, cell=cell)
+    display(panel)
+    panel.stream()
+    return panel
+
+
+class Panel:
+    """Header (profile, recommender, elapsed time, live response), one card per recommendation,
+    and the panel-wide actions (Blend top-K when blend code exists, Refine (N) when the panel has
+    the data, Show prompt)."""
+
+    def __init__(
+        self,
+        plan: pipeline.Plan,
+        notes: str,
+        history: History,
+        namespace: dict,
+        *,
+        prepare_blend: PrepareBlend | None = None,
+        data: pd.DataFrame | None = None,
+        cell: str | None = None,
+    ):
+        self.plan, self.notes, self.history, self.namespace = plan, notes, history, namespace
+        self.prepare_blend, self.data = prepare_blend, data
+        self.cell = cell  # the id of the %%cash cell, if the frontend sent one: Run inserts below it
+        self.run_id: str | None = None
+        self.cards: list[Card] = []
+        self.prompt: list[dict] | None = None  # the messages the recommender sends, if it sends any
+        self._text: list[str] = []
+        self._text_shown_at = 0.0
+        self.looks = Looks()
+
+        recommender = plan.recommender
+        model = getattr(recommender, "model", None)
+        sends = callable(getattr(recommender, "messages", None))
+        about = f" · model {model}" if model else "" if sends else f" ({NO_MODEL.get(plan.strategy, 'offline')})"
+        header = [
+            widgets.HTML(terminal.html(terminal.profile_summary(plan.profile, plan.options.data, plan.notes))),
+            widgets.HTML(
+                _prose(
+                    "<br>".join(
+                        _text_html(line) for line in (f"recommender: {plan.strategy}{about}", plan.banner) if line
+                    )
+                )
+            ),
+        ]
+        self.clock = widgets.Label()
+        self.live_text = widgets.HTML()
+        self.live = widgets.Accordion([self.live_text], titles=("response text",), selected_index=0)
+        self.live.layout.display = None if hasattr(recommender, "on_text") else "none"
+        self.card_box = widgets.VBox()
+
+        self.prompt_button = widgets.Button(
+            description="Show prompt", icon="comment", tooltip="the exact messages sent to the model"
+        )
+        self.prompt_button.on_click(self._toggle_prompt)
+        self.prompt_view = widgets.HTML(layout=widgets.Layout(display="none"))
+        count = {"style": self.looks.count, "layout": self.looks.count_box}
+        actions: list[widgets.Widget] = []
+        if prepare_blend:
+            self.blend_k = widgets.BoundedIntText(2, min=2, max=2, description="K", disabled=True, **count)
+            self.blend_button = widgets.Button(
+                description="Blend top-K",
+                icon="object-group",
+                disabled=True,
+                tooltip="train one model averaging the top K cards as edited",
+            )
+            self.blend_button.on_click(self._blend)
+            self.blend_view = RunView(self.looks)
+            actions += [self.blend_button, self.blend_k]
+        if data is not None:
+            self.refine_n = widgets.BoundedIntText(20, min=1, max=1000, description="N", disabled=True, **count)
+            self.refine_button = widgets.Button(
+                description="Refine (N)",
+                icon="search-plus",
+                disabled=True,
+                tooltip="N trials of an Optuna TPE search that starts from the "
+                "cards as edited; the best one is trained",
+            )
+            self.refine_button.on_click(self._refine)
+            self.refine_view = RefineView(self.looks)
+            actions += [self.refine_button, self.refine_n]
+        actions.append(self.prompt_button)
+        footer = [widgets.HBox(actions, layout=self.looks.wrap), self.prompt_view]
+        if data is not None:
+            footer.insert(1, self.refine_view.widget)
+        if prepare_blend:
+            footer.insert(1, self.blend_view.widget)
+        self.widget = widgets.VBox([*header, self.clock, self.live, self.card_box, *footer])
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs) | {"text/plain": TEXT_FORM}
+
+    # ---- streaming ---------------------------------------------------------------------------
+    def stream(self) -> None:
+        """Show each recommendation as a card the moment it arrives, then record the run."""
+        recommender, options = self.plan.recommender, self.plan.options
+        if callable(getattr(recommender, "messages", None)):  # what recommend() is about to send
+            self.prompt = recommender.messages(self.plan.profile, options.n, self.notes)
+        if hasattr(recommender, "on_text"):
+            recommender.on_text = self._receive_text
+        clock, interrupted = _Clock(self.clock, "recommending…"), ""
+        try:
+            with clock:
+                for rec in pipeline.recommend(self.plan, self.notes):
+                    self._show_text()
+                    self._add_card(rec)
+        except CashError as exc:
+            self.clock.value = f"stopped after {clock.seconds:.1f} s: {exc}"
+            raise
+        except KeyboardInterrupt:  # tired of waiting: keep the cards that arrived
+            if not self.cards:
+                raise
+            interrupted = " (interrupted)"
+        finally:
+            self._show_text()
+        self.run_id = pipeline.start_run(self.history, self.plan, [c.rec for c in self.cards], self.notes)
+        for card in self.cards:
+            card.run_button.disabled = card.copy_button.disabled = False
+        if self.prepare_blend and len(self.cards) > 1:
+            self.blend_k.max = self.blend_k.value = len(self.cards)
+            self.blend_k.disabled = self.blend_button.disabled = False
+        if self.data is not None and self.cards:
+            self.refine_n.disabled = self.refine_button.disabled = False
+        count = f"{len(self.cards)} recommendation{'s' if len(self.cards) > 1 else ''}"
+        self.clock.value = f"{count} in {clock.seconds:.1f} s{interrupted} · run {self.run_id}"
+        self.live.selected_index = None  # the response is complete: fold it away
+
+    def _add_card(self, rec: Recommendation) -> None:
+        card = Card(len(self.cards) + 1, rec, self.plan.profile.task, self.looks)
+        card.run_button.on_click(lambda _: self._run(card))
+        card.copy_button.on_click(lambda _: self._copy(card))
+        self.cards.append(card)
+        self.card_box.children = (*self.card_box.children, card.widget)
+
+    def _receive_text(self, chunk: str) -> None:
+        self._text.append(chunk)
+        if time.perf_counter() - self._text_shown_at >= TEXT_EVERY_SECONDS:
+            self._show_text()
+
+    def _show_text(self) -> None:
+        if self._text:
+            self.live_text.value = _text_html("".join(self._text)[-MAX_LIVE_TEXT:], pre=True)
+            self._text_shown_at = time.perf_counter()
+
+    # ---- actions -----------------------------------------------------------------------------
+    def _run(self, card: Card) -> None:
+        card.run_button.disabled = True
+        try:
+            with card.view.output:  # the code's output lands in the card, and so would a bug's traceback
+                card.view.output.clear_output()
+                try:
+                    trial_id, code = pipeline.prepare_trial(
+                        self.history, self.run_id, self.plan, card.rec, card.params()
+                    )
+                except CashError as exc:
+                    card.view.failed(str(exc))
+                    return
+                baseline = pipeline.defaults_baseline(self.history, self.plan, card.rec.family, card.params())
+                self._deliver(card.view, trial_id, code, baseline)
+        finally:
+            card.run_button.disabled = False
+
+    def _copy(self, card: Card) -> None:
+        """The card's code, to the clipboard when the page can take it, else into a box to copy from.
+
+        A copy is not a trial: its code records nothing, so the history never lists trials that
+        were only copied (Run is what trains and records).
+        """
+        with card.view.output:
+            try:
+                code = pipeline.trial_code(self.plan, card.rec, card.params())
+            except CashError as exc:
+                card.view.failed(str(exc))
+                return
+            if not delivery.copy_to_clipboard(code, lambda copied: card.view.copied(code, copied)):
+                card.view.show_code(code, f"no notebook extension here to reach the clipboard: {COPY_HINT}")
+
+    def _blend(self, _button) -> None:
+        cards = self.cards[: self.blend_k.value]
+        self.blend_button.disabled = True
+        try:
+            with self.blend_view.output:
+                self.blend_view.output.clear_output()
+                try:
+                    trial_id, code = self.prepare_blend(
+                        self.history, self.run_id, self.plan, [c.rec for c in cards], [c.params() for c in cards]
+                    )
+                except CashError as exc:
+                    self.blend_view.failed(str(exc))
+                    return
+                self._deliver(self.blend_view, trial_id, code, baseline=None)
+        finally:
+            self.blend_button.disabled = False
+
+    def _refine(self, _button) -> None:
+        recs = [replace(card.rec, params=card.params()) for card in self.cards]
+        view, n_trials = self.refine_view, self.refine_n.value
+        self.refine_button.disabled = True
+        try:
+            with view.run.output:
+                view.run.output.clear_output()
+                view.started(n_trials, self.plan.profile.metric)
+                with warnings.catch_warnings():  # one per trial (MLP convergence, say) would bury the panel
+                    warnings.simplefilter("ignore")
+                    result = pipeline.refine(
+                        self.data,
+                        self.plan,
+                        recs,
+                        n_trials,
+                        history=self.history,
+                        run_id=self.run_id,
+                        on_trial=view.trial,
+                    )
+                view.finished(result)
+                try:
+                    best = pipeline.refined_recommendation(result, self.plan)
+                    trial_id, code = pipeline.prepare_trial(self.history, self.run_id, self.plan, best)
+                except CashError as exc:
+                    view.run.failed(str(exc))
+                    return
+                self._deliver(view.run, trial_id, code, baseline=None, then=view.trained)
+        finally:
+            self.refine_button.disabled = False
+
+    def _deliver(
+        self, view: RunView, trial_id: str, code: str, baseline: dict | None, then: Callable[[], None] = lambda: None
+    ) -> None:
+        """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has."""
+
+        def done(outcome: Delivery) -> None:
+            view.finished(self.history.trial(trial_id), outcome, code, self.plan.profile.metric, baseline)
+            then()
+
+        view.started(self.plan.cv)
+        if pipeline.deliver(
+            code, trial_id, self.history, self.namespace, below=self.cell, on_fold=view.fold, on_done=done
+        ):
+            view.inserted()
+
+    def _toggle_prompt(self, _button) -> None:
+        if self.prompt_view.layout.display != "none":
+            self.prompt_view.layout.display = "none"
+            self.prompt_button.description = "Show prompt"
+            return
+        if self.prompt:
+            self.prompt_view.value = _text_html(terminal.messages_text(self.prompt), pre=True)
+        else:
+            self.prompt_view.value = _text_html(f"{self.plan.strategy}: no prompt — nothing is sent to a model")
+        self.prompt_view.layout.display = None
+        self.prompt_button.description = "Hide prompt"
+
+
+class Card:
+    """One recommendation: family, rationale, repairs, an editor per hyperparameter, Run / Copy code."""
+
+    def __init__(self, rank: int, rec: Recommendation, task: str, looks: Looks):
+        fam = family(rec.family)
+        self.rec = rec
+        self.editors = [
+            ParamEditor(p, rec.params.get(p.name, p.default_for(task)), looks) for p in fam.params_for(task)
+        ]
+        title = (
+            f"<b>#{rank} {escape(fam.label)}</b> · {escape(fam.estimator(task).cls)} · from "
+            f"{escape(clip(rec.source, 60))}"
+        )
+        texts = [title, _text_html(clip(rec.rationale, MAX_RATIONALE))]
+        if rec.notes:
+            notes = _text_html("repaired: " + clip("; ".join(rec.notes), MAX_NOTES))
+            texts.append(f'<span style="color: var(--jp-warn-color1, #b26b00)">{notes}</span>')
+        parts: list[widgets.Widget] = [widgets.HTML(_prose(t), layout=looks.row, style=looks.html) for t in texts]
+        parts.append(widgets.GridBox([e.widget for e in self.editors], layout=looks.grid))
+        button = {"layout": looks.row, "style": looks.button}
+        self.run_button = widgets.Button(
+            description="Run",
+            button_style="primary",
+            icon="play",
+            disabled=True,
+            tooltip="train these values with cross-validation",
+            **button,
+        )
+        self.copy_button = widgets.Button(
+            description="Copy code",
+            icon="copy",
+            disabled=True,
+            tooltip="the code for these values, to paste anywhere",
+            **button,
+        )
+        self.reset_button = widgets.Button(
+            description="Reset", icon="undo", tooltip="back to the recommended values", **button
+        )
+        self.reset_button.on_click(lambda _: self.reset())
+        self.view = RunView(looks)
+        parts += [
+            widgets.HBox([self.run_button, self.copy_button, self.reset_button], layout=looks.wrap),
+            self.view.widget,
+        ]
+        self.widget = widgets.VBox(
+            parts,
+            layout=widgets.Layout(border="1px solid var(--jp-border-color2, #ccc)", padding="4px 10px", margin="6px 0"),
+        )
+
+    def params(self) -> dict:
+        return {e.param.name: e.value for e in self.editors}
+
+    def reset(self) -> None:
+        for editor in self.editors:
+            editor.reset()
+
+
+class RefineView:
+    """A refinement's progress: trials done, the best score so far, and a best-so-far curve;
+    then the best trial's training, shown like a card's Run."""
+
+    def __init__(self, looks: Looks):
+        self.status = widgets.HTML(layout=looks.row, style=looks.html)
+        self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(display="none"))
+        self.curve = widgets.HTML(layout=looks.row)
+        self.run = RunView(looks)
+        self.widget = widgets.VBox([self.status, self.progress, self.curve, self.run.widget], layout=looks.row)
+        self.best: list[float] = []  # best score after each trial
+        self.summary = ""  # of the finished study
+
+    def started(self, n_trials: int, metric: str) -> None:
+        self.metric, self.n_trials, self.done, self.best = METRICS[metric], n_trials, 0, []
+        self.progress.max, self.progress.value = n_trials, 0
+        self.progress.layout.display = None
+        self.status.value = _prose(_text_html(f"refining: {n_trials} trials, the cards first…"))
+        self.curve.value = ""
+
+    def trial(self, outcome) -> None:
+        self.done += 1
+        self.progress.value = self.done
+        previous = self.best[-1] if self.best else None
+        score = outcome.score
+        better = score is not None and self.metric.is_better(score, previous)
+        if better or previous is not None:
+            self.best.append(score if better else previous)
+        if self.best:
+            self.status.value = _prose(
+                _text_html(f"trial {self.done}/{self.n_trials} · best {self.metric.name} {self.best[-1]:.4f}")
+            )
+            self.curve.value = _sparkline(self.best, self.metric)
+
+    def finished(self, result) -> None:
+        self.progress.layout.display = "none"
+        pruned = sum(t.state == "pruned" for t in result.trials)
+        failed = sum(t.state == "failed" for t in result.trials)
+        stopped = " (interrupted: the finished trials are kept)" if result.interrupted else ""
+        best = f" · best {self.metric.name} {self.best[-1]:.4f}" if self.best else ""
+        self.summary = f"{len(result.trials)} trials in the study ({pruned} pruned, {failed} failed){best}{stopped}"
+        self.status.value = _prose(_text_html(f"{self.summary}; training the best one…"))
+
+    def trained(self) -> None:
+        """The best one's code has run (here or in its new cell): its result is in the run view."""
+        self.status.value = _prose(_text_html(f"{self.summary}; the best one, trained as code: see below"))
+
+
+def _sparkline(values: list[float], metric: Metric, width: int = 240, height: int = 48) -> str:
+    """An inline SVG of best-so-far scores, captioned (numbers and metric names only: nothing to escape)."""
+    low, high = min(values), max(values)
+    span = (high - low) or 1.0
+    step = width / max(len(values) - 1, 1)
+    points = " ".join(
+        f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}" for i, v in enumerate(values)
+    )
+    direction = "higher" if metric.greater_is_better else "lower"
+    return (
+        f'<svg width="{width}" height="{height}" role="img" aria-label="best score so far">'
+        f'<polyline points="{points}" fill="none" stroke="var(--jp-brand-color1, #1976d2)" '
+        f'stroke-width="2"/></svg><div style="{SMALL}">best {metric.name} so far, trial by trial '
+        f"({direction} is better)</div>"
+    )
+
+
+class RunView:
+    """What one Run shows: a status line, per-fold progress, the code's output, and the code."""
+
+    def __init__(self, looks: Looks):
+        self.status = widgets.HTML(layout=looks.row, style=looks.html)
+        self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(display="none"))
+        self.output = widgets.Output(layout=looks.row)
+        self.code_hint = widgets.HTML(layout=looks.row, style=looks.html)
+        self.code = widgets.Textarea(layout=widgets.Layout(width="100%", height="18em", display="none"))
+        self.widget = widgets.VBox(
+            [self.status, self.progress, self.output, self.code_hint, self.code], layout=looks.row
+        )
+
+    def started(self, folds: int) -> None:
+        self._say(_text_html(f"training with {folds}-fold cross-validation…"))
+        self.progress.max, self.progress.value = folds, 0
+        self.progress.layout.display = None
+        self.hide_code()
+
+    def inserted(self) -> None:
+        self._say(_text_html("inserted as a new cell below the %%cash cell; training there…"))
+
+    def fold(self, i: int, k: int, metric: str, score: str) -> None:
+        self.progress.max, self.progress.value = k, i
+        self._say(_text_html(f"training… fold {i}/{k}: {metric} {score}"))
+
+    def finished(self, trial: dict | None, delivery: Delivery, code: str, metric: str, baseline: dict | None) -> None:
+        self.progress.layout.display = "none"
+        if delivery.error:
+            self.failed(f"training failed: {delivery.error}")
+        elif trial and trial["status"] == "done":
+            where = " · in the new cell below" if delivery.inserted else ""
+            self._say(_result_html(trial, metric, baseline) + where)
+        else:
+            self.failed("the code ran but recorded no score; see its output")
+        if not delivery.inserted:
+            self.show_code(
+                code,
+                f"ran in this kernel, as no notebook extension is here to insert the cell: "
+                f"to keep the code, {COPY_HINT}",
+            )
+
+    def failed(self, message: str) -> None:
+        self.progress.layout.display = "none"
+        self._say(f'<span style="color: var(--jp-error-color1, #c00)">{_text_html(message)}</span>')
+
+    def copied(self, code: str, ok: bool) -> None:
+        """The page's answer to Copy code: on the clipboard, or (the browser said no) in the box.
+        Said under the status, which keeps the last Run's score."""
+        if ok:
+            self.hide_code()
+            self.code_hint.value = _prose(_text_html("copied to the clipboard; a copy records no score (Run does)"))
+        else:
+            self.show_code(code, f"the browser did not let the page copy: {COPY_HINT}")
+
+    def show_code(self, code: str, hint: str) -> None:
+        self.code.value = code
+        self.code.layout.display = None
+        self.code_hint.value = _prose(_text_html(hint))
+
+    def hide_code(self) -> None:
+        self.code.layout.display = "none"
+        self.code_hint.value = ""
+
+    def _say(self, html: str) -> None:
+        self.status.value = _prose(html)
+
+
+def _result_html(trial: dict, metric: str, baseline: dict | None) -> str:
+    seconds, folds = trial["fit_seconds"], len(trial["cv_scores"] or [])
+    text = f"<b>{escape(metric)} {_score(trial)}</b> over {folds} folds · fit time {seconds:.1f} s"
+    if baseline:
+        diff = trial["cv_mean"] - baseline["cv_mean"]
+        better = METRICS[metric].is_better(trial["cv_mean"], baseline["cv_mean"])
+        verdict = "same score" if diff == 0 else f"{'better' if better else 'worse'} by {abs(diff):.4f}"
+        text += f" · library defaults {_score(baseline)} ({verdict})"
+    return text
+
+
+def _score(trial: dict) -> str:
+    return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
+
+
+def _text_html(text: str, pre: bool = False) -> str:
+    """Untrusted text as HTML that shows it verbatim and can never become markup.
+
+    ``pre`` keeps its lines, wrapped between words (JupyterLab breaks <pre> text anywhere),
+    in a box that scrolls past ``PRE_HEIGHT``.
+    """
+    if pre:
+        return f'<pre style="{terminal.PRE_STYLE}; max-height: {PRE_HEIGHT}; overflow: auto">{escape(text)}</pre>'
+    return escape(text)
+
+
+def _prose(html: str) -> str:
+    """HTML whose wrapped lines sit 1.4 apart: ipywidgets' HTML widget is laid out for one line (28 px)."""
+    return f'<div style="line-height: 1.4; margin: 4px 0">{html}</div>'
+
+
+class _Clock:
+    """Seconds elapsed, shown in a label by a thread while the main thread waits on the recommender."""
+
+    def __init__(self, label: widgets.Label, text: str):
+        self.label, self.text = label, text
+        self.started = time.perf_counter()
+        self.seconds = 0.0  # elapsed, final once the clock stopped
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="llm_cash_magic clock", daemon=True)
+
+    def __enter__(self) -> _Clock:
+        self.started = time.perf_counter()
+        self._tick()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.seconds = time.perf_counter() - self.started
+
+    def _run(self) -> None:
+        while not self._stop.wait(TICK_SECONDS):
+            self._tick()
+
+    def _tick(self) -> None:
+        self.seconds = time.perf_counter() - self.started
+        self.label.value = f"{self.text} {int(self.seconds)} s"  # unchanged text sends nothing

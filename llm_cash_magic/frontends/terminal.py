@@ -1,0 +1,219 @@
+"""Rich renderings of profiles, recommendations and history (terminal text or notebook HTML).
+
+Strings from data or a recommender are wrapped in ``Text`` so rich never reads them as markup,
+and rich escapes them when it renders HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ..codegen import BLEND
+from ..metrics import METRICS
+from ..profiling import TaskProfile
+from ..recommenders import Recommendation
+from ..space import family
+from ..text import clip, plural
+
+MAX_CELL = 120  # characters of untrusted text shown in a table cell
+MAX_NAME = 60  # characters of a column name in the profile summary
+PRE_STYLE = "white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; margin: 0"
+
+
+def console() -> Console:
+    return Console(width=120)
+
+
+def show(*renderables) -> None:
+    out = console()
+    for renderable in renderables:
+        out.print(renderable)
+
+
+def html(*renderables) -> str:
+    """The renderables as an HTML fragment for widgets: a <pre> whose text rich has escaped.
+
+    Lines are not cut at the console's width: the browser wraps them at the notebook's.
+    """
+    out = Console(record=True, file=io.StringIO(), width=120, force_jupyter=False)  # or it displays too
+    for renderable in renderables:
+        out.print(renderable, soft_wrap=True)
+    wrapper = f'<pre style="{PRE_STYLE}">{{code}}</pre>'
+    return out.export_html(inline_styles=True, code_format=wrapper)
+
+
+def _clip(text: str, limit: int = MAX_CELL) -> Text:
+    """Untrusted text, clipped on one line, as rich text that is never read as markup."""
+    return Text(clip(text, limit))
+
+
+def _name(name: str) -> str:
+    """A column name as Python writes it, clipped on its own so that one long name hides no other."""
+    return repr(str(_clip(name, MAX_NAME)))
+
+
+def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ()) -> Group:
+    kinds = [f"{profile.count(k)} {k}" for k in ("numeric", "categorical", "boolean", "datetime") if profile.count(k)]
+    head = Text.assemble(
+        (data_name, "bold"),
+        f": {profile.n_rows:,} rows × {profile.n_features} features ({', '.join(kinds)})",
+        " · task ",
+        (profile.task, "bold"),
+        " · metric ",
+        (profile.metric, "bold"),
+        f" · fingerprint {profile.fingerprint}",
+    )
+    lines = [head]
+    stats = profile.target_stats
+    if profile.is_classification:
+        lines.append(
+            Text(
+                f"target {profile.target!r}: {stats['n_classes']} classes, minority share "
+                f"{stats['minority_share']:.1%}, imbalance ratio {stats['imbalance_ratio']:.1f}"
+            )
+        )
+    else:
+        lines.append(
+            Text(
+                f"target {profile.target!r}: mean {stats['target_mean']:.4g}, std {stats['target_std']:.4g}, "
+                f"range [{stats['target_min']:.4g}, {stats['target_max']:.4g}], skewness {stats['skewness']:.2f}"
+            )
+        )
+    excluded = [c for c in profile.columns if c.kind in ("id", "constant", "text", "unsupported")]
+    if excluded:
+        lines.append(_clip("not used: " + ", ".join(f"{_name(c.name)} ({c.why})" for c in excluded), 400))
+    if profile.n_high_cardinality:
+        high = [c.name for c in profile.columns if c.kind == "categorical" and c.n_unique > 50]
+        lines.append(_clip("high-cardinality categoricals: " + ", ".join(map(_name, high)), 400))
+    if profile.n_missing_values:
+        lines.append(Text(f"missing values: {profile.n_missing_values:,} ({1 - profile.density:.1%} of cells)"))
+    lines.extend(Text(f"note: {note}", style="yellow") for note in notes)
+    return Group(*lines)
+
+
+def _params_text(rec: Recommendation, task: str) -> Text:
+    defaults = family(rec.family).defaults(task)
+    changed = {k: v for k, v in rec.params.items() if defaults.get(k) != v}
+    if not changed:
+        return Text("library defaults", style="dim")
+    return _clip(", ".join(f"{k}={_short(v)}" for k, v in changed.items()), 300)
+
+
+def _short(value) -> str:
+    """A value as Python, floats to 4 significant digits (the code keeps every digit)."""
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
+def recommendations_table(recs: list[Recommendation], task: str) -> Table:
+    table = Table(title="Recommendations", title_justify="left", show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("family")
+    table.add_column("hyperparameters (changed from defaults)")
+    table.add_column("why")
+    table.add_column("by")
+    for i, rec in enumerate(recs, start=1):
+        why = _clip(rec.rationale, 300)
+        if rec.notes:
+            why.append(f"\nrepaired: {'; '.join(rec.notes)[:200]}", style="yellow")
+        table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why, _clip(rec.source, 40))
+    return table
+
+
+def messages_text(messages: list[dict]) -> str:
+    """Chat messages exactly as they would be sent, each under a header naming its role."""
+    return "\n\n".join(f"──── {m['role']} ────\n{m['content']}" for m in messages)
+
+
+def _score(trial: dict, metric: str) -> str:
+    if trial.get("status") == "failed":
+        return "failed"
+    if trial.get("cv_mean") is None:
+        return "—"
+    return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
+
+
+def best_trial(run: dict) -> dict | None:
+    done = [t for t in run["trials"] if t["status"] == "done" and t["cv_mean"] is not None]
+    return METRICS[run["metric"]].best(done, score=lambda t: t["cv_mean"])
+
+
+def _label(trial: dict) -> str:
+    if trial["family"] == BLEND:
+        return f"blend of {len(trial['params']['members'])}"
+    return family(trial["family"]).label
+
+
+def history_table(runs: list[dict]) -> Table:
+    table = Table(title=f"llm_cash_magic history ({plural(len(runs), 'run')})", title_justify="left")
+    for name in ("run", "when", "data", "task · metric", "strategy", "best family", "CV score", "trials"):
+        table.add_column(name)
+    for run in runs:
+        best = best_trial(run)
+        when = dt.datetime.fromtimestamp(run["created_at"]).strftime("%Y-%m-%d %H:%M")
+        table.add_row(
+            run["id"],
+            when,
+            _clip(f"{run['data_name']} ({run['n_rows']:,}×{run['n_columns']})", 40),
+            f"{run['task']} · {run['metric']}",
+            run["strategy"],
+            _label(best) if best else "—",
+            _score(best, run["metric"]) if best else "—",
+            str(len(run["trials"])),
+        )
+    return table
+
+
+class RefineProgress:
+    """A progress bar for a refinement: trials done, best score so far and its family."""
+
+    def __init__(self, total: int, metric: str):
+        self.metric = METRICS[metric]
+        self.best: float | None = None
+        self.progress = Progress(
+            TextColumn("refining"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=console(),
+        )
+        self.task = self.progress.add_task("", total=total)
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.progress.__exit__(*exc)
+
+    def update(self, outcome) -> None:
+        if outcome.score is not None and self.metric.is_better(outcome.score, self.best):
+            self.best = outcome.score
+            self.best_family = family(outcome.family).label
+        best = f"best {self.metric.name} {self.best:.4f} ({self.best_family})" if self.best is not None else ""
+        self.progress.update(self.task, advance=1, description=best)
+
+
+def refine_table(result, metric: str, limit: int = 10) -> Table:
+    """The refinement's best trials, best first, marking the recommendations it started from."""
+    done = METRICS[metric].ranked([t for t in result.trials if t.state == "complete"], score=lambda t: t.score)
+    n_pruned = sum(t.state == "pruned" for t in result.trials)
+    n_failed = sum(t.state == "failed" for t in result.trials)
+    table = Table(
+        title=f"Refinement: {len(result.trials)} trials ({n_pruned} pruned, {n_failed} failed), "
+        f"best {min(limit, len(done))} shown",
+        title_justify="left",
+    )
+    for name in ("trial", "family", metric, "start"):
+        table.add_column(name)
+    for t in done[:limit]:
+        table.add_row(
+            str(t.number), family(t.family).label, f"{t.score:.4f}", "recommendation" if t.warm_start else "TPE"
+        )
+    return table

@@ -1,0 +1,88 @@
+"""What every recommender shares: the Recommendation it yields, the protocol it follows, and what
+it may read of the past (``PastTask``, from the knowledge base or a history).
+
+A recommender turns a TaskProfile into a ranked stream of Recommendations. Every recommendation
+is validated against the space before it is yielded, so consumers never see an invalid config.
+Recommenders learn from a history through the ``PastTaskSource`` and ``RequestLog`` protocols,
+which ``record.History`` fulfils: they never import the store that comes later in the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..profiling import TaskProfile
+from ..space import Config
+
+Notify = Callable[[str], None]  # where a recommender's one-line notes go; the frontend decides
+
+
+def quiet(_line: str) -> None:
+    """A ``Notify`` that drops the notes (library use, benchmarks)."""
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """A validated family + hyperparameters, why it was chosen, and who chose it."""
+
+    family: str
+    params: dict
+    rationale: str
+    source: str  # "defaults", "offline", "llm:<model>", ...
+    notes: tuple[str, ...] = ()  # repairs made while validating what the source said
+
+    @property
+    def config(self) -> Config:
+        return Config(self.family, self.params, self.notes)
+
+    def to_dict(self) -> dict:
+        return {
+            "family": self.family,
+            "params": self.params,
+            "rationale": self.rationale,
+            "source": self.source,
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Recommendation:
+        return cls(data["family"], data["params"], data["rationale"], data["source"], tuple(data["notes"]))
+
+
+class Recommender(Protocol):
+    """Turns a profile into a ranked stream of validated recommendations.
+
+    One that talks to a model may also offer, for the panel: ``model`` (its name, for the header);
+    ``messages(profile, n, notes)``, the exact chat messages ``recommend`` sends first ("Show
+    prompt"); and ``on_text``, an attribute (None by default) that the panel sets to a callable
+    before iterating, called with each piece of raw response text as it arrives (the live view).
+    """
+
+    name: str
+
+    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+        """Yield up to ``n`` validated recommendations, best first, as soon as each is ready."""
+        ...
+
+
+@dataclass(frozen=True)
+class PastTask:
+    """A task measured before (in the knowledge base or the history): its profile and trials, best
+    first, each with family, params, cv_mean (full precision) and normalized_rank (the share of the
+    task's other configurations it beat, ties half)."""
+
+    profile: TaskProfile
+    trials: list[dict]
+    name: str = ""  # the DataFrame's name in the history, the task's name in the knowledge base
+    source: str = "history"  # or "knowledge base"
+    distance: float = 0.0  # from the task at hand, once compared with it
+
+
+class PastTaskSource(Protocol):
+    """Where past tasks come from besides the knowledge base: a history of the user's own runs."""
+
+    def measured_tasks(self) -> list[PastTask]:
+        """Every task with finished trials, one per dataset and metric."""
+        ...

@@ -1,0 +1,19 @@
+"""Wording shared by every stage: counts that read as English, and untrusted text on one short line."""
+
+from __future__ import annotations
+
+
+def plural(count: int, word: str, words: str = "") -> str:
+    """``1 line``, ``2 lines``: counts that read as English in prompts and notices."""
+    return f"{count} {word if count == 1 else words or word + 's'}"
+
+
+def clip(text: object, limit: int) -> str:
+    """``text`` on one line (runs of whitespace become one space), at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def error_line(exc: BaseException, limit: int = 300) -> str:
+    """An exception as the one line a failed trial stores and shows."""
+    return f"{type(exc).__name__}: {clip(exc, limit)}"
