@@ -123,6 +123,7 @@ METRICS: dict[str, Metric] = {
 }
 
 DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+TRIVIAL = "trivial"  # the reference that predicts the class frequencies (or the mean), whatever the features
 
 
 def metrics_for(task: str) -> list[str]:

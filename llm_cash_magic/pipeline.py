@@ -32,7 +32,7 @@ from .recommenders.llm.settings import LLMSettings
 from .record import History, new_run_id
 from .run import delivery
 from .run.execute import execute as run_code
-from .space import Config, family, validate
+from .space import Config, validate
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .run.refine import RefineResult, TrialOutcome
@@ -241,13 +241,22 @@ def _trained_params(plan: Plan, family_name: str, params: dict) -> dict:
     return as_trained(plan.profile, Config(family_name, params), plan.cv).params
 
 
-def defaults_baseline(history: History, plan: Plan, family_name: str, params: dict) -> dict | None:
-    """The newest finished trial of ``family_name`` with its library defaults on this dataset: what
-    ``params`` are measured against. None if there is none, or if ``params`` are those defaults."""
-    defaults = family(family_name).defaults(plan.profile.task)
-    if params == defaults:
-        return None
-    return history.find_trial(plan.profile.fingerprint, plan.profile.metric, family_name, defaults)
+def references(history: History, plan: Plan, df: pd.DataFrame, run_id: str) -> dict[str, dict]:
+    """The two references every result is shown next to, on the same folds ("trivial" and
+    "lightgbm", see ``run.references``), as finished trials. Measured once per dataset, metric and
+    folds (recorded under ``run_id``), then read from the history: each dataset pays for them once."""
+    from .run import references as measured  # scikit-learn, imported only when a result is shown
+
+    prof, seed = plan.profile, plan.options.seed
+    found = {}
+    for name, params in measured.reference_params(prof).items():
+        trial = history.reference(prof.fingerprint, prof.metric, name, params, plan.cv, seed)
+        if trial is None:
+            scores, seconds = measured.measure(name, prof, df, cv=plan.cv, seed=seed)
+            history.record_reference(run_id, name, scores, params=params, fit_seconds=seconds)
+            trial = history.reference(prof.fingerprint, prof.metric, name, params, plan.cv, seed)
+        found[name] = trial
+    return found
 
 
 def execute(code: str, namespace: dict, history: History, trial_id: str) -> str | None:

@@ -8,6 +8,7 @@ onto the valid range, and each repair is reported as a note. Estimators are impo
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import re
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ class Param:
     tasks: tuple[str, ...] | None = None  # None: every task of the family
     task_defaults: dict = field(default_factory=dict)  # library defaults that differ by task
     help: str = ""
+    estimator_arg: bool = True  # False: the generated code acts on it (early stopping), not the estimator
 
     def applies_to(self, task: str | None) -> bool:
         return task is None or self.tasks is None or task in self.tasks
@@ -178,9 +180,22 @@ class Family:
     classifier: Estimator
     regressor: Estimator
     params: tuple[Param, ...]
-    preprocessing: str  # "native" (LightGBM), "ordinal" (trees), "scaled" (one-hot + scaling)
+    # "native" (pandas categoricals: LightGBM), "catboost" (labels as strings), "ordinal" (integer
+    # codes: sklearn trees, XGBoost), "scaled" (one-hot + scaling)
+    preprocessing: str
     aliases: tuple[str, ...] = ()
     param_aliases: dict = field(default_factory=dict)
+    requires: str | None = None  # the optional package it needs (pip install "llm_cash_magic[<it>]")
+    rounds: str | None = None  # the boosting rounds parameter, a cap when the generated code stops early
+
+    @property
+    def installed(self) -> bool:
+        """Whether its library can be imported here (checked without importing it)."""
+        return self.requires is None or importlib.util.find_spec(self.requires) is not None
+
+    def stops_early(self, params: dict) -> bool:
+        """Whether the generated code stops this configuration's boosting early on held-out rows."""
+        return self.rounds is not None and bool(params.get("early_stopping"))
 
     def estimator(self, task: str) -> Estimator:
         return self.regressor if task == "regression" else self.classifier
@@ -205,6 +220,18 @@ _CLASS_WEIGHT = Param(
     help="'balanced' reweights classes inversely to their frequency",
 )
 _NO_LIMIT = "null means no limit"
+_ROUNDS_HELP = (
+    "boosting rounds; with early_stopping a cap. Without it every round is trained: thousands of rounds of "
+    "hundreds of leaves at a low learning_rate take minutes even on a few thousand rows"
+)
+_EARLY_STOPPING = Param(
+    "early_stopping",
+    "bool",
+    False,
+    estimator_arg=False,
+    help="hold out a tenth of the training rows and stop adding rounds once 50 have not improved the score "
+    "there; the final fit on all rows uses the rounds the folds kept",
+)
 
 FAMILIES: dict[str, Family] = {}
 
@@ -220,6 +247,7 @@ _register(
         classifier=Estimator("lightgbm", "LGBMClassifier", {"verbose": -1}),
         regressor=Estimator("lightgbm", "LGBMRegressor", {"verbose": -1}),
         preprocessing="native",
+        rounds="n_estimators",
         aliases=("lgbm", "lgb", "lgbmclassifier", "lgbmregressor", "lightgbmclassifier", "lightgbmregressor"),
         param_aliases={
             "num_iterations": "n_estimators",
@@ -247,8 +275,7 @@ _register(
                 2000,
                 log=True,
                 grid=(50, 100, 200, 300, 500, 1000, 2000),
-                help="boosting rounds, every one trained (no early stopping): thousands of rounds of hundreds of "
-                "leaves at a low learning_rate take minutes even on a few thousand rows",
+                help=_ROUNDS_HELP,
             ),
             Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True, grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
             Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
@@ -269,7 +296,9 @@ _register(
             Param("reg_lambda", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
             Param("min_split_gain", "float", 0.0, 0.0, 10.0, grid=(0.0, 0.01, 0.1, 0.5, 1.0)),
             Param("max_bin", "int", 255, 15, 1023, log=True, grid=(63, 127, 255, 511)),
+            Param("extra_trees", "bool", False, help="random split thresholds: smoother, less prone to overfit"),
             _CLASS_WEIGHT,
+            _EARLY_STOPPING,
         ),
     )
 )
@@ -308,8 +337,8 @@ _register(
                 1000,
                 log=True,
                 grid=(50, 100, 200, 500, 1000),
-                help="most boosting rounds: above 1,001 rows training stops early once a held-out tenth of the "
-                "training rows stops improving",
+                help="most boosting rounds; with early_stopping it stops once a held-out tenth of the training "
+                "rows has not improved for 10 rounds",
             ),
             Param("max_leaf_nodes", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
             Param("max_depth", "int", None, 1, 64, nullable=True, grid=(None, 3, 4, 6, 8, 12), help=_NO_LIMIT),
@@ -325,6 +354,14 @@ _register(
                 help="feature fraction per split",
             ),
             Param("max_bins", "int", 255, 8, 255, grid=(31, 63, 127, 255)),
+            Param(
+                "early_stopping",
+                "categorical",
+                "auto",
+                choices=("auto", True, False),
+                help="stop once a held-out tenth of the training rows stops improving; 'auto' does so above "
+                "10,000 rows",
+            ),
             _CLASS_WEIGHT,
         ),
     )
@@ -335,6 +372,17 @@ _TREE_PARAMS = (
     Param("max_depth", "int", None, 1, 100, nullable=True, grid=(None, 4, 6, 8, 12, 16, 24), help=_NO_LIMIT),
     Param("min_samples_split", "int", 2, 2, 100, log=True, grid=(2, 5, 10, 20)),
     Param("min_samples_leaf", "int", 1, 1, 100, log=True, grid=(1, 2, 4, 8, 16)),
+    Param(
+        "max_leaf_nodes",
+        "int",
+        None,
+        2,
+        32768,
+        log=True,
+        nullable=True,
+        grid=(None, 64, 256, 1024, 4096),
+        help="most leaves per tree; " + _NO_LIMIT,
+    ),
     Param(
         "max_features",
         "categorical",
@@ -480,7 +528,148 @@ _register(
     )
 )
 
-_MANAGED = ("random_state", "seed", "n_jobs", "verbose", "verbosity", "num_threads", "nthread")
+_register(
+    Family(
+        name="xgboost",
+        label="XGBoost",
+        classifier=Estimator("xgboost", "XGBClassifier", {"tree_method": "hist"}),
+        regressor=Estimator("xgboost", "XGBRegressor", {"tree_method": "hist"}),
+        preprocessing="ordinal",  # its native categoricals refuse labels unseen in training
+        requires="xgboost",
+        rounds="n_estimators",
+        aliases=("xgb", "xgbclassifier", "xgbregressor", "xgboostclassifier", "xgboostregressor"),
+        param_aliases={
+            "num_boost_round": "n_estimators",
+            "num_round": "n_estimators",
+            "eta": "learning_rate",
+            "lambda": "reg_lambda",
+            "alpha": "reg_alpha",
+            "min_split_loss": "gamma",
+            "min_split_gain": "gamma",
+            "num_leaves": "max_leaves",
+        },
+        params=(
+            Param(
+                "n_estimators", "int", 100, 10, 2000, log=True, grid=(50, 100, 200, 500, 1000, 2000), help=_ROUNDS_HELP
+            ),
+            Param("learning_rate", "float", 0.3, 0.001, 1.0, log=True, grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
+            Param("max_depth", "int", 6, 0, 20, grid=(0, 3, 4, 6, 8, 10), help="0 means no limit"),
+            Param("max_leaves", "int", 0, 0, 1024, grid=(0, 15, 31, 63, 255), help="0 means no limit"),
+            Param("grow_policy", "categorical", "depthwise", choices=("depthwise", "lossguide")),
+            Param("min_child_weight", "float", 1.0, 0.001, 128.0, log=True, grid=(0.01, 0.1, 1.0, 5.0, 20.0)),
+            Param("subsample", "float", 1.0, 0.1, 1.0, grid=(0.5, 0.7, 0.8, 0.9, 1.0)),
+            Param("colsample_bytree", "float", 1.0, 0.1, 1.0, grid=(0.3, 0.5, 0.7, 0.8, 1.0)),
+            Param("colsample_bylevel", "float", 1.0, 0.1, 1.0, grid=(0.5, 0.7, 1.0)),
+            Param("reg_alpha", "float", 0.0, 0.0, 100.0, grid=(0.0, 0.001, 0.01, 0.1, 1.0, 10.0)),
+            Param("reg_lambda", "float", 1.0, 0.0, 100.0, grid=(0.0, 0.1, 1.0, 5.0, 10.0)),
+            Param("gamma", "float", 0.0, 0.0, 10.0, grid=(0.0, 0.1, 0.5, 1.0)),
+            Param("max_bin", "int", 256, 16, 1024, log=True, grid=(64, 128, 256, 512)),
+            _EARLY_STOPPING,
+        ),
+    )
+)
+
+_register(
+    Family(
+        name="catboost",
+        label="CatBoost",
+        classifier=Estimator(
+            "catboost", "CatBoostClassifier", {"verbose": 0, "allow_writing_files": False}, seed_param="random_seed"
+        ),
+        regressor=Estimator(
+            "catboost", "CatBoostRegressor", {"verbose": 0, "allow_writing_files": False}, seed_param="random_seed"
+        ),
+        preprocessing="catboost",
+        requires="catboost",
+        rounds="iterations",
+        aliases=("cat", "cb", "catboostclassifier", "catboostregressor"),
+        param_aliases={
+            "n_estimators": "iterations",
+            "num_boost_round": "iterations",
+            "num_trees": "iterations",
+            "eta": "learning_rate",
+            "max_depth": "depth",
+            "reg_lambda": "l2_leaf_reg",
+            "min_child_samples": "min_data_in_leaf",
+            "max_bin": "border_count",
+        },
+        params=(
+            Param(
+                "iterations", "int", 1000, 10, 3000, log=True, grid=(100, 300, 500, 1000, 2000, 3000), help=_ROUNDS_HELP
+            ),
+            Param(
+                "learning_rate",
+                "float",
+                None,
+                0.001,
+                1.0,
+                log=True,
+                nullable=True,
+                grid=(None, 0.01, 0.03, 0.05, 0.1, 0.2),
+                help="null lets CatBoost choose from the data's size",
+            ),
+            Param("depth", "int", 6, 1, 10, grid=(4, 5, 6, 7, 8, 10)),
+            Param("l2_leaf_reg", "float", 3.0, 0.01, 100.0, log=True, grid=(0.5, 1.0, 3.0, 5.0, 10.0)),
+            Param("random_strength", "float", 1.0, 0.0, 20.0, grid=(0.0, 0.5, 1.0, 2.0, 5.0)),
+            Param("border_count", "int", 254, 16, 1024, log=True, grid=(32, 64, 128, 254)),
+            Param("grow_policy", "categorical", "SymmetricTree", choices=("SymmetricTree", "Depthwise", "Lossguide")),
+            Param(
+                "min_data_in_leaf",
+                "int",
+                1,
+                1,
+                500,
+                log=True,
+                grid=(1, 5, 20, 100),
+                help="used by the Depthwise and Lossguide policies",
+            ),
+            Param(
+                "one_hot_max_size",
+                "int",
+                None,
+                1,
+                255,
+                log=True,
+                nullable=True,
+                grid=(None, 2, 10, 64),
+                help="categoricals with at most this many levels are one-hot encoded; null lets CatBoost choose",
+            ),
+            Param(
+                "max_ctr_complexity",
+                "int",
+                None,
+                1,
+                8,
+                nullable=True,
+                grid=(None, 1, 2, 4),
+                help="most categoricals combined into one feature; null lets CatBoost choose",
+            ),
+            Param(
+                "auto_class_weights",
+                "categorical",
+                None,
+                choices=(None, "Balanced", "SqrtBalanced"),
+                tasks=CLASSIFICATION,
+                help="'Balanced' reweights classes inversely to their frequency",
+            ),
+            _EARLY_STOPPING,
+        ),
+    )
+)
+
+_MANAGED = (
+    "random_state",
+    "random_seed",
+    "seed",
+    "n_jobs",
+    "thread_count",
+    "verbose",
+    "verbosity",
+    "num_threads",
+    "nthread",
+    "silent",
+    "logging_level",
+)
 
 
 def _key(name: str) -> str:
@@ -499,7 +688,16 @@ def family(name: str) -> Family:
 
 
 def families_for(task: str) -> list[Family]:
-    return list(FAMILIES.values())
+    """The families that can train here: every built-in one, and the optional ones installed."""
+    return [f for f in FAMILIES.values() if f.installed]
+
+
+def require_installed(name: str) -> Family:
+    """The family ``name``, or a CashError saying what to install when its library is missing."""
+    fam = family(name)
+    if not fam.installed:
+        raise CashError(f'{fam.label} is not installed here: pip install "llm_cash_magic[{fam.requires}]"')
+    return fam
 
 
 @dataclass(frozen=True)
@@ -567,8 +765,10 @@ def _param_name(fam: Family, raw_name: Any) -> tuple[str, str | None]:
 
 
 def estimator_kwargs(config: Config) -> dict:
-    """Constructor arguments for the estimator: the params in the library's own types."""
-    kwargs = dict(config.params)
+    """Constructor arguments for the estimator: the params in the library's own types (those the
+    generated code acts on itself, such as early stopping of LightGBM, are not among them)."""
+    fam = family(config.family)
+    kwargs = {k: v for k, v in config.params.items() if fam.param(k).estimator_arg}
     if config.family == "mlp":
         kwargs["hidden_layer_sizes"] = tuple(int(n) for n in kwargs["hidden_layer_sizes"].split("-"))
     return kwargs
@@ -581,10 +781,16 @@ def family_of(estimator) -> str | None:
 
 
 def params_from_estimator(family_name: str, task: str, estimator) -> dict:
-    """The tuned hyperparameters of a fitted or unfitted estimator, in the space's own types."""
+    """The tuned hyperparameters of a fitted or unfitted estimator, in the space's own types; those the
+    estimator does not hold (early stopping is the generated code's) are left out."""
     fam = family(family_name)
     raw = estimator.get_params(deep=False)
-    params = {p.name: raw[p.name] for p in fam.params_for(task) if p.name in raw}
+    params = {}
+    for p in fam.params_for(task):
+        if p.estimator_arg and p.name in raw:
+            params[p.name] = raw[p.name]
+        elif p.estimator_arg and (p.nullable or None in p.choices):
+            params[p.name] = None  # CatBoost leaves unset (None) arguments out of get_params
     if isinstance(params.get("hidden_layer_sizes"), (tuple, list)):
         params["hidden_layer_sizes"] = "-".join(str(n) for n in params["hidden_layer_sizes"])
     return params

@@ -127,17 +127,22 @@ def frame(n_rows: int, n_numeric: int, n_categorical: int = 0, task: str = "bina
 
 @pytest.fixture
 def write_kb(tmp_path):
-    """Write a knowledge base: pools per kind and tasks as (name, profile, percentile per config)."""
+    """Write a knowledge base: pools per kind, and entries as (name, profile, quality per config),
+    quality 0–100 higher is better (an AUC of quality / 100, or an RMSE of 1 − quality / 100; the
+    trivial predictor scores as quality 0; None: not measured). A profile's row count is its size."""
     import json
 
     from llm_cash_magic.recommenders.offline.knowledge import FORMAT
+
+    def score(quality, task):
+        return quality / 100 if task != "regression" else 1 - quality / 100
 
     def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT):
         path = path or tmp_path / "kb.json"
         data = {
             "format": fmt,
             "version": "test",
-            "build": {"cv": 3},
+            "build": {"cv": 3, "sizes": [1000]},
             "configs": {
                 "classification": [[c.family, c.params, "test"] for c in classification],
                 "regression": [[c.family, c.params, "test"] for c in regression],
@@ -145,11 +150,13 @@ def write_kb(tmp_path):
             "tasks": [
                 {
                     "name": name,
+                    "size": prof.n_rows,
                     "source": "test",
                     "profile": prof.to_dict(),
-                    "results": [[p / 100, None, 1.0, p] for p in pcts],
+                    "trivial": [score(0, prof.task)],
+                    "results": [None if q is None else [score(q, prof.task), None, 1.0, q] for q in qualities],
                 }
-                for name, prof, pcts in tasks
+                for name, prof, qualities in tasks
             ],
         }
         path.write_text(json.dumps(data), encoding="utf-8")

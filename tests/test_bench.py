@@ -42,11 +42,11 @@ def test_the_offline_strategy_never_sees_the_task_it_is_evaluated_on():
     df, target, task = datasets.load("breast_cancer")
     prof = cash.profile(df, target)
     ctx = Context("breast_cancer", prof, df.drop(columns=target), df[target], k=5, seed=0)
-    seen = [nb.label for nb in offline_recommender(ctx).neighbours(prof)]
+    seen = [nb.label for nb in offline_recommender(ctx).neighbours(prof)[0]]
     assert seen and not any(label.startswith("breast_cancer") for label in seen)
     # without leave-one-out the knowledge base's own copy would be the nearest task
     allowed = type(offline_recommender(ctx))()
-    assert allowed.neighbours(prof)[0].label.startswith("breast_cancer")
+    assert allowed.neighbours(prof)[0][0].label.startswith("breast_cancer")
 
 
 def bench(*args, cwd):
@@ -163,19 +163,22 @@ def build_kb(*args, cwd):
 
 
 def test_knowledge_build_on_a_users_file_resumes_and_loads(tmp_path):
-    frame(200, 3, task="regression", seed=5).to_csv(tmp_path / "mine.csv", index=False)
+    frame(1200, 3, task="regression", seed=5).to_csv(tmp_path / "mine.csv", index=False)
     args = [
         "--no-catalog",
         "--data",
         "mine.csv",
         "--target",
         "y",
-        "--max-rows",
-        120,
+        "--family",
+        "linear",
+        "--family",
+        "lightgbm",
         "--cv",
         2,
         "--random",
         1,
+        "--no-base",
         "--work",
         "work",
         "--out",
@@ -183,15 +186,24 @@ def test_knowledge_build_on_a_users_file_resumes_and_loads(tmp_path):
     ]
     first = build_kb(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
-    lines = (tmp_path / "work" / "mine.jsonl").read_text()
+    lines = (tmp_path / "work" / "entries" / "mine@1000.jsonl").read_text()
 
     kb = knowledge.load(tmp_path / "kb.json")
-    assert [t.name for t in kb.tasks] == ["mine"]
-    assert len(kb.tasks[0].scores) == len(kb.pools["regression"])
-    assert kb.build["cv"] == 2 and kb.build["max_rows"] == 120
+    assert [(t.name, t.size) for t in kb.tasks] == [("mine", 1000)]  # 1,200 rows: measured at 1,000
+    entry = kb.tasks[0]
+    assert len(entry.scores) == len(kb.pools["regression"]) and all(entry.measured)
+    assert {c.family for c in kb.pools["regression"]} == {"linear", "lightgbm"}
+    assert entry.trivial > min(s for s in entry.scores if s is not None)  # the mean is beaten (RMSE)
+    assert kb.build["cv"] == 2 and kb.build["sizes"] == [1000, 4000, 16000, 50000] and kb.build["wall_seconds"] >= 0
 
     assert build_kb(*args, cwd=tmp_path).returncode == 0
-    assert (tmp_path / "work" / "mine.jsonl").read_text() == lines  # nothing refit
+    assert (tmp_path / "work" / "entries" / "mine@1000.jsonl").read_text() == lines  # nothing refit
+    # a new work folder starts from the knowledge base it extends: nothing refit either
+    again = [{"--no-base": "--base", "work": "again"}.get(a, a) for a in args]
+    again.insert(again.index("--base") + 1, "kb.json")
+    assert build_kb(*again, cwd=tmp_path).returncode == 0
+    seeded = (tmp_path / "again" / "entries" / "mine@1000.jsonl").read_text().splitlines()
+    assert len(seeded) == len(lines.splitlines())
 
     other = build_kb(*[a if a != 2 else 3 for a in args], cwd=tmp_path)
     assert other.returncode != 0 and "other parameters" in other.stderr

@@ -111,7 +111,8 @@ def test_blends_are_shown_in_the_history_but_never_recommended_as_one_config(ip,
     capsys.readouterr()
     ip.run_line_magic("cash", "history")
     assert "blend of 2" in capsys.readouterr().out
-    assert history.measured_tasks() == []  # the blend is the run's only trial
+    [task] = history.measured_tasks()  # the blend is not a configuration to recommend: only its references
+    assert [t["family"] for t in task.trials] == ["lightgbm"] and task.trivial == 0.5
 
 
 def test_ensemble_selection_gives_a_useless_member_weight_zero(churn):

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from llm_cash_magic import CashError, generate_blend_code, generate_code, profile, validate
-from llm_cash_magic.codegen import build_model, effective_cv
+from llm_cash_magic.codegen import build, build_model, effective_cv
 from llm_cash_magic.run.evaluation import cross_validate, training_data
-from llm_cash_magic.space import FAMILIES
+from llm_cash_magic.space import FAMILIES, family
 
 HOSTILE = "'\"); import os #"
 
@@ -92,7 +92,7 @@ def test_generated_code_and_the_in_process_routine_give_the_same_scores_on_the_s
     config = validate(name, {}, prof.task)
     ns, _ = run(generate_code(prof, config, data_name="df", cv=3, seed=4), df=df)
     X, y = training_data(df, prof)
-    in_process = cross_validate(prof, build_model(prof, config, seed=4, cv=3), X, y, cv=3, seed=4)
+    in_process = cross_validate(prof, build(prof, config, seed=4, cv=3), X, y, cv=3, seed=4)
     assert np.allclose(ns["cash_scores"], in_process, rtol=1e-9, atol=1e-12)
 
 
@@ -101,7 +101,8 @@ def test_every_hyperparameter_is_spelled_out_with_the_seed():
     config = validate("lightgbm", {"num_leaves": 15}, prof.task)
     code = generate_code(prof, config, seed=7)
     for name, value in config.params.items():
-        assert f"    {name}={value!r}," in code
+        if family("lightgbm").param(name).estimator_arg:  # early stopping is the code's, not LightGBM's
+            assert f"    {name}={value!r}," in code
     assert "random_state=7" in code and "shuffle=True, random_state=7" in code
 
 
@@ -357,20 +358,55 @@ def classes_frame(n: int, rare: int = 0) -> pd.DataFrame:
     return df
 
 
-def test_histogram_boosting_stops_early_only_above_the_rows_the_knowledge_base_measured():
-    config = validate("hist_gradient_boosting", {"max_iter": 1000, "learning_rate": 0.3}, "multiclass")
-    measured = profile(classes_frame(1001), "y")
-    assert "early_stopping" not in generate_code(measured, config, cv=3)
-    assert build_model(measured, config).named_steps["model"].early_stopping == "auto"  # as the knowledge base saw it
+def test_histogram_boosting_stops_early_as_its_parameter_says():
+    auto = validate("hist_gradient_boosting", {"max_iter": 1000, "learning_rate": 0.3}, "multiclass")
     df = classes_frame(1500)
     prof = profile(df, "y")
-    code = generate_code(prof, config, data_name="df", cv=3)
-    assert "    early_stopping=True,  # 'auto' stops early only above 10,000 rows; all max_iter rounds take" in code
-    ns, _ = run(code, df=df)
+    assert "    early_stopping='auto'," in generate_code(prof, auto, cv=3)  # the library's rule: above 10,000 rows
+    stopping = validate(
+        "hist_gradient_boosting", {"max_iter": 1000, "learning_rate": 0.3, "early_stopping": True}, "multiclass"
+    )
+    ns, _ = run(generate_code(prof, stopping, data_name="df", cv=3), df=df)
     assert ns["cash_model"].named_steps["model"].n_iter_ < 1000
-    # a class too rare for the stratified validation split keeps 'auto' (the split would fail)
-    rare = profile(classes_frame(1500, rare=2), "y")
-    assert effective_cv(rare, 3)[0] == 2 and "early_stopping" not in generate_code(rare, config, cv=2)
+
+
+def test_early_stopping_is_turned_off_where_too_few_rows_could_be_held_out():
+    config = validate("hist_gradient_boosting", {"early_stopping": True}, "multiclass")
+    rare = profile(classes_frame(1500, rare=2), "y")  # a class too rare for the stratified split
+    code = generate_code(rare, config, cv=2)
+    assert "    early_stopping=False," in code and "# note: early_stopping=True turned off" in code
+    tiny = profile(classes_frame(60), "y")  # a tenth of a fold is a handful of rows
+    lightgbm = validate("lightgbm", {"early_stopping": True, "n_estimators": 2000}, "multiclass")
+    assert "cash_fit_stopping_early" not in generate_code(tiny, lightgbm, cv=3)
+
+
+@pytest.mark.parametrize("name", ["lightgbm", "xgboost", "catboost"])
+@pytest.mark.parametrize("task", sorted(TARGETS))
+def test_boosting_stops_early_in_each_fold_and_the_final_fit_trains_what_the_folds_kept(name, task):
+    df = frame_for(task, messy_frame(400))
+    prof = profile(df, TARGETS[task])
+    rounds = family(name).rounds
+    config = validate(name, {"early_stopping": True, "learning_rate": 0.3, rounds: 2000}, prof.task)
+    ns, printed = run(generate_code(prof, config, data_name="df", cv=3), df=df)
+    kept = ns["cash_rounds"]
+    assert kept["cap"] == 2000 and len(kept["kept"]) == 3 and min(kept["kept"]) < 2000
+    assert kept["final"] == round(np.mean(kept["kept"]))
+    assert ns["cash_model"].get_params()[f"model__{rounds}"] == kept["final"]
+    assert "rounds kept by the folds" in printed
+    assert len(ns["cash_model"].predict(new_rows(df))) == 4
+
+
+def test_a_blend_member_that_stops_early_does_so_in_each_fold():
+    df = frame_for("binary", messy_frame(400))
+    prof = profile(df, "expensive")
+    configs = [
+        validate("lightgbm", {"early_stopping": True, "n_estimators": 2000}, "binary"),
+        validate("linear", {}, "binary"),
+    ]
+    ns, printed = run(generate_blend_code(prof, configs, data_name="df", cv=3), df=df)
+    assert ns["CASH_ROUNDS"] == {"lightgbm_1": "model__n_estimators"}
+    assert ns["cash_model"].named_estimators_["lightgbm_1"].get_params()["model__n_estimators"] < 2000
+    assert len(ns["cash_model"].predict_proba(new_rows(df))) == 4
 
 
 def test_knn_neighbours_are_capped_by_the_rows_of_a_training_fold():

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from llm_cash_magic import CashError, History, profile, record_result, validate
+from llm_cash_magic import CashError, History, pipeline, profile, record_result, validate
 from llm_cash_magic.codegen import build_model
+from llm_cash_magic.frontends.options import parse
 from llm_cash_magic.home import default_home
 from llm_cash_magic.recommenders.llm.settings import LLMSettings
 from llm_cash_magic.recommenders.offline import knowledge
@@ -288,3 +289,54 @@ def test_what_the_data_forces_on_the_code_is_no_user_override(history):
     assert pipeline.execute(code, {"df": df}, history, trial_id) is None
     trial = history.trial(trial_id)
     assert trial["status"] == "done" and trial["params"]["max_bins"] == 100 and trial["overrides"] == {}
+
+
+def test_a_model_that_stops_early_is_recorded_with_its_cap_and_the_rounds_it_kept(history, churn):
+    prof = profile(churn, "churned")
+    run_id = history.start_run(prof, data_name="churn", n_columns=4, strategy="offline")
+    planned = validate("lightgbm", {"early_stopping": True, "n_estimators": 2000}, prof.task).params
+    trial = history.add_trial(run_id, family="lightgbm", source="offline", recommended=planned, params=planned)
+    model = build_model(prof, validate("lightgbm", {"early_stopping": True, "n_estimators": 120}, prof.task))
+    record_result(
+        trial, model, [0.8, 0.9], 1.0, history=history, rounds={"cap": 2000, "kept": [110, 130], "final": 120}
+    )
+    t = history.trial(trial)
+    assert t["params"]["n_estimators"] == 2000 and t["params"]["early_stopping"] is True
+    assert t["overrides"] == {} and t["details"]["rounds"]["kept"] == [110, 130]
+
+
+class TestReferences:
+    def plan(self, df, history, line="df target=churned strategy=defaults cv=3"):
+        return pipeline.plan(df, parse(line), LLMSettings(), history)
+
+    def test_they_are_measured_once_per_dataset_and_folds(self, history, churn):
+        plan = self.plan(churn, history)
+        run_id = pipeline.start_run(history, plan, [])
+        first = pipeline.references(history, plan, churn, run_id)
+        assert set(first) == {"trivial", "lightgbm"} and first["trivial"]["cv_mean"] == 0.5  # AUC of the prior
+        assert len(first["lightgbm"]["cv_scores"]) == 3 and first["lightgbm"]["source"] == "reference"
+        later = self.plan(churn, history)
+        again = pipeline.references(history, later, churn, pipeline.start_run(history, later, []))
+        assert again == first  # read back, not measured again
+        other = self.plan(churn, history, "df target=churned strategy=defaults cv=4")
+        other_run = pipeline.start_run(history, other, [])
+        assert len(pipeline.references(history, other, churn, other_run)["lightgbm"]["cv_scores"]) == 4
+
+    def test_a_result_is_printed_next_to_them_and_flagged_below_the_trivial_one(self, history, churn, capsys):
+        plan = self.plan(churn, history)
+        run_id = pipeline.start_run(history, plan, [])
+        refs = pipeline.references(history, plan, churn, run_id)
+        config = validate("linear", {}, plan.profile.task)
+        trial = history.add_trial(run_id, family="linear", source="t", recommended=config.params, params=config.params)
+        record_result(trial, build_model(plan.profile, config), [0.45, 0.40, 0.47], 1.0, history=history)
+        out = capsys.readouterr().out
+        lightgbm = refs["lightgbm"]["cv_mean"]
+        assert f"roc_auc on the same folds: LightGBM defaults {lightgbm:.4f} (this −{lightgbm - 0.44:.4f})" in out
+        assert "trivial predictor (the class frequencies) 0.5000" in out
+        assert "WARNING: this model does no better than the trivial predictor" in out
+
+    def test_they_are_the_history_tasks_yardstick(self, history, churn):
+        plan = self.plan(churn, history)
+        pipeline.references(history, plan, churn, pipeline.start_run(history, plan, []))
+        [task] = history.measured_tasks()
+        assert task.trivial == 0.5 and [t["family"] for t in task.trials] == ["lightgbm"]

@@ -32,7 +32,7 @@ def test_a_schema_1_history_is_migrated_and_keeps_its_runs(tmp_path, houses, mon
     assert [r["id"] for r in history.runs()] == [run_id]
     assert history.requests() == []
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
 
 
 def test_a_recorded_request_reads_back_with_its_json_fields(history):

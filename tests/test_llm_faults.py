@@ -157,7 +157,7 @@ def test_a_stream_whose_events_are_not_json(fake_llm, llm_settings, houses, hist
 
 def test_families_and_parameters_that_do_not_exist(fake_llm, llm_settings, houses, history):
     fake_llm.reply(
-        '{"family": "catboost", "params": {"depth": 6}}\n'
+        '{"family": "tabpfn", "params": {"depth": 6}}\n'
         '{"family": "lightgbm", "params": {"boosting_type": "dart", "learning_rate": 0.1}}\n',
         '{"family": "TabPFN"}\n',
     )
@@ -169,7 +169,7 @@ def test_families_and_parameters_that_do_not_exist(fake_llm, llm_settings, house
 
 
 def test_a_requests_problems_are_one_line_and_every_one_is_recorded(fake_llm, llm_settings, houses, history):
-    unknown = ["catboost", "xgboost", "tabpfn", "autogluon", "svm"]
+    unknown = ["tabpfn", "autogluon", "svm", "lasso_lars", "gaussian_process"]
     fake_llm.reply(
         "\n".join(json.dumps({"family": f, "params": {}}) for f in unknown),
         "\n".join(json.dumps({"family": f.upper(), "params": {}}) for f in unknown),
@@ -178,7 +178,7 @@ def test_a_requests_problems_are_one_line_and_every_one_is_recorded(fake_llm, ll
     assert {r.source for r in recs} == {"offline"} and len(recs) == 3
     dropped = [n for n in notices if "unknown model family" in n]
     assert len(dropped) == 2 and len(notices) == 6  # per request its problems and its summary; asking again; fill
-    assert dropped[0].startswith("LLM answer, 5 problems: line 1: unknown model family 'catboost'")
+    assert dropped[0].startswith("LLM answer, 5 problems: line 1: unknown model family 'tabpfn'")
     assert dropped[0].endswith("(and 4 more; %cash export lists them all)")
     assert [len(request["repairs"]) for request in history.requests()] == [5, 5]
 

@@ -179,9 +179,9 @@ def test_a_valid_object_becomes_a_complete_recommendation():
 
 
 def test_an_unknown_family_is_a_problem_naming_the_known_ones():
-    problem = recommendation({"family": "xgboost", "params": {}})
+    problem = recommendation({"family": "tabpfn", "params": {}})
     assert isinstance(problem, Problem) and problem.line == 3
-    assert "unknown model family 'xgboost'" in problem.reason and "lightgbm" in problem.reason
+    assert "unknown model family 'tabpfn'" in problem.reason and "lightgbm" in problem.reason
 
 
 def test_a_missing_family_is_a_problem():
@@ -218,3 +218,14 @@ def test_a_repaired_syntax_is_noted():
 def test_a_long_or_structured_rationale_is_kept_as_bounded_text():
     rec = recommendation({"family": "linear", "rationale": {"why": "x" * 2000}})
     assert isinstance(rec.rationale, str) and len(rec.rationale) <= 500
+
+
+def test_a_family_that_is_not_installed_is_a_problem_saying_what_to_install(monkeypatch):
+    import dataclasses
+
+    from llm_cash_magic.space import FAMILIES
+
+    monkeypatch.setitem(FAMILIES, "xgboost", dataclasses.replace(FAMILIES["xgboost"], requires="no_such_package"))
+    problem = recommendation({"family": "XGBClassifier", "params": {"eta": 0.1}})
+    assert isinstance(problem, Problem)
+    assert 'XGBoost is not installed here: pip install "llm_cash_magic[no_such_package]"' in problem.reason

@@ -113,15 +113,15 @@ def test_a_model_repeating_one_line_is_given_up_after_a_bounded_number_of_proble
 
 def test_a_short_answer_gets_one_follow_up_that_lists_its_problems(fake_llm, recommender, prof):
     fake_llm.reply(
-        '{"family": "xgboost", "params": {}}\n' + ANSWER, json.dumps(LINES[0] | {"family": "extra_trees", "params": {}})
+        '{"family": "tabpfn", "params": {}}\n' + ANSWER, json.dumps(LINES[0] | {"family": "extra_trees", "params": {}})
     )
     recs = list(recommender.recommend(prof, n=4))
     assert [r.family for r in recs] == ["lightgbm", "random_forest", "linear", "extra_trees"]
     first, follow_up = fake_llm.chat_requests
     assert follow_up.messages[:2] == first.messages
-    assert follow_up.messages[2] == {"role": "assistant", "content": '{"family": "xgboost", "params": {}}\n' + ANSWER}
+    assert follow_up.messages[2] == {"role": "assistant", "content": '{"family": "tabpfn", "params": {}}\n' + ANSWER}
     ask = follow_up.messages[3]["content"]
-    assert "line 1: unknown model family 'xgboost'" in ask and "gave 3 usable configurations; 1 more is needed" in ask
+    assert "line 1: unknown model family 'tabpfn'" in ask and "gave 3 usable configurations; 1 more is needed" in ask
     assert "Answer with exactly 1 new configuration in the same format" in ask
     assert '"family": "lightgbm"' in ask  # already accepted: not to be repeated
 

@@ -253,17 +253,32 @@ def test_run_shows_progress_fold_by_fold(make_panel):
     assert card.view.progress.layout.display == "none"  # done: the score replaces the bar
 
 
-def test_the_score_is_shown_next_to_the_library_defaults_score_on_the_same_data(make_panel, history):
-    panel = make_panel(Scripted([rec("linear")]))
+def test_the_score_is_shown_next_to_the_references_on_the_same_folds(make_panel, history, houses):
+    panel = make_panel(Scripted([rec("linear")]), data=houses)
     panel.stream()
     card = panel.cards[0]
     card.run_button.click()
-    assert "library defaults" not in card.view.status.value  # these are the defaults
-    defaults = history.run(panel.run_id)["trials"][0]
+    refs = {t["family"]: t for t in history.run(panel.run_id)["trials"] if t["source"] == "reference"}
+    assert set(refs) == {"trivial", "lightgbm"}  # measured before the run, on its folds
+    status = card.view.status.value
+    assert f"rmse on the same folds: LightGBM defaults {refs['lightgbm']['cv_mean']:.4f} (this " in status
+    assert f"trivial predictor (the mean) {refs['trivial']['cv_mean']:.4f}" in status
     card.editors[0].value = 300.0
     card.run_button.click()
-    assert f"library defaults {defaults['cv_mean']:.4f} ± {defaults['cv_std']:.4f}" in card.view.status.value
-    assert "better by" in card.view.status.value or "worse by" in card.view.status.value
+    assert sum(t["source"] == "reference" for t in history.run(panel.run_id)["trials"]) == 2  # measured once
+
+
+def test_a_result_no_better_than_the_trivial_predictor_is_flagged_in_red(make_panel, history, houses):
+    panel = make_panel(Scripted([rec("knn", {"n_neighbors": 1})]), data=houses)
+    panel.stream()
+    card = panel.cards[0]
+    card.run_button.click()
+    assert "WARNING" not in card.view.status.value
+    # a newer trivial reference on the same folds that no model here can beat: an RMSE of 1
+    history.record_reference(panel.run_id, "trivial", [1.0, 1.0, 1.0], params={"strategy": "mean"})
+    card.run_button.click()
+    status = card.view.status.value
+    assert "jp-error-color1" in status and "WARNING: this model does no better than the trivial predictor" in status
 
 
 def test_copy_code_without_a_clipboard_shows_the_code_to_copy_and_records_no_trial(make_panel, history):
@@ -461,7 +476,9 @@ def test_terminal_ipython_gets_rich_tables_and_the_top_recommendation_trained_as
     [run] = history.runs()
     top = run["recommendations"][0]["family"]  # the offline recommender's first pick, whatever it is
     assert ip.rl_next_input.startswith(f"# %%cash · {space.family(top).label} (")
-    assert [(t["family"], t["status"]) for t in run["trials"]] == [(top, "done")]
+    trained = [(t["family"], t["status"]) for t in run["trials"] if t["source"] != "reference"]
+    assert trained == [(top, "done")]
+    assert "rmse on the same folds: LightGBM defaults" in printed  # the references it is compared with
 
 
 # ---- refinement --------------------------------------------------------------------------------
@@ -488,8 +505,8 @@ def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, 
     assert "training the best one" not in panel.refine_view.status.value  # it was trained: its score is below
     assert panel.refine_view.curve.value.startswith("<svg")
     assert "best rmse so far, trial by trial (lower is better)" in panel.refine_view.curve.value
-    best = trials[-1]
-    assert best["source"] == "refine" and best["status"] == "done" and "cash_model" in namespace
+    best = [t for t in history.run(panel.run_id)["trials"] if t["source"] == "refine"][-1]
+    assert best["status"] == "done" and "cash_model" in namespace
     done = [t for t in searched if t["status"] == "done"]
     assert best["params"] == min(done, key=lambda t: t["cv_mean"])["params"]  # rmse: lower is better
 

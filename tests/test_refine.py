@@ -94,3 +94,25 @@ def test_the_magic_puts_the_best_trial_in_the_new_cell(ip, capsys):
 
     ip.run_line_magic("cash", f"refine {run['id'][:6]} 1")
     assert len([t for t in History.from_environment().run(run["id"])["trials"] if t["source"] == "refine"]) == 4 + 1 + 1
+
+
+def test_a_trial_is_pruned_only_after_half_its_folds_and_only_among_the_worst(task):
+    df, prof, recs, history, run_id = task
+    refine(df, prof, recs, 14, history=history, run_id=run_id, cv=4, families=("linear", "knn"))
+    study = optuna.load_study(study_name=study_name(run_id), storage=storage_url(history))
+    pruned = [t for t in study.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert all(max(t.intermediate_values) >= 2 for t in pruned)  # never after its first fold
+    assert len(pruned) < len(study.trials) / 2  # a search, not best-of-the-recommendations
+    errors = [t["error"] for t in history.run(run_id)["trials"] if t["status"] == "failed"]
+    assert all(e.startswith("pruned: worse than 25 % of the trials after the same folds") for e in errors)
+
+
+def test_only_families_installed_here_are_searched(task, monkeypatch):
+    import dataclasses
+
+    from llm_cash_magic.space import FAMILIES
+
+    monkeypatch.setitem(FAMILIES, "knn", dataclasses.replace(FAMILIES["knn"], requires="no_such_package"))
+    df, prof, recs, history, run_id = task
+    result = refine(df, prof, [r for r in recs if r.family == "linear"], 6, history=history, run_id=run_id, cv=3)
+    assert "knn" not in {t.family for t in result.trials}

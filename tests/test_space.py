@@ -8,7 +8,16 @@ import sys
 import pytest
 
 from llm_cash_magic import CashError, validate
-from llm_cash_magic.space import FAMILIES, describe, estimator_kwargs, family, family_of, params_from_estimator
+from llm_cash_magic.space import (
+    FAMILIES,
+    describe,
+    estimator_kwargs,
+    families_for,
+    family,
+    family_of,
+    params_from_estimator,
+    require_installed,
+)
 
 TASKS = ("binary", "multiclass", "regression")
 
@@ -21,7 +30,8 @@ def test_library_defaults_are_valid_and_accepted_by_the_estimator(name, task):
     assert config.params == fam.defaults(task) and config.notes == ()
     estimator = fam.estimator(task)
     model = estimator.load()(**estimator_kwargs(config), **estimator.fixed)
-    assert params_from_estimator(name, task, model) == config.params
+    held = {k: v for k, v in config.params.items() if fam.param(k).estimator_arg}  # early stopping is the code's
+    assert params_from_estimator(name, task, model) == held
     assert family_of(model) == name
 
 
@@ -176,3 +186,20 @@ def test_estimators_are_imported_lazily():
     code = "import llm_cash_magic, sys; print(sorted(m for m in ('lightgbm', 'sklearn.ensemble') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_family_whose_library_is_missing_says_what_to_install(monkeypatch):
+    import dataclasses
+
+    monkeypatch.setitem(FAMILIES, "catboost", dataclasses.replace(FAMILIES["catboost"], requires="no_such_package"))
+    assert validate("catboost", {"depth": 8}, "binary").params["depth"] == 8  # still a valid configuration
+    with pytest.raises(CashError, match=r'CatBoost is not installed here: pip install "llm_cash_magic\[no_such'):
+        require_installed("catboost")
+    assert "catboost" not in [f.name for f in families_for("binary")]
+    assert "catboost" not in describe("binary")  # nor in what prompts and editors show
+
+
+@pytest.mark.parametrize("name", ["xgboost", "catboost"])
+def test_the_optional_families_are_among_the_families_when_installed(name):
+    assert family(name).installed and name in [f.name for f in families_for("regression")]
+    assert family(name).rounds and validate(name, {"early_stopping": True}, "binary").params["early_stopping"]

@@ -1,18 +1,22 @@
-"""Build the offline recommender's knowledge base: every pool configuration cross-validated on
-every ``kb`` task (and on your own data), written as compact JSON.
+"""Build the offline recommender's knowledge base: the pool of configurations cross-validated on
+every ``kb`` task at the sizes users have, written as compact JSON.
 
     python -m llm_cash_magic.bench.build_knowledge                       # the shipped KB
     python -m llm_cash_magic.bench.build_knowledge --data sales.csv --target revenue \\
         --out "$LLM_CASH_HOME/knowledge.json"                            # extended with your task
 
-Re-running resumes: each finished evaluation is appended to ``--work`` (one JSONL file per task)
-and skipped next time; the JSON is assembled from there at the end (its ``wall_seconds`` sums
-the runs). A new work folder starts from the evaluations the ``--base`` knowledge base already
-holds (the shipped one by default), so extending it with your own task, or growing the pool,
-evaluates only what is new, and tasks with nothing new are not even loaded (no data packages
-needed). Fits run single-threaded in child processes, ``--workers`` at a time, each configuration
-bounded by ``--seconds``; tasks larger than ``--max-rows`` are subsampled (stratified) so the
-whole build takes about an hour.
+Each task is measured at every size of ``SIZES`` its rows allow (a stratified subsample; a task
+smaller than the first, at its own size), each size an entry of its own: configurations that win
+on 1,000 rows often lose on 50,000. An entry holds every pool configuration's fold scores, its
+fit seconds, and the trivial predictor's scores on the same folds (3-fold CV; from 4,000 rows on,
+the first fold only: a third of 4,000 rows or more measures well enough, and fits there are long).
+
+Resumable: each finished evaluation is appended to ``--work`` (a JSONL file per entry) and skipped
+next time, and a new work folder starts from the entries the ``--base`` knowledge base holds (the
+shipped one by default). So committing ``kb.json`` commits the build's progress: a build stopped on
+one machine goes on on another. Fits run single-threaded in child processes, ``--workers`` at a
+time, each bounded in time (more for larger sizes); ``--hours`` stops starting new entries after
+that long, and the JSON holds what is done.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from contextlib import suppress
@@ -27,20 +32,45 @@ from datetime import date
 from importlib import metadata
 from pathlib import Path
 
-from ..codegen import build_model, package_versions
+import numpy as np
+
+from ..codegen import Built, package_versions
+from ..codegen import build as build_model
 from ..errors import CashError
 from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import FORMAT, KNOWLEDGE_FILE
 from ..run.evaluation import cross_validate
+from ..run.references import trivial_model
 from ..space import validate
 from . import datasets
-from .evaluate import Outcome, features_and_target, limit_threads, run_bounded
+from .evaluate import Outcome, features_and_target, limit_threads, one_thread, run_bounded
 from .pool import KINDS, build_pool, config_key, kind_of
 from .progress import progress_bar
 
-DEFAULTS = {"max_rows": 1000, "cv": 3, "seed": 0, "seconds": 20.0, "random_per_family": 5}
-SCORED_WITH = ("max_rows", "cv", "seed", "seconds_per_config")  # what a stored score depends on
+SIZES = (1_000, 4_000, 16_000, 50_000)  # rows of an entry; smaller tasks are measured at their own size
+ONE_FOLD_FROM = 4_000  # from this size on, only the first of the folds is run
+DEFAULTS = {"cv": 3, "seed": 0, "seconds": 20.0, "random_per_family": 2}
+MAX_SECONDS = 600.0  # no fit may take longer, whatever the size
+SCORED_WITH = ("cv", "seed", "seconds_per_config", "sizes")  # what a stored score depends on
+
+
+def entry_sizes(n_rows: int) -> list[int]:
+    """The sizes a task of ``n_rows`` is measured at."""
+    return [size for size in SIZES if size <= n_rows] or [n_rows]
+
+
+def folds_run(size: int, cv: int) -> int:
+    return 1 if size >= ONE_FOLD_FROM else cv
+
+
+def seconds_at(size: int, seconds: float) -> float:
+    """The time limit of one configuration's folds at ``size`` rows (``seconds`` at 1,000)."""
+    return min(MAX_SECONDS, seconds * max(1.0, size / 1_000) ** 0.8)
+
+
+def entry_name(task: str, size: int) -> str:
+    return f"{task}@{size}"
 
 
 def build(
@@ -48,45 +78,73 @@ def build(
     *,
     work: Path,
     out: Path,
-    max_rows: int = DEFAULTS["max_rows"],
     cv: int = DEFAULTS["cv"],
     seed: int = DEFAULTS["seed"],
     seconds: float = DEFAULTS["seconds"],
     per_family: int = DEFAULTS["random_per_family"],
     workers: int = 1,
     base: Path | None = None,
+    hours: float | None = None,
+    families: tuple[str, ...] = (),
 ) -> dict:
-    """Evaluate the pool on each (name, loader) task, resuming from ``work`` (seeded from the
-    ``base`` knowledge base when new); write ``out``."""
+    """Evaluate the pool (of ``families`` only, if given) on each (name, loader) task at each of
+    its sizes, resuming from ``work`` (seeded from the ``base`` knowledge base when new); write ``out``."""
     params = {
-        "max_rows": max_rows,
         "cv": cv,
         "seed": seed,
         "seconds_per_config": seconds,
         "random_per_family": per_family,
+        "sizes": list(SIZES),
+        "one_fold_from": ONE_FOLD_FROM,
     }
     held = _claim(work, params)
     if held is None:
-        params["base"] = _seed(work, base, params, [name for name, _ in tasks]) if base else None
+        params["base"] = _seed(work, base, params) if base else None
     else:
         params["base"] = held.get("base")
     (work / "params.json").write_text(json.dumps(params, sort_keys=True), encoding="utf-8")
     pools = {kind: build_pool(kind, per_family, seed) for kind in KINDS}
+    if families:
+        pools = {kind: [(c, s) for c, s in pool if c.family in families] for kind, pool in pools.items()}
     started = time.monotonic()
     spent = work / "wall_seconds"  # summed over resumed runs, even interrupted ones
+    entries = _plan(tasks, work)
     try:
         with progress_bar() as bar:
-            overall = bar.add_task("knowledge base", total=len(tasks))
-            for name, loader in tasks:
-                _build_task(name, loader, pools, work, max_rows, cv, seed, seconds, workers, bar)
+            overall = bar.add_task("knowledge base", total=len(entries))
+            for name, size, loader in entries:
+                if hours is not None and time.monotonic() - started > 3600 * hours:
+                    break
+                _build_entry(name, size, loader, pools, work, cv, seed, seconds, workers, bar)
                 bar.advance(overall)
     finally:
         total = (float(spent.read_text()) if spent.exists() else 0.0) + time.monotonic() - started
         spent.write_text(f"{total:.0f}", encoding="utf-8")
-    kb = assemble([name for name, _ in tasks], pools, work, params | {"workers": workers}, total)
+    kb = assemble(pools, work, params | {"workers": workers, "cpus": os.cpu_count()}, total)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(kb, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
     return kb
+
+
+def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, object]]:
+    """Every (task, size) entry, the sizes with the fewest entries first (few tasks reach 50,000
+    rows, and their entries decide the first pick on large data): a build stopped early has spent
+    its time where evidence is thinnest."""
+    entries = []
+    for name, loader in tasks:
+        rows = work / "rows.json"
+        known = json.loads(rows.read_text(encoding="utf-8")) if rows.exists() else {}
+        if name not in known:  # how many rows the task has, learnt once
+            known[name] = len(loader(None, 0)[0])
+            rows.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
+        entries += [(name, size, loader) for size in entry_sizes(known[name])]
+    bucket = {size: sum(1 for e in entries if _bucket(e[1]) == _bucket(size)) for _, size, _ in entries}
+    return sorted(entries, key=lambda e: (bucket[e[1]], -e[1], e[0]))
+
+
+def _bucket(size: int) -> int:
+    """Sizes below the first of ``SIZES`` (small tasks at their own size) count as one bucket."""
+    return max(size, SIZES[0]) if size >= SIZES[0] else 0
 
 
 def _claim(work: Path, params: dict) -> dict | None:
@@ -105,24 +163,23 @@ def _claim(work: Path, params: dict) -> dict | None:
     return held
 
 
-def _seed(work: Path, base: Path, params: dict, names: list[str]) -> dict | None:
-    """Copy the ``base`` knowledge base's evaluations of ``names`` into ``work``, when scored alike;
-    returns what the build started from."""
-    data = json.loads(base.read_text(encoding="utf-8"))
-    held = data["build"]
-    if any(held.get(k) != params[k] for k in SCORED_WITH):
+def _seed(work: Path, base: Path, params: dict) -> dict | None:
+    """Copy the ``base`` knowledge base's entries into ``work`` when they were scored alike (and
+    its configurations are still valid as they are); returns what the build started from."""
+    if not base.exists():
         return None
-    seeded = [entry for entry in data["tasks"] if entry["name"] in names]
-    for entry in seeded:
+    data = json.loads(base.read_text(encoding="utf-8"))
+    if data.get("format") != FORMAT or any(data["build"].get(k) != params[k] for k in SCORED_WITH):
+        return None
+    (work / "entries").mkdir(exist_ok=True)
+    for entry in data["tasks"]:
         kind = kind_of(entry["profile"]["task"])
-        task = KINDS[kind][0]
         lines = []
-        for (family, params_, _), (mean, folds, took, _pct) in zip(
-            data["configs"][kind], entry["results"], strict=True
-        ):
-            config = validate(family, params_, task)
-            if config.params != params_ or took is None:  # the space changed since: evaluate it again
+        for (family, params_, _), result in zip(data["configs"][kind], entry["results"], strict=True):
+            config = validate(family, params_, KINDS[kind][0])
+            if result is None or config.params != params_:  # not measured, or the space changed since
                 continue
+            mean, folds, took, _ = result
             lines.append(
                 {
                     "key": config_key(config),
@@ -131,39 +188,70 @@ def _seed(work: Path, base: Path, params: dict, names: list[str]) -> dict | None
                     "error": None if mean is not None else f"failed (in {base.name})",
                 }
             )
-        (work / f"{entry['name']}.profile.json").write_text(
-            json.dumps(entry["profile"], sort_keys=True), encoding="utf-8"
-        )
-        (work / f"{entry['name']}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
-    if not seeded:
-        return None
-    return {"version": data["version"], "tasks": len(seeded), "wall_seconds": held.get("wall_seconds")}
+        stem = work / "entries" / entry_name(entry["name"], entry["size"])
+        meta = {
+            "name": entry["name"],
+            "size": entry["size"],
+            "source": entry["source"],
+            "profile": entry["profile"],
+            "trivial": entry["trivial"],
+        }
+        stem.with_suffix(".meta.json").write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+        stem.with_suffix(".jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines), encoding="utf-8")
+    return {
+        "version": data["version"],
+        "entries": len(data["tasks"]),
+        "wall_seconds": data["build"].get("wall_seconds"),
+    }
 
 
-def _build_task(name, loader, pools, work, max_rows, cv, seed, seconds, workers, bar) -> None:
-    results_path, profile_path = work / f"{name}.jsonl", work / f"{name}.profile.json"
-    done = {json.loads(line)["key"] for line in _lines(results_path)}
-    if profile_path.exists():  # nothing new for this task: no need to load its data
-        kind = kind_of(json.loads(profile_path.read_text(encoding="utf-8"))["task"])
+def _build_entry(name, size, loader, pools, work, cv, seed, seconds, workers, bar) -> None:
+    stem = work / "entries" / entry_name(name, size)
+    stem.parent.mkdir(exist_ok=True)
+    results, meta_path = stem.with_suffix(".jsonl"), stem.with_suffix(".meta.json")
+    done = {json.loads(line)["key"] for line in _lines(results)}
+    if meta_path.exists():  # nothing new for this entry: no need to load its data
+        kind = kind_of(json.loads(meta_path.read_text(encoding="utf-8"))["profile"]["task"])
         if all(config_key(c) in done for c, _ in pools[kind]):
             return
-    frame, target, task = loader(max_rows, seed)
+    frame, target, task = loader(size, seed)
     X, y = features_and_target(frame, target)
     prof = profile(frame, target, task=task)
-    profile_path.write_text(json.dumps(prof.to_dict(), sort_keys=True), encoding="utf-8")
-    todo = {config_key(c): c for c, _ in pools[kind_of(task)] if config_key(c) not in done}
-    jobs = {key: _cv_job(prof, config, X, y, cv, seed) for key, config in todo.items()}
-    progress = bar.add_task(f"  {name}", total=len(pools[kind_of(task)]), completed=len(done))
-    with results_path.open("a", encoding="utf-8") as fh:
-        for key, outcome in run_bounded(jobs, workers=workers, seconds=seconds):
+    limit = folds_run(size, cv)
+    if not meta_path.exists():
+        meta = {
+            "name": name,
+            "size": size,
+            "source": _source(name),
+            "profile": prof.to_dict(),
+            "trivial": _trivial(prof, X, y, cv, seed, limit),
+        }
+        meta_path.write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    pool = pools[kind_of(task)]
+    todo = {config_key(c): c for c, _ in pool if config_key(c) not in done}
+    jobs = {key: _cv_job(prof, config, X, y, cv, seed, limit) for key, config in todo.items()}
+    progress = bar.add_task(f"  {entry_name(name, size)}", total=len(pool), completed=len(done))
+    with results.open("a", encoding="utf-8") as fh:
+        for key, outcome in run_bounded(jobs, workers=workers, seconds=seconds_at(size, seconds)):
             fh.write(json.dumps(_record(key, outcome)) + "\n")
             fh.flush()
             bar.advance(progress)
     bar.remove_task(progress)
 
 
-def _cv_job(prof: TaskProfile, config, X, y, cv: int, seed: int):
-    return lambda: cross_validate(prof, build_model(prof, config, seed), X, y, cv=cv, seed=seed).tolist()
+def _cv_job(prof: TaskProfile, config, X, y, cv: int, seed: int, limit: int):
+    def job():
+        built = build_model(prof, config, seed, cv)
+        one_thread(built.model)
+        return cross_validate(prof, built, X, y, cv=cv, seed=seed, limit=limit).tolist()
+
+    return job
+
+
+def _trivial(prof: TaskProfile, X, y, cv: int, seed: int, limit: int) -> list[float]:
+    """The trivial predictor's fold scores: class frequencies, or the mean."""
+    scores = cross_validate(prof, Built(trivial_model(prof)), X, y, cv=cv, seed=seed, limit=limit)
+    return [_sig(s) for s in scores]
 
 
 def _record(key: str, outcome: Outcome) -> dict:
@@ -180,8 +268,13 @@ def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.exists() else []
 
 
-def assemble(names: list[str], pools: dict, work: Path, params: dict, wall_seconds: float) -> dict:
-    """The knowledge base as plain data: pools, and per task its profile and every pool score."""
+def _source(name: str) -> str:
+    return datasets.DATASETS[name]["src"] if name in datasets.DATASETS else "user data"
+
+
+def assemble(pools: dict, work: Path, params: dict, wall_seconds: float) -> dict:
+    """The knowledge base as plain data: pools, and per entry (task and size) its profile, the
+    trivial predictor's score and every pool configuration's result (null: not measured yet)."""
     kb = {
         "format": FORMAT,
         "version": date.today().isoformat(),
@@ -189,26 +282,38 @@ def assemble(names: list[str], pools: dict, work: Path, params: dict, wall_secon
         "configs": {kind: [[c.family, c.params, source] for c, source in pool] for kind, pool in pools.items()},
         "tasks": [],
     }
-    for name in names:
-        prof = TaskProfile.from_dict(json.loads((work / f"{name}.profile.json").read_text(encoding="utf-8")))
+    for meta_path in sorted((work / "entries").glob("*.meta.json")):
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        prof = TaskProfile.from_dict(meta["profile"])
         pool = pools[kind_of(prof.task)]
-        found = {r["key"]: r for r in map(json.loads, _lines(work / f"{name}.jsonl"))}
+        found = {
+            r["key"]: r
+            for r in map(json.loads, _lines(meta_path.with_name(meta_path.name.replace(".meta.json", ".jsonl"))))
+        }
         rows = [found.get(config_key(config)) for config, _ in pool]
-        means = [sum(r["scores"]) / len(r["scores"]) if r and r["scores"] else None for r in rows]
-        ranks = percentiles(means, means, METRICS[prof.metric])
+        if not any(rows):
+            continue
+        means = [float(np.mean(r["scores"])) if r and r["scores"] else None for r in rows]
+        measured = [m for m, r in zip(means, rows, strict=True) if r]
+        ranks = percentiles(means, measured, METRICS[prof.metric])
         kb["tasks"].append(
             {
-                "name": name,
-                "source": datasets.DATASETS[name]["src"] if name in datasets.DATASETS else "user data",
-                "profile": prof.to_dict(),
-                # per pool configuration: [mean CV score, fold scores, seconds, percentile among the pool]
+                "name": meta["name"],
+                "size": meta["size"],
+                "source": meta["source"],
+                "profile": meta["profile"],
+                "trivial": meta["trivial"],
+                # per pool configuration: [mean CV score, fold scores, seconds, percentile among those
+                # measured] (mean null: it failed or ran out of time), or null: not measured yet
                 "results": [
                     [
                         _sig(m),
                         [_sig(s) for s in r["scores"]] if m is not None else None,
-                        round(r["seconds"], 2) if r else None,
+                        round(r["seconds"], 2),
                         round(float(p), 1),
                     ]
+                    if r
+                    else None
                     for m, r, p in zip(means, rows, ranks, strict=True)
                 ],
             }
@@ -239,22 +344,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-catalog", action="store_true", help="only the --data tasks")
     parser.add_argument("--out", type=Path, default=KNOWLEDGE_FILE)
     parser.add_argument("--work", type=Path, default=Path(".cash-kb"), help="resumable results (default .cash-kb)")
-    parser.add_argument("--max-rows", type=int, default=DEFAULTS["max_rows"])
     parser.add_argument("--cv", type=int, default=DEFAULTS["cv"])
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"])
-    parser.add_argument("--seconds", type=float, default=DEFAULTS["seconds"], help="limit per configuration")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=DEFAULTS["seconds"],
+        help="time limit per configuration at 1,000 rows (more for larger sizes)",
+    )
     parser.add_argument(
         "--random",
         type=int,
         default=DEFAULTS["random_per_family"],
         help="random configurations drawn from each family's space",
     )
+    parser.add_argument("--family", action="append", help="only these families' configurations (default: all)")
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--hours", type=float, help="start no new entry after this many hours; write what is done")
     parser.add_argument(
         "--base",
         type=Path,
         default=KNOWLEDGE_FILE,
-        help="a new --work folder starts from this knowledge base's evaluations (default: shipped)",
+        help="a new --work folder starts from this knowledge base's entries (default: shipped)",
     )
     parser.add_argument("--no-base", action="store_true", help="evaluate everything afresh")
     args = parser.parse_args(argv)
@@ -275,19 +386,20 @@ def main(argv: list[str] | None = None) -> int:
             tasks,
             work=args.work,
             out=args.out,
-            max_rows=args.max_rows,
             cv=args.cv,
             seed=args.seed,
             seconds=args.seconds,
             per_family=args.random,
             workers=args.workers,
             base=None if args.no_base else args.base,
+            hours=args.hours,
+            families=tuple(args.family or ()),
         )
     except CashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     size = args.out.stat().st_size
-    print(f"wrote {args.out} ({size / 1e6:.2f} MB, {len(kb['tasks'])} tasks, {kb['build']['wall_seconds']} s)")
+    print(f"wrote {args.out} ({size / 1e6:.2f} MB, {len(kb['tasks'])} entries, {kb['build']['wall_seconds']} s)")
     return 0
 
 

@@ -23,6 +23,16 @@ def features_and_target(frame: pd.DataFrame, target: str) -> tuple[pd.DataFrame,
     return frame.drop(columns=[target]), frame[target]
 
 
+def one_thread(model):
+    """``model`` (a pipeline or an ensemble of them) set to train on one thread, so that fits can
+    run side by side: CatBoost ignores the OpenMP limits ``limit_threads`` sets."""
+    for value in model.get_params(deep=True).values():
+        if type(value).__module__.startswith("catboost"):
+            value.set_params(thread_count=1)
+    jobs = [key for key in model.get_params(deep=True) if key.endswith("n_jobs")]
+    return model.set_params(**dict.fromkeys(jobs, 1))
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What a bounded job returned, or why it returned nothing."""

@@ -1,53 +1,89 @@
-"""Leave-one-task-out on the knowledge base itself: how the offline recommender would have done on
-each of its tasks had that task been unknown. No fit is needed (every pool configuration's score is
-stored), so settings such as the number of neighbours are chosen here, never on the dev tasks
-the benchmark holds out.
+"""Leave one task out on the knowledge base itself: how the offline recommender would have done on
+each entry had its task (at every size) been unknown. No fit is needed (every measured score is
+stored), so the recommender's settings are chosen here, never on the benchmark's dev tasks.
 
-    python -m llm_cash_magic.bench.loo [--k 4 8 16]
+    python -m llm_cash_magic.bench.loo [--k 8 16 32] [--loss-weight 1 2 4] [--prior-weight 0.5 1 2]
+
+Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was those defaults),
+its mean gain over them (the share of the way to the best configuration measured there), its worst
+loss in error, the mean percentile of the first pick and of the best of the first 5, and how many
+distinct configurations the first pick used.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 
 import numpy as np
+import pandas as pd
 
-from ..recommenders.offline import OfflineRecommender, knowledge
+from ..metrics import METRICS
+from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
+from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
 from ..space import validate
 
 
-def leave_one_out(kb: knowledge.KnowledgeBase, k: int = 8, n: int = 10) -> dict[str, float]:
-    """Mean percentile over the KB's tasks of: the offline top-1, the best of its top n (an upper
-    bound for best-of-n), LightGBM's defaults, and the pool's best single configuration on average."""
-    top1, best_of, lightgbm = [], [], []
-    for task in kb.tasks:
-        pool = kb.pool(task.profile.task)
+def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFrame:
+    """One row per entry whose LightGBM defaults were measured: the first pick against them."""
+    rows = []
+    for entry in kb.tasks:
+        pool = kb.pool(entry.profile.task)
         index = {_key(c.family, c.params): i for i, c in enumerate(pool)}
-        recs = OfflineRecommender(k=k, knowledge_base=kb, exclude=(task.name,))
-        picks = [index[_key(r.family, r.params)] for r in recs.recommend(task.profile, n=n)]
-        top1.append(task.percentiles[picks[0]])
-        best_of.append(max(task.percentiles[i] for i in picks))
-        lightgbm.append(task.percentiles[index[_key("lightgbm", validate("lightgbm", {}, task.profile.task).params)]])
-    return {
-        "offline top-1": float(np.mean(top1)),
-        f"offline best of top {n} (oracle)": float(np.mean(best_of)),
-        "LightGBM defaults": float(np.mean(lightgbm)),
-        "single best on average": _single_best(kb),
-    }
-
-
-def _single_best(kb: knowledge.KnowledgeBase) -> float:
-    """The data-independent baseline: per kind, the one configuration with the best mean percentile
-    over the other tasks (left out in turn), scored on the task left out."""
-    scores = []
-    for task in kb.tasks:
-        others = [t for t in kb.candidates(task.profile) if t.name != task.name]
-        if not others:
+        reference = index[_key("lightgbm", validate("lightgbm", {}, entry.profile.task).params)]
+        if not entry.measured[reference] or entry.scores[reference] is None:
             continue
-        mean = np.mean([t.percentiles for t in others], axis=0)
-        scores.append(task.percentiles[int(np.argmax(mean))])
-    return float(np.mean(scores))
+        recs = OfflineRecommender(knowledge_base=kb, exclude=(entry.name,), **settings).recommend(entry.profile, n=n)
+        picks = [index[_key(r.family, r.params)] for r in recs]
+        picks = [i for i in picks if entry.measured[i]]
+        if not picks:
+            continue
+        metric = METRICS[entry.profile.metric]
+        first, ref = entry.scores[picks[0]], entry.scores[reference]
+        error = (lambda s: 1 - s) if metric.greater_is_better else (lambda s: s)
+        cut = (error(ref) - error(first)) / error(ref) if first is not None and error(ref) > 0 else -1.0
+        rows.append(
+            {
+                "entry": f"{entry.name}@{entry.size}",
+                "bucket": _bucket(entry.size),
+                "first": _key(pool[picks[0]].family, pool[picks[0]].params),
+                "beats": metric.is_better(first, ref),
+                "ties": first == ref,
+                "error_cut": cut,
+                "percentile": entry.percentiles[picks[0]],
+                f"best_of_{n}": max(entry.percentiles[i] for i in picks),
+                "defaults_percentile": entry.percentiles[reference],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def summary(results: pd.DataFrame) -> pd.DataFrame:
+    """Per size bucket (and all together): the first pick against LightGBM's defaults."""
+    groups = [(bucket, group) for bucket, group in results.groupby("bucket", sort=False)] + [("all", results)]
+    best = [c for c in results.columns if c.startswith("best_of_")][0]
+    return pd.DataFrame(
+        [
+            {
+                "size": bucket,
+                "entries": len(group),
+                "beats defaults": f"{group.beats.sum()}/{len(group)}",
+                "ties": int(group.ties.sum()),
+                "median error cut": group.error_cut.median(),
+                "worst error cut": group.error_cut.min(),
+                "first-pick percentile": group.percentile.mean(),
+                f"{best.replace('_', ' ')} percentile": group[best].mean(),
+                "defaults percentile": group.defaults_percentile.mean(),
+                "distinct first picks": group["first"].nunique(),
+            }
+            for bucket, group in groups
+        ]
+    )
+
+
+def _bucket(size: int) -> str:
+    return "< 1,000" if size < 1_000 else f"{size:,}"
 
 
 def _key(family: str, params: dict) -> str:
@@ -55,13 +91,24 @@ def _key(family: str, params: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m llm_cash_magic.bench.loo", description=__doc__)
-    parser.add_argument("--k", type=int, nargs="+", default=[8])
+    parser = argparse.ArgumentParser(
+        prog="python -m llm_cash_magic.bench.loo",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--kb", help="a knowledge base file (default: the shipped one)")
+    parser.add_argument("--k", type=int, nargs="+", default=[DEFAULT_K])
+    parser.add_argument("--loss-weight", type=float, nargs="+", default=[LOSS_WEIGHT])
+    parser.add_argument("--prior-weight", type=float, nargs="+", default=[PRIOR_WEIGHT])
     args = parser.parse_args()
-    kb = knowledge.load()
-    for k in args.k:
-        print(f"k={k}: " + ", ".join(f"{name} {value:.1f}" for name, value in leave_one_out(kb, k).items()))
+    kb = knowledge.load(args.kb)
+    for k, loss, prior in itertools.product(args.k, args.loss_weight, args.prior_weight):
+        table = summary(evaluate(kb, k=k, loss_weight=loss, prior_weight=prior))
+        print(f"k={k} loss_weight={loss:g} prior_weight={prior:g}")
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print()
 
 
 if __name__ == "__main__":
+    np.seterr(all="ignore")
     main()

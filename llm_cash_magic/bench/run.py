@@ -27,11 +27,11 @@ import optuna
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..codegen import build_model
+from ..codegen import build
 from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
-from ..run.evaluation import cross_validate, fit_blend, score
+from ..run.evaluation import cross_validate, fit_blend, fit_final, score
 from ..space import Config
 from .evaluate import Outcome, features_and_target, run_bounded
 from .pool import config_key
@@ -141,14 +141,21 @@ class Split:
     def fit_key(self, config: Config) -> str:
         return f"fit {config_key(config)}"
 
-    def holdout_job(self, config: Config):
-        """Fit on the training split, score on the test split."""
-        model = build_model(self.profile, config, self.context.seed)
-        return lambda: score(self.profile, model.fit(self.X_train, self.y_train), self.X_test, self.y_test)
+    def holdout_job(self, config: Config, cv: int):
+        """Fit on the training split as generated code does (one that stops early learns its rounds
+        from ``cv`` folds first), score on the test split."""
+        model = build(self.profile, config, self.context.seed)
+        seed = self.context.seed
+        return lambda: score(
+            self.profile,
+            fit_final(self.profile, model, self.X_train, self.y_train, cv=cv, seed=seed),
+            self.X_test,
+            self.y_test,
+        )
 
     def holdout(self, configs: list[Config], settings: Settings, bar=None, progress=None) -> None:
         """Test scores of ``configs`` (and of the reference pool) into the cache, each fit bounded."""
-        fits = {self.fit_key(c): self.holdout_job(c) for c in list(self.pool()) + configs}
+        fits = {self.fit_key(c): self.holdout_job(c, settings.cv) for c in list(self.pool()) + configs}
         self.cache.run(fits, settings, settings.seconds, bar, progress)
 
     def pool(self) -> list[Config]:
@@ -186,9 +193,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     def cv_job(config):
         return lambda: float(
             np.mean(
-                cross_validate(
-                    prof, build_model(prof, config, seed), data.X_train, data.y_train, cv=settings.cv, seed=seed
-                )
+                cross_validate(prof, build(prof, config, seed), data.X_train, data.y_train, cv=settings.cv, seed=seed)
             )
         )
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import optuna
 
-from ..space import FAMILIES, Config, Param, family, validate
+from ..space import Config, Param, families_for, family, validate
 
 
 def suggest_config(trial: optuna.Trial, task: str, families: tuple[str, ...] | None = None) -> Config:
     """A family and its hyperparameters suggested by ``trial`` (names are ``family.param``)."""
-    names = list(families or FAMILIES)
+    names = list(families or [f.name for f in families_for(task)])
     name = trial.suggest_categorical("family", names) if len(names) > 1 else names[0]
     params = {p.name: _suggest(trial, f"{name}.{p.name}", p) for p in family(name).params_for(task)}
     return validate(name, params, task)
@@ -28,7 +28,10 @@ def _suggest(trial: optuna.Trial, key: str, param: Param):
     if param.type == "categorical":
         return trial.suggest_categorical(key, list(param.choices))
     if param.log:
-        low, high = min(param.grid), max(param.grid)
+        if param.nullable and not trial.suggest_categorical(f"{key}.limited", [True, False]):
+            return None  # e.g. CatBoost's learning_rate: None lets the library choose
+        grid = [value for value in param.grid if value is not None]
+        low, high = min(grid), max(grid)
         if param.type == "int":
             return trial.suggest_int(key, int(low), int(high), log=True)
         return trial.suggest_float(key, low, high, log=True)

@@ -7,7 +7,9 @@ model; ``blend`` the ensembles. Every string from data or a recommender is emitt
 
 from .blend import BLEND, BLEND_METHODS, blend_params, blend_params_of
 from .generate import (
+    Built,
     as_trained,
+    build,
     build_model,
     check_data_name,
     effective_cv,
@@ -20,6 +22,8 @@ from .training import FOLD_LINE
 
 __all__ = [
     "BLEND",
+    "Built",
+    "build",
     "BLEND_METHODS",
     "FOLD_LINE",
     "as_trained",

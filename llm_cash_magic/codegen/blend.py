@@ -68,10 +68,14 @@ def emit_ensemble(members: list[Member], method: str, ensemble: str, inner_cv: s
     return lines
 
 
-def selection_lines(training: Training, metric, classification: bool, seed: int) -> list[str]:
+def selection_lines(
+    training: Training, metric, classification: bool, seed: int, stopping: dict[str, str] | None = None
+) -> list[str]:
     """A soft-voting blend whose weights come from greedy ensemble selection (Caruana et al., 2004)
     on out-of-fold predictions: weak members get weight 0 instead of diluting the strong ones. Each
-    fold is scored with weights chosen on the other folds, so the CV score is an honest one."""
+    fold is scored with weights chosen on the other folds, so the CV score is an honest one.
+    ``stopping`` maps the members whose boosting stops early to their rounds parameter: each stops
+    within every fold, and the final fit trains the rounds its folds kept on average."""
     better = "higher" if metric.greater_is_better else "lower"
     pick, compare = ("max", ">") if metric.greater_is_better else ("min", "<")
     method = '"predict_proba"' if classification else '"predict"'
@@ -98,6 +102,7 @@ def selection_lines(training: Training, metric, classification: bool, seed: int)
         "    return best_weights",
         "",
         "",
+        *(_out_of_fold_lines(method, stopping) if stopping else []),
         "def cash_train(model, frame):",
         '    """Cross-validate the blend on the rows of ``frame`` that have a target, each fold scored with',
         "    weights chosen on the other folds, then fit it on all of them with weights chosen on every row;",
@@ -108,6 +113,11 @@ def selection_lines(training: Training, metric, classification: bool, seed: int)
     w("    started = time.perf_counter()")
     w("    predictions = {}")
     w("    for name, member in model.estimators:")
+    if stopping:
+        w("        if name in CASH_ROUNDS:  # it stops early in each fold; the final fit trains what they kept")
+        w("            predictions[name], kept = cash_out_of_fold(member, X, y, folds)")
+        w("            member.set_params(**{CASH_ROUNDS[name]: max(1, round(float(np.mean(kept))))})")
+        w("            continue")
     w(f"        predictions[name] = cross_val_predict(member, X, y, cv=folds, method={method})")
     w(f'        print(f"{{name}}: {metric.name} {{cash_blend_score(y, predictions[name]):.4f}} out of fold")')
     w("    scores = []")
@@ -122,5 +132,32 @@ def selection_lines(training: Training, metric, classification: bool, seed: int)
     w("    model.fit(X, y)")
     w('    print("weights:", ", ".join(f"{name} {weight}" for name, weight in weights.items()))')
     w("    return np.array(scores), time.perf_counter() - started")
-    classes = (f"CASH_CLASSES = np.unique({training.data_name}[CASH_TARGET].dropna())  # predict_proba's column order",)
+    if training.labels:
+        classes = ("CASH_CLASSES = CASH_LABELS.transform(CASH_LABELS.classes_)  # predict_proba's column order",)
+    else:
+        classes = (
+            f"CASH_CLASSES = np.unique({training.data_name}[CASH_TARGET].dropna())  # predict_proba's column order",
+        )
     return out + result_lines(training, metric, classes if classification else ())
+
+
+def _out_of_fold_lines(method: str, stopping: dict[str, str]) -> list[str]:
+    """``CASH_ROUNDS`` and ``cash_out_of_fold``: out-of-fold predictions of members that stop early."""
+    return [
+        f"CASH_ROUNDS = {stopping!r}  # members that stop early, and their rounds parameter",
+        "",
+        "",
+        "def cash_out_of_fold(member, X, y, folds):",
+        '    """Out-of-fold predictions of a member that stops early within each fold, and the rounds each kept."""',
+        "    predictions, kept = None, []",
+        "    for train, test in folds.split(X, y):",
+        "        fitted, rounds = cash_fit_stopping_early(clone(member), X.iloc[train], y.iloc[train])",
+        "        kept.append(rounds)",
+        f"        predicted = fitted.{method.strip(chr(34))}(X.iloc[test])",
+        "        if predictions is None:",
+        "            predictions = np.zeros((len(X),) + predicted.shape[1:])",
+        "        predictions[test] = predicted",
+        "    return predictions, kept",
+        "",
+        "",
+    ]

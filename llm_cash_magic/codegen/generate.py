@@ -15,7 +15,9 @@ from __future__ import annotations
 import keyword
 import math
 import sys
+from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from importlib import metadata
 
 from ..errors import CashError
@@ -25,8 +27,9 @@ from ..space import Config, estimator_kwargs, family, validate
 from ..text import plural
 from .blend import BLEND_METHODS, blend_label, blend_members, check_method, emit_ensemble, selection_lines
 from .preprocess import (
+    BAD_NAME,
     HELPERS,
-    LIGHTGBM_BAD_NAME,
+    PANDAS_OUT,
     PREPROCESS_COMMENTS,
     PREPROCESS_NAMES,
     Member,
@@ -36,9 +39,10 @@ from .preprocess import (
     pipeline_code,
     preprocessing,
 )
-from .training import Training, training_lines
+from .training import HELD_OUT, Training, stopping_helper, stopping_imports, training_lines
 
-MEASURED_ROWS = 1_001  # the knowledge base measured its configurations on frames of at most this many rows
+HGB_AUTO_ROWS = 10_000  # HistGradientBoosting's early_stopping="auto" stops early above this many rows
+MIN_HELD_OUT = 10  # fewer held-out rows than this cannot tell one boosting round from the next
 
 
 def effective_cv(profile: TaskProfile, cv: int) -> tuple[int, str | None]:
@@ -52,14 +56,25 @@ def effective_cv(profile: TaskProfile, cv: int) -> tuple[int, str | None]:
     return limit, f"cv={cv} reduced to {limit}: {reason} only {limit} rows"
 
 
-def as_trained(profile: TaskProfile, config: Config, cv: int | None = None) -> Config:
+def as_trained(profile: TaskProfile, config: Config, cv: int | None = None, stacking: bool = False) -> Config:
     """``config`` validated as the generated code trains it on this data, with notes on what the
     data forced: kNN's neighbours capped at the rows of the smallest training fold (when ``cv`` is
-    known), HistGradientBoosting's max_bins raised to a bin per category. The history stores this,
-    so that what the data forced is not taken for a user's edit."""
+    known), HistGradientBoosting's max_bins raised to a bin per category, early stopping turned off
+    where too few rows (or too few of a class) could be held out, or inside a stacking ensemble,
+    which fits its members itself. The history stores this, so that what the data forced is not
+    taken for a user's edit."""
     config = validate(config.family, config.params, profile.task)  # never trust the caller's types
     forced = validate(config.family, config.params, profile.task, n_rows=_fold_rows(profile, cv))
     params, notes = dict(forced.params), list(forced.notes)  # valid params: notes on the cap only
+    fam = family(config.family)
+    if _early_stopping_asked(fam, params, profile, cv) and (stacking or not _can_hold_out(profile, cv)):
+        why = (
+            "a stacking ensemble fits its members itself"
+            if stacking
+            else (f"a tenth of a fold's rows is too few to stop on (needs {MIN_HELD_OUT}, and 2 rows of every class)")
+        )
+        notes.append(f"early_stopping={params['early_stopping']!r} turned off: {why}")
+        params["early_stopping"] = False
     if config.family == "hist_gradient_boosting" and profile.names("categorical"):
         # it needs a bin per category; the ordinal encoder keeps at most 255 categories
         levels = min(255, max(c.n_unique for c in profile.columns if c.kind == "categorical"))
@@ -77,17 +92,25 @@ def _fold_rows(profile: TaskProfile, cv: int | None) -> int | None:
     return profile.n_rows - math.ceil(profile.n_rows / cv) if cv else None
 
 
-def _stops_early(profile: TaskProfile, cv: int | None) -> bool:
-    """Whether HistGradientBoosting gets early stopping: on frames bigger than the knowledge base
-    measured, where its validation split (a stratified tenth of the training rows) works: every
-    class needs 2 rows in a training fold, and the held-out rows must outnumber the classes."""
-    if profile.n_rows <= MEASURED_ROWS:
-        return False
+def _early_stopping_asked(fam, params: dict, profile: TaskProfile, cv: int | None) -> bool:
+    """Whether ``params`` stop boosting early on this data (HistGradientBoosting's "auto" does so
+    above 10,000 rows)."""
+    if fam.name == "hist_gradient_boosting":
+        asked = params["early_stopping"]
+        return asked is True or (asked == "auto" and (_fold_rows(profile, cv) or profile.n_rows) > HGB_AUTO_ROWS)
+    return fam.stops_early(params)
+
+
+def _can_hold_out(profile: TaskProfile, cv: int | None) -> bool:
+    """Whether a tenth of the smallest training fold can be held out to stop on: enough rows, and
+    (stratified) every class with 2 rows in the fold and a place among the held-out rows."""
+    rows = _fold_rows(profile, cv) or profile.n_rows
+    held_out = math.ceil(HELD_OUT * rows)
     if not profile.is_classification:
-        return True
+        return held_out >= MIN_HELD_OUT
     counts = profile.target_stats["class_counts"]
     rarest = min(counts) - (math.ceil(min(counts) / cv) if cv else 0)
-    return rarest >= 2 and math.ceil(0.1 * (_fold_rows(profile, cv) or profile.n_rows)) >= len(counts)
+    return rarest >= 2 and held_out >= max(MIN_HELD_OUT, len(counts))
 
 
 def check_data_name(name: str) -> str:
@@ -115,7 +138,8 @@ def generate_code(
     behind; every other name it defines starts with ``cash_`` or ``CASH_`` too.
     """
     check_data_name(data_name)
-    return _render(profile, [config], seed, Training(data_name, cv, trial_id, source))
+    labels = numbers_classes(profile, [config])
+    return _render(profile, [config], seed, Training(data_name, cv, trial_id, source, labels))
 
 
 def generate_blend_code(
@@ -136,9 +160,13 @@ def generate_blend_code(
     Cross-validated and recorded exactly like a single model; ``cash_model`` is the ensemble.
     """
     check_data_name(data_name)
-    return _render(
-        profile, blend_members(configs), seed, Training(data_name, cv, trial_id, source), check_method(method)
-    )
+    training = Training(data_name, cv, trial_id, source, numbers_classes(profile, configs))
+    return _render(profile, blend_members(configs), seed, training, check_method(method))
+
+
+def numbers_classes(profile: TaskProfile, configs: list[Config]) -> bool:
+    """Whether the code numbers the classes 0, 1, … (``CASH_LABELS``): XGBoost takes no other labels."""
+    return profile.is_classification and any(family(c.family).name == "xgboost" for c in configs)
 
 
 def model_code(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None) -> str:
@@ -147,35 +175,54 @@ def model_code(profile: TaskProfile, config: Config, seed: int = 0, cv: int | No
     return _render(profile, [config], seed, None, cv=cv)
 
 
-def build_model(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None):
-    """The unfitted pipeline that generated code would train: what benchmarks and searches fit.
+@dataclass(frozen=True)
+class Built:
+    """The unfitted pipeline generated code trains, and how it fits it: ``fit`` is the code's own
+    ``cash_fit_stopping_early`` (returning the fitted pipeline and the rounds kept) when its boosting
+    stops early, whose final fit sets ``rounds`` (the pipeline parameter) to what the folds kept."""
 
-    It runs our own ``model_code`` (validated values, literals only), so what is measured is
-    exactly what users get in their cell.
-    """
+    model: object
+    fit: Callable | None = None
+    rounds: str | None = None
+    labels: bool = False  # it learns the classes numbered 0, 1, … (see ``numbers_classes``)
+
+
+def build(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None) -> Built:
+    """What generated code would train, from our own ``model_code`` (validated values, literals
+    only): what benchmarks, searches and the knowledge base fit, exactly as users get it in a cell."""
     namespace = {"__name__": "llm_cash_magic.generated"}
     exec(compile(model_code(profile, config, seed, cv), "<llm_cash_magic model>", "exec"), namespace)
-    return namespace["cash_model"]
+    fit = namespace.get("cash_fit_stopping_early")
+    rounds = f"model__{family(config.family).rounds}" if fit else None
+    return Built(namespace["cash_model"], fit, rounds, numbers_classes(profile, [config]))
 
 
-def _member(profile: TaskProfile, config: Config, seed: int, name: str, cv: int | None) -> Member:
-    config = as_trained(profile, config, cv)
+def build_model(profile: TaskProfile, config: Config, seed: int = 0, cv: int | None = None):
+    """The unfitted pipeline that generated code would train (see ``build``)."""
+    return build(profile, config, seed, cv).model
+
+
+def _member(
+    profile: TaskProfile, config: Config, seed: int, name: str, cv: int | None, stacking: bool = False
+) -> Member:
+    config = as_trained(profile, config, cv, stacking)
     fam = family(config.family)
     estimator = fam.estimator(profile.task)
     kwargs = estimator_kwargs(config)
     comments = {}
-    if fam.name == "hist_gradient_boosting":
-        if profile.names("categorical"):
+    if fam.stops_early(config.params):
+        comments[fam.rounds] = "at most: each fit stops early, see cash_fit_stopping_early"
+    if profile.names("categorical"):
+        if fam.name == "hist_gradient_boosting":
             kwargs["categorical_features"] = Raw("CASH_CATEGORICAL")
-        if _stops_early(profile, cv):
-            kwargs["early_stopping"] = True
-            comments["early_stopping"] = "'auto' stops early only above 10,000 rows; all max_iter rounds take minutes"
+        elif fam.name == "catboost":
+            kwargs["cat_features"] = Raw("tuple(CASH_CATEGORICAL)")  # a list would break sklearn.clone
     if estimator.seed_param:
         kwargs[estimator.seed_param] = seed
     kwargs.update(estimator.fixed)
     features = profile.names("numeric", "boolean", "categorical", "datetime")
-    rename = fam.name == "lightgbm" and any(not c or LIGHTGBM_BAD_NAME.search(c) for c in features)
-    return Member(name, fam, estimator, kwargs, rename, config.notes, comments)
+    rename = fam.name in ("lightgbm", "xgboost") and any(not c or BAD_NAME.search(c) for c in features)
+    return Member(name, fam, estimator, kwargs, rename, config.notes, comments, fam.stops_early(config.params))
 
 
 def _render(
@@ -188,7 +235,8 @@ def _render(
 ) -> str:
     cv = training.cv if training else cv
     if blend:
-        members = [_member(profile, c, seed, f"{c.family}_{i}", cv) for i, c in enumerate(configs, start=1)]
+        stacking = blend == "stacking"
+        members = [_member(profile, c, seed, f"{c.family}_{i}", cv, stacking) for i, c in enumerate(configs, start=1)]
     else:
         members = [_member(profile, configs[0], seed, "estimator", cv)]
     metric = METRICS[profile.metric]
@@ -208,7 +256,11 @@ def _render(
         for module, names in kind_imports.items():
             imports.setdefault(module, []).extend(names)
     if any(m.rename for m in members):
-        helpers.append("cash_lightgbm_names")
+        helpers.append("cash_safe_names")
+    stopping = list(dict.fromkeys(m.family.name for m in members if m.stops_early))
+    if stopping:
+        for module, names in stopping_imports(stopping).items():
+            imports.setdefault(module, []).extend(names)
 
     out: list[str] = []
     w = out.append
@@ -228,7 +280,8 @@ def _render(
         )
         what = "the fitted ensemble" if blend else "the fitted pipeline"
         w(f"# Leaves behind: cash_model ({what}; cash_model.predict(new_df) works on new rows")
-        w(f"# with the same columns), cash_scores ({metric.name} of each fold) and cash_fit_seconds.")
+        rounds = ", cash_rounds (the boosting rounds kept)" if not blend and members[0].stops_early else ""
+        w(f"# with the same columns), cash_scores ({metric.name} of each fold), cash_fit_seconds{rounds}.")
         w("# Every other name it defines starts with cash_ or CASH_, so none of your variables changes.")
         w("import time")
     if any(m.rename for m in members):
@@ -253,10 +306,14 @@ def _render(
     if training and blend == "voting":  # scored from out-of-fold predictions, see selection_lines
         module_imports["sklearn.metrics"] = [metric.function]
         module_imports["sklearn.model_selection"] = [splitter, "cross_val_predict"]
-    elif training:
+    if training and training.labels:
+        module_imports.setdefault("sklearn.preprocessing", []).append("LabelEncoder")
+    if training and blend != "voting":
         module_imports["sklearn.base"] = ["clone"]
         module_imports["sklearn.metrics"] = ["get_scorer"]
         module_imports["sklearn.model_selection"] = [splitter]
+    if training and blend == "voting" and stopping:
+        module_imports["sklearn.base"] = ["clone"]
     for module, names in imports.items():
         module_imports.setdefault(module, []).extend(names)
     for module in sorted(module_imports):
@@ -271,15 +328,18 @@ def _render(
     for name in dict.fromkeys(helpers):
         w("\n")
         w(HELPERS[name].strip("\n"))
+    if stopping:
+        w("\n")
+        out.extend(stopping_helper(stopping, classification, seed))
     w("")
     w("")
     for kind, steps in blocks:
         if blend:
             w(PREPROCESS_COMMENTS[kind])
-            out.extend(emit_preprocess(steps, kind in ("native", "ordinal"), PREPROCESS_NAMES[kind]))
+            out.extend(emit_preprocess(steps, kind in PANDAS_OUT, PREPROCESS_NAMES[kind]))
             w("")
         else:
-            out.extend(emit_preprocess(steps, kind in ("native", "ordinal"), "cash_preprocess"))
+            out.extend(emit_preprocess(steps, kind in PANDAS_OUT, "cash_preprocess"))
     for m in members:
         out.extend(f"# note: {note}" for note in m.notes)
         w(f"{m.variable} = {m.estimator.cls}(")
@@ -293,9 +353,14 @@ def _render(
     else:
         w(f"cash_model = {pipeline_code(members[0], 'cash_preprocess')}")
     if training and blend == "voting":
-        out.extend(selection_lines(training, metric, classification, seed))
+        out.extend(
+            selection_lines(
+                training, metric, classification, seed, {m.name: m.rounds for m in members if m.stops_early}
+            )
+        )
     elif training:
-        out.extend(training_lines(training, metric, classification, seed))
+        rounds = members[0].rounds if members[0].stops_early else None
+        out.extend(training_lines(training, metric, classification, seed, rounds))
     code = "\n".join(out) + "\n"
     compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
     return code
@@ -304,14 +369,16 @@ def _render(
 def package_versions() -> dict:
     """Versions of what generated code and measurements depend on, for provenance."""
     versions = {"python": sys.version.split()[0]}
-    for name in ("llm_cash_magic", "pandas", "numpy", "scikit-learn", "lightgbm"):
-        with suppress(metadata.PackageNotFoundError):
-            versions[name] = metadata.version(name)
+    for name in ("llm_cash_magic", "pandas", "numpy", "scikit-learn", "lightgbm", "xgboost", "catboost"):
+        for distribution in (name, f"{name}-cpu"):  # XGBoost also comes as xgboost-cpu
+            with suppress(metadata.PackageNotFoundError):
+                versions[name] = metadata.version(distribution)
+                break
     return versions
 
 
 def _versions(estimator_modules: set[str]) -> str:
     versions = package_versions()
-    lightgbm = ["lightgbm"] if "lightgbm" in estimator_modules else []
-    names = ["pandas", "scikit-learn"] + lightgbm + ["llm_cash_magic"]
+    boosters = [name for name in ("lightgbm", "xgboost", "catboost") if name in estimator_modules]
+    names = ["pandas", "scikit-learn", *boosters, "llm_cash_magic"]
     return " · ".join(f"{name} {versions[name]}" for name in names if name in versions)

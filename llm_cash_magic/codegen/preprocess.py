@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from ..space import Estimator, Family
 
-LIGHTGBM_BAD_NAME = re.compile(r'[",:\[\]{}\s\x00-\x1f\x7f]')  # characters LightGBM refuses or mangles
+BAD_NAME = re.compile(r'[",:\[\]{}<>\s\x00-\x1f\x7f]')  # characters LightGBM or XGBoost refuse or mangle
 
 HELPERS = {
     "cash_as_float": '''
@@ -25,6 +25,11 @@ def cash_as_strings(frame):
 def cash_as_category(frame):
     """Labels as a pandas categorical, which LightGBM splits on natively (unseen labels → missing)."""
     return frame.astype(str).where(frame.notna()).astype("category")
+''',
+    "cash_as_labels": '''
+def cash_as_labels(frame):
+    """Category labels as strings, missing ones as "(missing)": CatBoost's categoricals hold no NaN."""
+    return frame.astype(str).astype(object).where(frame.notna(), "(missing)")
 ''',
     "cash_datetime_parts": '''
 def cash_datetime_parts(frame, taken=()):
@@ -44,13 +49,13 @@ def cash_datetime_parts(frame, taken=()):
             parts[label] = values
     return pd.DataFrame(parts, index=frame.index).astype("float64")
 ''',
-    "cash_lightgbm_names": '''
-def cash_lightgbm_names(frame):
-    """Feature names LightGBM accepts: ",:[]{}", whitespace and control characters become '_' (it
-    refuses or mangles them), an empty name becomes '_', and a repeated name gets a number."""
+    "cash_safe_names": '''
+def cash_safe_names(frame):
+    """Feature names LightGBM and XGBoost accept: ",:[]{}<>", whitespace and control characters become
+    '_' (they refuse or mangle them), an empty name '_', and a repeated name gets a number."""
     names = []
     for name in frame.columns:
-        clean = re.sub(r'[",:\\[\\]{}\\s\\x00-\\x1f\\x7f]', "_", name) or "_"
+        clean = re.sub(r'[",:\\[\\]{}<>\\s\\x00-\\x1f\\x7f]', "_", name) or "_"
         label, number = clean, 1
         while label in names:
             number += 1
@@ -63,14 +68,17 @@ def cash_lightgbm_names(frame):
 
 PREPROCESS_NAMES = {
     "native": "cash_lightgbm_preprocess",
+    "catboost": "cash_catboost_preprocess",
     "ordinal": "cash_tree_preprocess",
     "scaled": "cash_scaled_preprocess",
 }
 PREPROCESS_COMMENTS = {
     "native": "# LightGBM: numbers as floats, categories as pandas categoricals it splits on natively",
+    "catboost": "# CatBoost: numbers as floats, categories as strings it encodes itself",
     "ordinal": "# trees: numbers as floats, categories as integer codes",
     "scaled": "# linear / kNN / MLP: missing values imputed, numbers scaled, categories one-hot encoded",
 }
+PANDAS_OUT = ("native", "catboost", "ordinal")  # kinds whose estimators read column names and dtypes
 
 
 class Raw(str):
@@ -105,7 +113,7 @@ def function_step(helper: str, arguments: str = "") -> str:
 def preprocessing(kind: str, numeric, categorical, datetimes):
     """ColumnTransformer steps for a family kind: [(name, [transformer code, ...], columns)],
     plus the helper functions and imports they need."""
-    categorical_helper = "cash_as_category" if kind == "native" else "cash_as_strings"
+    categorical_helper = {"native": "cash_as_category", "catboost": "cash_as_labels"}.get(kind, "cash_as_strings")
     categorical_steps = [function_step(categorical_helper)]
     if kind == "ordinal":
         categorical_steps += [
@@ -178,9 +186,15 @@ class Member:
     family: Family
     estimator: Estimator
     kwargs: dict
-    rename: bool  # LightGBM needs its feature names cleaned
+    rename: bool  # LightGBM and XGBoost need its feature names cleaned
     notes: tuple[str, ...] = ()  # repairs the data forced, written as comments above the estimator
     comments: dict = field(default_factory=dict)  # argument name → why it is set, written beside it
+    stops_early: bool = False  # boosting stops early on held-out rows (``cash_fit_stopping_early``)
+
+    @property
+    def rounds(self) -> str:
+        """The pipeline parameter that sets its boosting rounds, for the final fit of one that stops early."""
+        return f"model__{self.family.rounds}"
 
     @property
     def variable(self) -> str:
@@ -190,5 +204,5 @@ class Member:
 def pipeline_code(member: Member, preprocess: str) -> str:
     steps = [f'("preprocess", {preprocess})']
     if member.rename:
-        steps.append('("names", FunctionTransformer(cash_lightgbm_names))')
+        steps.append('("names", FunctionTransformer(cash_safe_names))')
     return f'Pipeline([{", ".join(steps)}, ("model", {member.variable})])'

@@ -1,4 +1,5 @@
-"""The cross-validation and final fit that end a single model's generated code."""
+"""The cross-validation and final fit that end a single model's generated code, and the early
+stopping that boosted configurations use in it (and in a blend's)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,33 @@ import re
 from dataclasses import dataclass
 
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
+PATIENCE = 50  # rounds without improvement on the held-out rows before boosting stops
+HELD_OUT = 0.1  # the share of a fit's rows held out to stop on
+
+# How each library stops early on (X_stop, y_stop), and how many rounds it kept (its best).
+_STOPS = {
+    "lightgbm": (
+        "booster.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], callbacks=[early_stopping({patience}, verbose=False)])",
+        "booster.best_iteration_",
+        "LGBMModel",
+    ),
+    "xgboost": (
+        "booster.set_params(early_stopping_rounds={patience}).fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], "
+        "verbose=False)",
+        "booster.best_iteration + 1",
+        "XGBModel",
+    ),
+    "catboost": (
+        "booster.fit(X_fit, y_fit, eval_set=(X_stop, y_stop), early_stopping_rounds={patience})",
+        "booster.get_best_iteration() + 1",
+        "CatBoost",
+    ),
+}
+STOP_IMPORTS = {
+    "lightgbm": ("lightgbm", "LGBMModel"),
+    "xgboost": ("xgboost", "XGBModel"),
+    "catboost": ("catboost", "CatBoost"),
+}
 
 
 @dataclass(frozen=True)
@@ -14,6 +42,49 @@ class Training:
     cv: int
     trial_id: str | None
     source: str
+    labels: bool = False  # classes numbered 0, 1, … by CASH_LABELS (XGBoost wants no other labels)
+
+
+LABELS_LINES = (
+    "# XGBoost wants the classes numbered 0, 1, …: cash_model predicts those numbers, and",
+    "# CASH_LABELS.inverse_transform(cash_model.predict(new_df)) gives back the labels.",
+)
+
+
+def stopping_helper(families: list[str], classification: bool, seed: int) -> list[str]:
+    """``cash_fit_stopping_early``: fit a pipeline whose booster (of one of ``families``) stops early."""
+    stratify = "y" if classification else "None"
+    by = "stratified by class, " if classification else ""
+    lines = [
+        "def cash_fit_stopping_early(model, X, y):",
+        f'    """Fit the pipeline ``model``, stopping its boosting early: a tenth of the rows ({by}seeded) is',
+        f"    held out, and boosting stops once {PATIENCE} rounds in a row have not improved the score on them.",
+        '    Returns the fitted pipeline and the number of rounds it kept."""',
+        f"    X_fit, X_stop, y_fit, y_stop = train_test_split(X, y, test_size={HELD_OUT}, random_state={seed}, "
+        f"stratify={stratify})",
+        "    preprocess, booster = model[:-1].fit(X_fit, y_fit), model[-1]",
+        "    X_fit, X_stop = preprocess.transform(X_fit), preprocess.transform(X_stop)",
+    ]
+    for i, name in enumerate(families):
+        fit, kept, base = _STOPS[name]
+        fit = fit.format(patience=PATIENCE)
+        if len(families) > 1 and i < len(families) - 1:
+            lines += [f"    if isinstance(booster, {base}):", f"        {fit}", f"        return model, {kept}"]
+        else:
+            lines += [f"    {fit}", f"    return model, {kept}"]
+    return lines
+
+
+def stopping_imports(families: list[str]) -> dict[str, list[str]]:
+    """What ``stopping_helper``'s code imports."""
+    imports = {"sklearn.model_selection": ["train_test_split"]}
+    if "lightgbm" in families:
+        imports.setdefault("lightgbm", []).append("early_stopping")
+    if len(families) > 1:
+        for name in families[:-1]:
+            module, base = STOP_IMPORTS[name]
+            imports.setdefault(module, []).append(base)
+    return imports
 
 
 def data_lines(training: Training, classification: bool, seed: int) -> list[str]:
@@ -23,53 +94,86 @@ def data_lines(training: Training, classification: bool, seed: int) -> list[str]
         rows = "    data = frame[frame[CASH_TARGET].notna()]"
     else:
         rows = "    data = frame[frame[CASH_TARGET].replace([np.inf, -np.inf], np.nan).notna()]"
+    y = (
+        "pd.Series(CASH_LABELS.transform(data[CASH_TARGET]), index=data.index)"
+        if training.labels
+        else ("data[CASH_TARGET]")
+    )
     return [
         rows,
-        "    X, y = data.drop(columns=[CASH_TARGET]), data[CASH_TARGET]",
+        f"    X, y = data.drop(columns=[CASH_TARGET]), {y}",
         f"    folds = {splitter}(n_splits={training.cv}, shuffle=True, random_state={seed})",
     ]
 
 
-def result_lines(training: Training, metric, before: tuple[str, ...] = ()) -> list[str]:
-    """The call of ``cash_train`` that leaves the results behind, and the one that records them."""
+def result_lines(training: Training, metric, before: tuple[str, ...] = (), rounds: bool = False) -> list[str]:
+    """The call of ``cash_train`` that leaves the results behind, and the one that records them;
+    with ``rounds``, ``cash_train`` also returns the rounds the boosting kept."""
+    results = "cash_scores, cash_fit_seconds" + (", cash_rounds" if rounds else "")
+    if training.labels:
+        before = (
+            *LABELS_LINES,
+            f"CASH_LABELS = LabelEncoder().fit({training.data_name}[CASH_TARGET].dropna())",
+            *before,
+        )
     lines = [
         "",
         "",
         *before,
-        f"cash_scores, cash_fit_seconds = cash_train(cash_model, {training.data_name})",
+        f"{results} = cash_train(cash_model, {training.data_name})",
         f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} over {training.cv} '
         f'folds ({{cash_fit_seconds:.1f}} s)")',
     ]
     if training.trial_id:
+        extra = ", rounds=cash_rounds" if rounds else ""
         lines += [
             "",
             "# Record the result in llm_cash_magic's history (delete these two lines to run without it).",
             "import llm_cash_magic",
-            f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, cash_fit_seconds)",
+            f"llm_cash_magic.record_result({training.trial_id!r}, cash_model, cash_scores, cash_fit_seconds{extra})",
         ]
     return lines
 
 
-def training_lines(training: Training, metric, classification: bool, seed: int) -> list[str]:
-    out = [
-        "",
-        "",
-        "def cash_train(model, frame):",
-        '    """Cross-validate ``model`` on the rows of ``frame`` that have a target, then fit it on all of',
-        f'    them; returns the {metric.name} of each fold and the seconds it all took."""',
-    ]
+def training_lines(training: Training, metric, classification: bool, seed: int, rounds: str | None = None) -> list[str]:
+    """``cash_train`` for a single model; ``rounds`` names the pipeline's rounds parameter when its
+    boosting stops early (each fold on held-out rows of its own; the final fit trains the rounds the
+    folds kept on average)."""
+    if rounds:
+        doc = [
+            '    """Cross-validate ``model`` on the rows of ``frame`` that have a target, each fold stopping early',
+            "    on held-out rows of its own, then fit it on all of them for the rounds the folds kept on average;",
+            f'    returns the {metric.name} of each fold, the seconds it all took, and the rounds."""',
+        ]
+    else:
+        doc = [
+            '    """Cross-validate ``model`` on the rows of ``frame`` that have a target, then fit it on all of',
+            f'    them; returns the {metric.name} of each fold and the seconds it all took."""',
+        ]
+    out = ["", "", "def cash_train(model, frame):", *doc]
     out += data_lines(training, classification, seed)
     w = out.append
     w(f"    scorer = get_scorer({metric.scorer!r})")
     w("    started = time.perf_counter()")
-    w("    scores = []")
+    w("    scores, kept = [], []" if rounds else "    scores = []")
     w("    for fold, (train, test) in enumerate(folds.split(X, y), start=1):")
-    w("        fitted = clone(model).fit(X.iloc[train], y.iloc[train])")
+    if rounds:
+        w("        fitted, rounds = cash_fit_stopping_early(clone(model), X.iloc[train], y.iloc[train])")
+        w("        kept.append(rounds)")
+    else:
+        w("        fitted = clone(model).fit(X.iloc[train], y.iloc[train])")
     if metric.scorer.startswith("neg_"):
         w("        scores.append(-scorer(fitted, X.iloc[test], y.iloc[test]))  # scikit-learn negates losses")
     else:
         w("        scores.append(scorer(fitted, X.iloc[test], y.iloc[test]))")
     w(f'        print(f"fold {{fold}}/{training.cv}: {metric.name} {{scores[-1]:.4f}}")')
-    w("    model.fit(X, y)")
-    w("    return np.array(scores), time.perf_counter() - started")
-    return out + result_lines(training, metric)
+    if rounds:
+        w(f'    cap, final = model.get_params()["{rounds}"], max(1, round(float(np.mean(kept))))')
+        w(f"    model.set_params({rounds}=final)  # the rounds the folds kept, on average")
+        w("    model.fit(X, y)")
+        w('    print(f"rounds kept by the folds: {kept}; the final fit trains {final} (at most {cap})")')
+        w('    return np.array(scores), time.perf_counter() - started, {"cap": cap, "kept": kept, "final": final}')
+    else:
+        w("    model.fit(X, y)")
+        w("    return np.array(scores), time.perf_counter() - started")
+    return out + result_lines(training, metric, rounds=bool(rounds))

@@ -172,18 +172,23 @@ class CashMagics(Magics):
         if options.flag("blend"):
             trial_id, code = pipeline.prepare_blend_trial(history, run_id, plan, recs)
             what = f"a blend of all {len(recs)}, weighted by ensemble selection"
-            self._execute(history, run_id, trial_id, code, what)
+            self._execute(df, plan, history, run_id, trial_id, code, what)
             return
         chosen = recs[0]
         if options.refine:
             chosen = self._refine(df, plan, recs, history, run_id, options.refine)
-        self._train(history, run_id, plan, chosen)
+        self._train(df, history, run_id, plan, chosen)
 
-    def _train(self, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
+    def _train(self, df, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
         trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
-        self._execute(history, run_id, trial_id, code, f"{family(rec.family).label} ({rec.source})")
+        self._execute(df, plan, history, run_id, trial_id, code, f"{family(rec.family).label} ({rec.source})")
 
-    def _execute(self, history: History, run_id: str, trial_id: str, code: str, what: str) -> None:
+    def _execute(
+        self, df, plan: pipeline.Plan, history: History, run_id: str, trial_id: str, code: str, what: str
+    ) -> None:
+        """The code to a new cell below, run there (or here); the references it is compared with
+        are measured first (once per dataset), so that the cell's own output names them."""
+        pipeline.references(history, plan, df, run_id)
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
             print(f"run {run_id}: training {what} in the new cell below")
             return
@@ -277,7 +282,7 @@ class CashMagics(Magics):
         df = self._dataframe(run["data_name"])
         plan, recs = pipeline.replan(df, run, history)
         n_trials = int(args[1]) if len(args) == 2 else 10
-        self._train(history, run["id"], plan, self._refine(df, plan, recs, history, run["id"], n_trials))
+        self._train(df, history, run["id"], plan, self._refine(df, plan, recs, history, run["id"], n_trials))
 
 
 def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:

@@ -27,6 +27,7 @@ from ..errors import CashError
 from ..metrics import METRICS, Metric
 from ..recommenders import Recommendation
 from ..record import History
+from ..record.result import comparison
 from ..run import delivery
 from ..run.delivery import Delivery
 from ..space import family
@@ -230,8 +231,7 @@ class Panel:
                 except CashError as exc:
                     card.view.failed(str(exc))
                     return
-                baseline = pipeline.defaults_baseline(self.history, self.plan, card.rec.family, card.params())
-                self._deliver(card.view, trial_id, code, baseline)
+                self._deliver(card.view, trial_id, code)
         finally:
             card.run_button.disabled = False
 
@@ -263,7 +263,7 @@ class Panel:
                 except CashError as exc:
                     self.blend_view.failed(str(exc))
                     return
-                self._deliver(self.blend_view, trial_id, code, baseline=None)
+                self._deliver(self.blend_view, trial_id, code)
         finally:
             self.blend_button.disabled = False
 
@@ -293,17 +293,21 @@ class Panel:
                 except CashError as exc:
                     view.run.failed(str(exc))
                     return
-                self._deliver(view.run, trial_id, code, baseline=None, then=view.trained)
+                self._deliver(view.run, trial_id, code, then=view.trained)
         finally:
             self.refine_button.disabled = False
 
-    def _deliver(
-        self, view: RunView, trial_id: str, code: str, baseline: dict | None, then: Callable[[], None] = lambda: None
-    ) -> None:
-        """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has."""
+    def _deliver(self, view: RunView, trial_id: str, code: str, then: Callable[[], None] = lambda: None) -> None:
+        """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has.
+        The references it is compared with are measured first (once per dataset), so that the cell's
+        own output can name them too."""
+        refs = {}
+        if self.data is not None:
+            view.measuring()
+            refs = pipeline.references(self.history, self.plan, self.data, self.run_id)
 
         def done(outcome: Delivery) -> None:
-            view.finished(self.history.trial(trial_id), outcome, code, self.plan.profile.metric, baseline)
+            view.finished(self.history.trial(trial_id), outcome, code, self.plan.profile, refs)
             then()
 
         view.started(self.plan.cv)
@@ -469,17 +473,20 @@ class RunView:
     def inserted(self) -> None:
         self._say(_text_html("inserted as a new cell below the %%cash cell; training there…"))
 
+    def measuring(self) -> None:
+        self._say(_text_html("measuring the references on the same folds (once per dataset)…"))
+
     def fold(self, i: int, k: int, metric: str, score: str) -> None:
         self.progress.max, self.progress.value = k, i
         self._say(_text_html(f"training… fold {i}/{k}: {metric} {score}"))
 
-    def finished(self, trial: dict | None, delivery: Delivery, code: str, metric: str, baseline: dict | None) -> None:
+    def finished(self, trial: dict | None, delivery: Delivery, code: str, profile, refs: dict) -> None:
         self.progress.layout.display = "none"
         if delivery.error:
             self.failed(f"training failed: {delivery.error}")
         elif trial and trial["status"] == "done":
             where = " · in the new cell below" if delivery.inserted else ""
-            self._say(_result_html(trial, metric, baseline) + where)
+            self._say(_result_html(trial, profile, refs) + where)
         else:
             self.failed("the code ran but recorded no score; see its output")
         if not delivery.inserted:
@@ -515,14 +522,16 @@ class RunView:
         self.status.value = _prose(html)
 
 
-def _result_html(trial: dict, metric: str, baseline: dict | None) -> str:
+def _result_html(trial: dict, profile, refs: dict) -> str:
+    """The score, and the references on the same folds; a red warning when it is no better than
+    the trivial predictor."""
     seconds, folds = trial["fit_seconds"], len(trial["cv_scores"] or [])
-    text = f"<b>{escape(metric)} {_score(trial)}</b> over {folds} folds · fit time {seconds:.1f} s"
-    if baseline:
-        diff = trial["cv_mean"] - baseline["cv_mean"]
-        better = METRICS[metric].is_better(trial["cv_mean"], baseline["cv_mean"])
-        verdict = "same score" if diff == 0 else f"{'better' if better else 'worse'} by {abs(diff):.4f}"
-        text += f" · library defaults {_score(baseline)} ({verdict})"
+    text = f"<b>{escape(profile.metric)} {_score(trial)}</b> over {folds} folds · fit time {seconds:.1f} s"
+    compared, *warning = comparison(METRICS[profile.metric], trial["cv_mean"], refs, profile.task).split("\n") or [""]
+    if compared:
+        text += f"<br>{_text_html(compared)}"
+    for line in warning:
+        text += f'<br><span style="color: var(--jp-error-color1, #c00)">{_text_html(line)}</span>'
     return text
 
 

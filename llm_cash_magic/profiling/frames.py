@@ -202,6 +202,7 @@ def _target_stats(y: pd.Series, target: str, task: str, metric: str) -> dict:
         "class_counts": [int(c) for c in counts],
         "minority_share": float(counts[-1] / counts.sum()),
         "imbalance_ratio": float(counts[0] / counts[-1]),
+        "numeric_labels": _is_numeric(y),  # numbers read as classes (task=regression reads them as a number)
     }
 
 

@@ -156,14 +156,10 @@ class TaskProfile:
         return _markdown(self.paper_dict(column_names), title="# Task profile")
 
     # ---- nearest-task search --------------------------------------------------------------
-    def meta_features(self, max_rows: int | None = None) -> dict[str, float]:
-        """Numeric description for nearest-task search; sizes on a log scale so 1k vs 2k ≈ 1M vs 2M.
-
-        ``max_rows`` describes the frame as if subsampled to that many rows (to compare it with
-        tasks that were measured on such subsamples).
-        """
+    def meta_features(self) -> dict[str, float]:
+        """Numeric description for nearest-task search; sizes on a log scale so 1k vs 2k ≈ 1M vs 2M."""
         n_feat = max(self.n_features, 1)
-        rows = min(self.n_rows, max_rows) if max_rows else self.n_rows
+        rows = self.n_rows
         card = self.cardinality
         stats = self.target_stats
         return {
@@ -185,8 +181,13 @@ class TaskProfile:
             "target_skew": min(abs(stats.get("skewness", 0.0)), 10.0) / 10.0,
         }
 
-    def meta_feature_vector(self, max_rows: int | None = None) -> np.ndarray:
-        return np.array(list(self.meta_features(max_rows).values()), dtype=float)
+    def meta_feature_vector(self) -> np.ndarray:
+        return np.array(list(self.meta_features().values()), dtype=float)
+
+    @classmethod
+    def meta_feature_names(cls) -> tuple[str, ...]:
+        """The names of ``meta_features``, in the order of ``meta_feature_vector``."""
+        return _META_FEATURE_NAMES
 
 
 def _round(value, digits: int = 4):
@@ -206,3 +207,23 @@ def _markdown(data: dict, title: str, level: int = 2) -> str:
         else:
             lines.append(f"**{key}**: {json.dumps(value) if isinstance(value, bool) else value}")
     return "\n".join(lines)
+
+
+_META_FEATURE_NAMES = (
+    "log_rows",
+    "log_features",
+    "log_rows_per_feature",
+    "numeric_share",
+    "categorical_share",
+    "datetime_share",
+    "log_median_cardinality",
+    "high_cardinality_share",
+    "missing_share",
+    "skew_mean_abs",
+    "is_binary",
+    "is_multiclass",
+    "is_regression",
+    "log_classes",
+    "minority_share",
+    "target_skew",
+)

@@ -78,6 +78,8 @@ class PastTask:
     name: str = ""  # the DataFrame's name in the history, the task's name in the knowledge base
     source: str = "history"  # or "knowledge base"
     distance: float = 0.0  # from the task at hand, once compared with it
+    size: int | None = None  # the rows it was measured on (a knowledge-base task is measured at several sizes)
+    trivial: float | None = None  # the trivial predictor's score there, when known
 
 
 class PastTaskSource(Protocol):

@@ -4,8 +4,8 @@
 moved aside); ``migrations`` its schema; ``result`` the call that ends generated code.
 """
 
-from .history import History, new_run_id, overrides
+from .history import REFERENCE, History, new_run_id, overrides
 from .migrations import SCHEMA_VERSION
 from .result import record_result
 
-__all__ = ["SCHEMA_VERSION", "History", "new_run_id", "overrides", "record_result"]
+__all__ = ["REFERENCE", "SCHEMA_VERSION", "History", "new_run_id", "overrides", "record_result"]

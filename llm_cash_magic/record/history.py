@@ -31,10 +31,12 @@ import numpy as np
 from ..codegen import package_versions
 from ..errors import CashError
 from ..home import default_home
-from ..metrics import METRICS, percentiles
+from ..metrics import METRICS, TRIVIAL, percentiles
 from ..profiling import TaskProfile
 from ..recommenders import PastTask
 from .migrations import MIGRATIONS, SCHEMA_VERSION
+
+REFERENCE = "reference"  # the source of the references a result is shown next to
 
 _DAMAGED = ("malformed", "not a database")  # what SQLite says of a damaged file
 
@@ -229,8 +231,11 @@ class History:
             conn.execute("UPDATE trials SET code = ? WHERE id = ?", (code, trial_id))
 
     @_recovering
-    def finish_trial(self, trial_id: str, *, family: str, params: dict, scores, fit_seconds: float) -> None:
-        """Scores of a finished trial; ``params`` are what actually ran (edits in the cell count)."""
+    def finish_trial(
+        self, trial_id: str, *, family: str, params: dict, scores, fit_seconds: float, details: dict | None = None
+    ) -> None:
+        """Scores of a finished trial; ``params`` are what actually ran (edits in the cell count);
+        ``details``: what else the run learned (the boosting rounds kept)."""
         scores = [float(s) for s in np.asarray(scores, dtype=float).ravel()]
         with self._connect() as conn:
             row = conn.execute("SELECT recommended FROM trials WHERE id = ?", (trial_id,)).fetchone()
@@ -238,7 +243,7 @@ class History:
                 raise CashError(f"trial {trial_id!r} is not in {self.path}")
             conn.execute(
                 "UPDATE trials SET updated_at = ?, family = ?, params = ?, overrides = ?, status = 'done',"
-                " cv_mean = ?, cv_std = ?, cv_scores = ?, fit_seconds = ?, error = NULL WHERE id = ?",
+                " cv_mean = ?, cv_std = ?, cv_scores = ?, fit_seconds = ?, details = ?, error = NULL WHERE id = ?",
                 (
                     time.time(),
                     family,
@@ -248,6 +253,7 @@ class History:
                     _finite(np.std(scores)),
                     _json(scores),
                     float(fit_seconds),
+                    _json(details or {}),
                     trial_id,
                 ),
             )
@@ -370,6 +376,36 @@ class History:
             ).fetchone()
         return _row_dict(row) if row else None
 
+    def record_reference(
+        self, run_id: str, family: str, scores, *, params: dict | None = None, fit_seconds: float = 0.0
+    ) -> str:
+        """A reference measured on the run's folds: the trivial predictor (``family`` "trivial") or
+        LightGBM's defaults; stored as a finished trial whose source is "reference"."""
+        params = params or {}
+        trial_id = self.add_trial(run_id, family=family, source=REFERENCE, recommended=params, params=params)
+        self.finish_trial(trial_id, family=family, params=params, scores=scores, fit_seconds=fit_seconds)
+        return trial_id
+
+    @_recovering
+    def reference(
+        self, fingerprint: str, metric: str, family: str, params: dict | None, cv: int, seed: int
+    ) -> dict | None:
+        """The newest reference of ``family`` with ``params`` (None: any) measured on this dataset with
+        the same metric and folds (``cv``, ``seed``): cached, so each dataset pays for its references once."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT t.*, r.options FROM trials t JOIN runs r ON r.id = t.run_id"
+                " WHERE r.fingerprint = ? AND r.metric = ? AND t.family = ? AND t.source = ? AND t.status = 'done'"
+                " ORDER BY t.updated_at DESC, t.id",
+                (fingerprint, metric, family, REFERENCE),
+            ).fetchall()
+        for trial in map(_row_dict, rows):
+            options = trial.pop("options")
+            same_folds = options.get("cv_used", options.get("cv")) == cv and options.get("seed") == seed
+            if same_folds and params in (None, trial["params"]):
+                return trial
+        return None
+
     @_recovering
     def find_trial(self, fingerprint: str, metric: str, family: str, params: dict) -> dict | None:
         """The newest finished trial of exactly ``family`` with ``params`` on this dataset and metric."""
@@ -432,13 +468,22 @@ class History:
         for row in rows:
             task = tasks.setdefault(
                 row["fingerprint"],
-                {"name": row["data_name"], "profile": row["profile"], "metric": row["metric"], "trials": {}},
+                {
+                    "name": row["data_name"],
+                    "profile": row["profile"],
+                    "metric": row["metric"],
+                    "trials": {},
+                    "trivial": [],
+                },
             )
             if row["metric"] != task["metric"]:
                 continue  # scores of another metric are not comparable; the newest metric wins
+            if row["family"] == TRIVIAL:
+                task["trivial"].append(row["cv_mean"])
+                continue
             key = (row["family"], row["params"])
             task["trials"].setdefault(key, []).append(row["cv_mean"])
-        return [self._past_task(task) for task in tasks.values()]
+        return [self._past_task(task) for task in tasks.values() if task["trials"]]
 
     @staticmethod
     def _past_task(task: dict) -> PastTask:
@@ -452,7 +497,8 @@ class History:
             {"family": family, "params": json.loads(params), "cv_mean": score, "normalized_rank": float(rank)}
             for (family, params, score), rank in zip(trials, ranks, strict=True)
         ]
-        return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), ranked, task["name"])
+        trivial = float(np.mean(task["trivial"])) if task["trivial"] else None
+        return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), ranked, task["name"], trivial=trivial)
 
 
 _REQUEST_COLUMNS = (
@@ -507,6 +553,7 @@ def _plain(value):
 
 
 _JSON_COLUMNS = (
+    "details",
     "options",
     "profile",
     "meta_features",

@@ -1,6 +1,6 @@
 """The history's schema: one migration per version, applied in order to an older file."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATIONS = {
     1: """
     CREATE TABLE runs (
@@ -66,5 +66,8 @@ MIGRATIONS = {
     );
     CREATE INDEX llm_requests_by_run ON llm_requests (run_id);
     CREATE INDEX llm_requests_by_cache_key ON llm_requests (cache_key, created_at);
+    """,
+    3: """
+    ALTER TABLE trials ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
     """,
 }

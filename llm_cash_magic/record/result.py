@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import sqlite3
 
+import numpy as np
+
 from ..codegen import BLEND, blend_params_of
 from ..errors import CashError
-from ..space import family_of, params_from_estimator
+from ..metrics import METRICS, TRIVIAL, Metric
+from ..space import family, family_of, params_from_estimator
 from .history import History
 
 
-def record_result(trial_id: str, model, scores, fit_seconds: float, history: History | None = None) -> None:
+def record_result(
+    trial_id: str, model, scores, fit_seconds: float, history: History | None = None, *, rounds: dict | None = None
+) -> None:
     """Store a finished trial's scores; called by the last line of generated code.
 
     The hyperparameters are read from the fitted model itself, so edits made in the cell are
-    recorded as overrides. Recording never breaks the user's code: problems print one line.
+    recorded as overrides; those the estimator does not hold (early stopping) keep their planned
+    values. ``rounds`` ({"cap", "kept", "final"}) is what a model whose boosting stops early kept:
+    its rounds parameter is recorded as the cap it had, not as the rounds its final fit trained.
+    Recording never breaks the user's code: problems print one line.
     """
     history = history or History.from_environment()
     try:
@@ -23,11 +31,78 @@ def record_result(trial_id: str, model, scores, fit_seconds: float, history: His
             print(f"llm_cash_magic: trial {trial_id!r} is not in {history.path}; result not recorded")
             return
         if trial["family"] == BLEND:
-            family, params = BLEND, blend_params_of(model, trial["task"])
+            name, params = BLEND, _blend_params(model, trial)
         else:
             estimator = model.steps[-1][1] if hasattr(model, "steps") else model
-            family = family_of(estimator) or trial["family"]
-            params = params_from_estimator(family, trial["task"], estimator)
-        history.finish_trial(trial_id, family=family, params=params, scores=scores, fit_seconds=fit_seconds)
+            name = family_of(estimator) or trial["family"]
+            planned = trial["params"] if name == trial["family"] else {}
+            params = planned | params_from_estimator(name, trial["task"], estimator)
+            if rounds and family(name).rounds:
+                params[family(name).rounds] = rounds["cap"]
+        history.finish_trial(
+            trial_id,
+            family=name,
+            params=params,
+            scores=scores,
+            fit_seconds=fit_seconds,
+            details={"rounds": rounds} if rounds else {},
+        )
+        line = _compared(history, trial, float(np.mean(scores)))
+        if line:
+            print(line)
     except (sqlite3.Error, OSError, CashError) as exc:
         print(f"llm_cash_magic: could not record the result: {exc}")
+
+
+def _compared(history: History, trial: dict, score: float) -> str:
+    """The result next to the references measured on the same folds, when the history has them."""
+    run = history.run(trial["run_id"])
+    options = run["options"]
+    task = run["profile"]["task"]
+    refs = {
+        name: history.reference(
+            run["fingerprint"], run["metric"], name, params, options.get("cv_used"), options.get("seed")
+        )
+        for name, params in (("lightgbm", family("lightgbm").defaults(task)), (TRIVIAL, None))
+    }
+    return comparison(METRICS[run["metric"]], score, refs, task)
+
+
+def comparison(metric: Metric, score: float, refs: dict, task: str) -> str:
+    """``score`` against the references (None where not measured): one line, or two when it is
+    worse than the trivial predictor, which says what to check."""
+    parts = []
+    lightgbm, trivial = refs.get("lightgbm"), refs.get(TRIVIAL)
+    if lightgbm:
+        diff = score - lightgbm["cv_mean"]
+        verdict = "the same" if diff == 0 else f"this {'+' if diff > 0 else '−'}{abs(diff):.4f}"
+        parts.append(f"LightGBM defaults {lightgbm['cv_mean']:.4f} ({verdict})")
+    if trivial:
+        what = "the mean" if task == "regression" else "the class frequencies"
+        parts.append(f"trivial predictor ({what}) {trivial['cv_mean']:.4f}")
+    if not parts:
+        return ""
+    line = f"{metric.name} on the same folds: " + ", ".join(parts)
+    if trivial and not metric.is_better(score, trivial["cv_mean"]):
+        hint = (
+            "an integer target with few values is read as classes: task=regression reads it as a number"
+            if task != "regression"
+            else "check that the target is what you mean to predict"
+        )
+        line += f"\nWARNING: this model does no better than the trivial predictor; {hint}"
+    return line
+
+
+def _blend_params(model, trial: dict) -> dict:
+    """A blend's params read back from the ensemble; a member keeps the planned values its estimator
+    does not hold, and one that stops early its planned rounds cap (its final fit trained fewer)."""
+    params = blend_params_of(model, trial["task"])
+    planned = trial["params"].get("members", [])
+    if len(planned) == len(params["members"]):
+        for member, plan in zip(params["members"], planned, strict=True):
+            if member["family"] == plan["family"]:
+                member["params"] = plan["params"] | member["params"]
+                if family(plan["family"]).stops_early(plan["params"]):
+                    rounds = family(plan["family"]).rounds
+                    member["params"][rounds] = plan["params"][rounds]
+    return params

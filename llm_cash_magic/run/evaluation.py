@@ -12,8 +12,9 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.preprocessing import LabelEncoder
 
-from ..codegen import generate_blend_code
+from ..codegen import Built, generate_blend_code
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..space import Config
@@ -41,23 +42,53 @@ def score(profile: TaskProfile, fitted, X: pd.DataFrame, y: pd.Series) -> float:
 
 def cross_validate(
     profile: TaskProfile,
-    model,
+    model: Built,
     X: pd.DataFrame,
     y: pd.Series,
     *,
     cv: int = 5,
     seed: int = 0,
     on_fold: Callable[[int, float], None] | None = None,
+    kept: list[int] | None = None,
+    limit: int | None = None,
 ) -> np.ndarray:
-    """Per-fold scores of the unfitted ``model`` in the metric's natural sign (RMSE positive);
-    ``on_fold(i, score)`` after each, which may raise to stop early (a pruned search trial)."""
+    """Per-fold scores of the unfitted ``model`` (from ``codegen.build``) in the metric's natural sign
+    (RMSE positive); ``on_fold(i, score)`` after each, which may raise to stop early (a pruned search
+    trial). A model whose boosting stops early appends the rounds each fold kept to ``kept``.
+    ``limit`` runs only the first folds (the knowledge base does on large data)."""
+    y = _numbered(model, y)
     scores = []
     for i, (train, test) in enumerate(folds(profile, cv, seed).split(X, y), start=1):
-        fitted = clone(model).fit(X.iloc[train], y.iloc[train])
+        if limit is not None and i > limit:
+            break
+        if model.fit:
+            fitted, rounds = model.fit(clone(model.model), X.iloc[train], y.iloc[train])
+            if kept is not None:
+                kept.append(rounds)
+        else:
+            fitted = clone(model.model).fit(X.iloc[train], y.iloc[train])
         scores.append(score(profile, fitted, X.iloc[test], y.iloc[test]))
         if on_fold:
             on_fold(i, scores[-1])
     return np.array(scores)
+
+
+def fit_final(profile: TaskProfile, model: Built, X: pd.DataFrame, y: pd.Series, *, cv: int = 5, seed: int = 0):
+    """``model`` fitted on all of (X, y) as generated code's final fit does: one whose boosting stops
+    early first cross-validates to learn how many rounds to train (what the cell does anyway)."""
+    if model.fit is None:
+        return clone(model.model).fit(X, _numbered(model, y))
+    kept: list[int] = []
+    cross_validate(profile, model, X, y, cv=cv, seed=seed, kept=kept)
+    final = clone(model.model).set_params(**{model.rounds: max(1, round(float(np.mean(kept))))})
+    return final.fit(X, _numbered(model, y))
+
+
+def _numbered(model: Built, y: pd.Series) -> pd.Series:
+    """``y`` as the model learns it: its classes numbered 0, 1, … where generated code does so."""
+    if not model.labels:
+        return y
+    return pd.Series(LabelEncoder().fit_transform(y), index=y.index)
 
 
 def fit_blend(profile: TaskProfile, configs: list[Config], frame: pd.DataFrame, *, cv: int = 5, seed: int = 0):

@@ -21,14 +21,16 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from ..codegen import build_model
+from ..codegen import build
 from ..errors import CashError
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
-from ..space import FAMILIES, Param, family, validate
+from ..space import Param, families_for, family, validate
 from ..text import error_line
 from .evaluation import cross_validate, training_data
+
+PRUNE_BELOW = 25.0  # a trial among the worst quarter at the same fold, after half its folds, stops
 
 
 class TrialLog(Protocol):
@@ -98,7 +100,7 @@ def refine(
     ``families`` limits the search (default: every family); the recommendations' families are
     always included. A KeyboardInterrupt stops the search and keeps every trial finished so far.
     """
-    searched = list(FAMILIES) if families is None else [family(f).name for f in families]
+    searched = [f.name for f in families_for(profile.task)] if families is None else [family(f).name for f in families]
     searched += [r.family for r in recommendations if r.family not in searched]
     if n_trials < 1:
         raise CashError(f"refine={n_trials} must be at least 1")
@@ -112,7 +114,7 @@ def refine(
             load_if_exists=True,
             direction="maximize" if metric.greater_is_better else "minimize",
             sampler=tpe_sampler(seed),
-            pruner=optuna.pruners.MedianPruner(n_startup_trials=max(5, len(recommendations)), n_warmup_steps=1),
+            pruner=pruner(len(recommendations), cv),
         )
     if study.trials:  # resuming: a sampler seeded as before would replay the same suggestions
         study.sampler = tpe_sampler(seed + len(study.trials))
@@ -140,10 +142,10 @@ def refine(
 
         started = time.perf_counter()
         try:
-            model = build_model(profile, config, seed, cv)
+            model = build(profile, config, seed, cv)
             scores = cross_validate(profile, model, X, y, cv=cv, seed=seed, on_fold=report)
         except optuna.TrialPruned:
-            history.fail_trial(trial_id, "pruned: worse than the median trial after the first folds")
+            history.fail_trial(trial_id, f"pruned: worse than {PRUNE_BELOW:g} % of the trials after the same folds")
             raise
         except Exception as exc:  # a config that cannot train on this data is a failed trial
             history.fail_trial(trial_id, error_line(exc))
@@ -169,6 +171,15 @@ def refine(
             interrupted = True
     finished = [t for t in study.trials if t.state.is_finished()]
     return RefineResult(study.study_name, storage, [_outcome(t) for t in finished], interrupted)
+
+
+def pruner(n_recommendations: int, cv: int) -> optuna.pruners.BasePruner:
+    """Stops a trial only when, after at least half its folds, it is among the worst ``PRUNE_BELOW`` %
+    of the trials at the same fold. The recommendations come first and are strong, so a median rule
+    would cut most new trials after a fold and turn the search into best-of-the-recommendations."""
+    return optuna.pruners.PercentilePruner(
+        PRUNE_BELOW, n_startup_trials=max(5, n_recommendations), n_warmup_steps=max(1, cv // 2)
+    )
 
 
 def tpe_sampler(seed: int) -> optuna.samplers.TPESampler:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...errors import CashError
-from ...space import validate
+from ...space import require_installed, validate
 from ...text import clip
 from ..base import Recommendation
 
@@ -215,6 +215,7 @@ def read_recommendation(found: Found, task: str, source: str) -> Recommendation 
     params = value.get("params", value.get("hyperparameters", {}))
     try:
         config = validate(name, params, task)
+        require_installed(config.family)  # never recommend what cannot train here
     except CashError as exc:
         return Problem(found.line, str(exc))
     rationale = value.get("rationale", "")

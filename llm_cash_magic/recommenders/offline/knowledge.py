@@ -1,10 +1,11 @@
-"""The knowledge base: real tasks, each with the cross-validated scores of one shared pool
-of configurations, loaded lazily on first use.
+"""The knowledge base: real tasks, each measured at the sizes users have (an *entry* per task and
+size), with the cross-validated scores of one shared pool of configurations; loaded lazily.
 
 ``kb.json`` is plain data built by ``python -m llm_cash_magic.bench.build_knowledge`` (the code
 lives in the repo and can be re-run or extended with your own tasks). A knowledge base at
-``$LLM_CASH_HOME/knowledge.json`` replaces the shipped one. Tasks are offered in the same
-``PastTask`` shape as the history's, so every recommender reads both alike.
+``$LLM_CASH_HOME/knowledge.json`` replaces the shipped one. Entries are offered in the same
+``PastTask`` shape as the history's tasks, so every recommender reads both alike, and one distance
+(standardised meta-features, the size weighing most) decides which are near.
 """
 
 from __future__ import annotations
@@ -20,95 +21,119 @@ import numpy as np
 
 from ...errors import CashError
 from ...home import default_home
+from ...metrics import METRICS, percentiles
 from ...profiling import TaskProfile
 from ...space import Config, validate
 from ..base import PastTask, PastTaskSource
 
-FORMAT = 1  # bumped when the JSON layout changes; older readers refuse newer files
+FORMAT = 2  # bumped when the JSON layout changes; older readers refuse newer files
 KNOWLEDGE_FILE = Path(__file__).with_name("kb.json")
 MIN_SCALE = 0.1
+# How much more a meta-feature counts in the distance than the others: the size most, since what
+# wins on 1,000 rows often loses on 50,000 (chosen by leave-one-task-out, ``bench.loo``).
+WEIGHTS = {"log_rows": 3.0, "log_rows_per_feature": 1.5}
 
 
 @dataclass(frozen=True)
 class KnowledgeTask:
+    """One entry: a task measured at one size."""
+
     name: str
     source: str
+    size: int  # the rows it was measured on
     profile: TaskProfile
-    scores: tuple[float | None, ...]  # mean CV score of each pool configuration (None: failed)
-    percentiles: tuple[float, ...]  # each configuration's percentile among the pool on this task, 0–100
+    scores: tuple[float | None, ...]  # mean CV score of each pool configuration (None: failed or not measured)
+    measured: tuple[bool, ...]  # whether each pool configuration was measured here
+    trivial: float | None  # the trivial predictor's score (class frequencies, the mean) on the same folds
     vector: np.ndarray = field(repr=False, compare=False)  # the profile's meta-features
+
+    @functools.cached_property
+    def percentiles(self) -> tuple[float | None, ...]:
+        """Each measured configuration's percentile among those measured here, 0–100."""
+        measured = [s for s, m in zip(self.scores, self.measured, strict=True) if m]
+        ranks = percentiles(list(self.scores), measured, METRICS[self.profile.metric])
+        return tuple(float(r) if m else None for r, m in zip(ranks, self.measured, strict=True))
 
 
 @dataclass(frozen=True)
 class KnowledgeBase:
     path: Path
     version: str
-    build: dict  # how it was built: rows, folds, time limits, package versions
+    build: dict  # how it was built: sizes, folds, time limits, package versions, cost
     pools: dict[str, tuple[Config, ...]]  # "classification" / "regression" → the shared pool
-    tasks: tuple[KnowledgeTask, ...]
-    scale: np.ndarray  # per meta-feature spread over the tasks, for distances
+    tasks: tuple[KnowledgeTask, ...]  # its entries
+    scale: np.ndarray  # per meta-feature spread over the entries, divided by its weight
 
     def pool(self, task: str) -> tuple[Config, ...]:
         return self.pools["regression" if task == "regression" else "classification"]
 
     @property
-    def max_rows(self) -> int | None:
-        """The most rows a task was measured on (larger tasks were subsampled to it)."""
-        return self.build.get("max_rows")
-
-    def vector(self, profile: TaskProfile) -> np.ndarray:
-        """``profile``'s meta-features as the knowledge base compares them: a frame larger than its
-        tasks were measured on is compared as if subsampled alike, i.e. by its structure."""
-        return profile.meta_feature_vector(max_rows=self.max_rows)
+    def n_tasks(self) -> int:
+        return len({t.name for t in self.tasks})
 
     def distance(self, a: TaskProfile | np.ndarray, b: TaskProfile | np.ndarray) -> float:
-        """Euclidean distance of standardised meta-features (the spread of the KB's tasks)."""
-        a, b = (self.vector(x) if isinstance(x, TaskProfile) else x for x in (a, b))
+        """Euclidean distance of standardised, weighted meta-features."""
+        a, b = (x.meta_feature_vector() if isinstance(x, TaskProfile) else x for x in (a, b))
         return float(np.sqrt((((a - b) / self.scale) ** 2).sum()))
 
     def candidates(self, profile: TaskProfile, exclude: tuple[str, ...] = ()) -> list[KnowledgeTask]:
-        """Tasks of the same kind (classification or regression), whose pool fits ``profile``."""
+        """Entries of the same kind (classification or regression), whose pool fits ``profile``."""
         regression = profile.task == "regression"
         return [t for t in self.tasks if (t.profile.task == "regression") == regression and t.name not in exclude]
 
     def nearest(self, profile: TaskProfile, k: int = 5, exclude=()) -> list[tuple[float, KnowledgeTask]]:
-        """(distance, task) of the ``k`` nearest tasks, nearest first; ``exclude`` names left out."""
-        query = self.vector(profile)
-        found = [(self.distance(query, t.vector), t) for t in self.candidates(profile, exclude)]
-        return sorted(found, key=lambda pair: (pair[0], pair[1].name))[:k]
+        """(distance, entry) of the ``k`` nearest entries, nearest first, one per task (its nearest
+        size): two sizes of one task would count it twice. ``exclude`` names tasks left out."""
+        query = profile.meta_feature_vector()
+        best: dict[str, tuple[float, KnowledgeTask]] = {}
+        for entry in self.candidates(profile, exclude):
+            d = self.distance(query, entry.vector)
+            if entry.name not in best or d < best[entry.name][0]:
+                best[entry.name] = (d, entry)
+        return sorted(best.values(), key=lambda pair: (pair[0], pair[1].name))[:k]
 
     def typical_nearest_distance(self, task: str) -> float:
-        """The 90th percentile, over the KB's tasks, of the distance to their nearest other task."""
+        """The 90th percentile, over the entries, of the distance to their nearest entry of another task."""
         return self._typical["regression" if task == "regression" else "classification"]
 
     @functools.cached_property
     def _typical(self) -> dict[str, float]:
         typical = {}
         for kind, regression in (("classification", False), ("regression", True)):
-            tasks = [t for t in self.tasks if (t.profile.task == "regression") == regression]
-            if len(tasks) < 2:
-                typical[kind] = 1.0
-                continue
-            nearest = [min(self.distance(t.vector, o.vector) for o in tasks if o is not t) for t in tasks]
-            typical[kind] = float(np.percentile(nearest, 90))
+            entries = [t for t in self.tasks if (t.profile.task == "regression") == regression]
+            nearest = [
+                min((self.distance(t.vector, o.vector) for o in entries if o.name != t.name), default=np.inf)
+                for t in entries
+            ]
+            finite = [d for d in nearest if np.isfinite(d)]
+            typical[kind] = float(np.percentile(finite, 90)) if finite else 1.0
         return typical
 
     def past_task(self, task: KnowledgeTask, distance: float, top: int | None = 10) -> PastTask:
-        """``task`` as the history presents past tasks: its best configurations first."""
+        """``task`` as the history presents past tasks: its best configurations first (those measured)."""
         pool = self.pool(task.profile.task)
+        pct = task.percentiles
         # failed or timed-out configurations rank last (cv_mean None): knowing that they fail there is
         # knowledge too, not a gap for the offline recommender to fill with a guess
-        ranked = sorted(range(len(pool)), key=lambda i: (-task.percentiles[i], i))
+        ranked = sorted((i for i in range(len(pool)) if task.measured[i]), key=lambda i: (-pct[i], i))
         trials = [
             {
                 "family": pool[i].family,
                 "params": pool[i].params,
                 "cv_mean": task.scores[i],
-                "normalized_rank": task.percentiles[i] / 100.0,
+                "normalized_rank": pct[i] / 100.0,
             }
             for i in ranked[:top]
         ]
-        return PastTask(task.profile, trials, name=task.name, source="knowledge base", distance=distance)
+        return PastTask(
+            task.profile,
+            trials,
+            name=task.name,
+            source="knowledge base",
+            distance=distance,
+            size=task.size,
+            trivial=task.trivial,
+        )
 
 
 def past_tasks(
@@ -165,19 +190,24 @@ def _load(path: Path) -> KnowledgeBase:
     }
     tasks = tuple(_task(t) for t in data["tasks"])
     vectors = np.array([t.vector for t in tasks]) if tasks else np.ones((1, 1))
-    spread = vectors.std(axis=0)
+    names = list(TaskProfile.meta_feature_names())
+    weights = np.array([WEIGHTS.get(name, 1.0) for name in names])
     # meta-features are shares or log10 sizes: a spread below 0.1 is noise, not a scale to amplify
-    return KnowledgeBase(path, data["version"], data["build"], pools, tasks, np.maximum(spread, MIN_SCALE))
+    scale = np.maximum(vectors.std(axis=0), MIN_SCALE) / weights
+    return KnowledgeBase(path, data["version"], data["build"], pools, tasks, scale)
 
 
 def _task(entry: dict) -> KnowledgeTask:
     profile = TaskProfile.from_dict(entry["profile"])
-    results = entry["results"]  # per pool configuration: [mean, fold scores, seconds, percentile]
+    results = entry["results"]  # per pool configuration: [mean, fold scores, seconds, percentile] or null
+    trivial = entry.get("trivial")  # fold scores (format 2), absent in format 1
     return KnowledgeTask(
         entry["name"],
         entry["source"],
+        entry.get("size", profile.n_rows),
         profile,
-        tuple(r[0] for r in results),
-        tuple(r[3] for r in results),
+        tuple(r[0] if r else None for r in results),
+        tuple(r is not None for r in results),
+        float(np.mean(trivial)) if trivial else None,
         profile.meta_feature_vector(),
     )

@@ -1,22 +1,25 @@
-"""The ``offline`` recommender: a k-nearest-tasks meta-learner over the shipped knowledge base
-and your own history, no LLM needed.
+"""The ``offline`` recommender: a nearest-tasks meta-learner over the knowledge base and your own
+history, no LLM needed.
 
-1. Find the ``k`` tasks nearest to the profile by standardised meta-features, among the
-   knowledge base's tasks and the history's past tasks (your own trials count as soon as they
-   are recorded, so recommendations improve as the history grows).
-2. Weigh each neighbour by closeness (a Gaussian kernel whose width is the median neighbour
-   distance) and read how each configuration ranked there (its percentile among what was tried).
-3. Pick a small, diverse portfolio greedily, as FLAML's portfolio builder does: each next
-   configuration is the one that most raises the weighted best-percentile-so-far over the
-   neighbours, so the second pick covers the tasks where the first falls short.
+1. Find the ``k`` tasks nearest to the profile by standardised meta-features (the size weighing
+   most: each knowledge-base task was measured at several sizes, and its nearest size counts),
+   among the knowledge base's and the history's; weigh each by closeness (a Gaussian kernel whose
+   width is the median neighbour distance).
+2. Read how each configuration did there against what users get for free, LightGBM with its
+   library defaults: its *gain*, the share of the distance from LightGBM's defaults to the best
+   score there that it covered (negative where it did worse), measured on the same folds.
+3. The first pick is the configuration whose weighted gain, with losses counting ``LOSS_WEIGHT``
+   times and shrunk towards LightGBM's defaults where evidence is thin, is best. LightGBM's defaults
+   score 0 by definition, so nothing is picked first that the similar tasks do not show beating
+   them; where even the nearest task is far, the knowledge base's tasks of that size all count
+   alike (the strongest robust choice), and a note says so.
+4. The rest is a portfolio picked greedily, as FLAML's portfolio builder does: each next
+   configuration is the one that most raises the weighted best-gain-so-far over the neighbours, so
+   the second pick covers the tasks where the first falls short.
 
 What your history measured on this very data is known rather than predicted: its best
-configuration comes first. When even the nearest task is unusually far, a one-line note says so:
-that is where zero-shot portfolios pick chance-level configurations (FLAML#1247). And the
-knowledge base only knows how configurations did on the sizes its tasks were measured at (at
-most ``max_rows`` rows): far beyond that, the transparent size rule of the ``defaults``
-recommender picks the first recommendation (e.g. LightGBM for 50,000 rows, where small-data
-winners underfit), and the knowledge base the rest.
+configuration comes first. Configurations of families not installed here are skipped, with a note
+when one would have been picked.
 """
 
 from __future__ import annotations
@@ -28,33 +31,65 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...metrics import METRICS
 from ...profiling import TaskProfile
 from ...space import FAMILIES, family, validate
 from ...text import plural
 from ..base import Notify, PastTask, PastTaskSource, Recommendation, quiet
-from ..defaults import size_rule
 from . import knowledge
 
-DEFAULT_K = 16  # nearest tasks consulted; chosen by leave-one-task-out on the knowledge base (bench.loo)
-PRIOR_WEIGHT = 1.0  # pseudo-tasks at the 50th percentile, for configurations not tried on a task
+# Chosen by leave-one-task-out on the knowledge base (``python -m llm_cash_magic.bench.loo``), never
+# on the benchmark's dev tasks.
+DEFAULT_K = 16  # nearest tasks consulted
+LOSS_WEIGHT = 2.0  # a loss against LightGBM's defaults counts this many times a gain of the same size
+PRIOR_WEIGHT = 1.0  # pseudo-tasks where a configuration ties LightGBM's defaults (gain 0)
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
-BEYOND_MEASURED = 5  # more rows than 5 × the knowledge base's measured size: the size rule leads
+WORST_GAIN = -1.0  # a failed fit, or a worse one, counts as losing the whole way from defaults to trivial
 
 
 @dataclass(frozen=True)
-class _Neighbour:
+class Neighbour:
     task: PastTask
     weight: float
-    label: str  # how the rationale names it
+
+    @property
+    def label(self) -> str:
+        """How a rationale names it: its name and size (the history's tasks as "your …")."""
+        name = self.task.name if self.task.source == "knowledge base" else f"your {self.task.name or 'task'}"
+        size = f" at {self.task.size:,} rows" if self.task.size else ""
+        return f"{name}{size} (distance {self.task.distance:.2f})"
+
+
+@dataclass
+class Evidence:
+    """Configurations (as JSON keys) × neighbours: gain over LightGBM's defaults (nan: not measured
+    there, or no reference), and the relative error reduction behind the words of a rationale.
+    Where the trivial predictor's score is unknown (or nothing beat it), the gain is how much more of
+    the task's configurations it beat than LightGBM's defaults did."""
+
+    names: list[str]
+    gains: np.ndarray
+    error_cuts: np.ndarray
+    weights: np.ndarray
+    loss_weight: float = LOSS_WEIGHT
+    prior_weight: float = PRIOR_WEIGHT
+
+    def score(self) -> np.ndarray:
+        """Each configuration's weighted gain, losses weighing ``loss_weight``, shrunk towards 0."""
+        known = np.isfinite(self.gains)
+        utility = np.where(self.gains >= 0, self.gains, self.loss_weight * self.gains)
+        total = (np.where(known, utility, 0) * self.weights[:, None]).sum(axis=0)
+        return total / ((known * self.weights[:, None]).sum(axis=0) + self.prior_weight)
 
 
 class OfflineRecommender:
-    """Nearest tasks + greedy portfolio; see the module docstring.
+    """Nearest tasks, a first pick measured to beat LightGBM's defaults, then a greedy portfolio;
+    see the module docstring.
 
     ``history`` (anything with ``measured_tasks()``, such as ``record.History``) adds your own
     tasks; without one only the knowledge base counts (the benchmark measures the shipped knowledge).
     ``exclude`` names knowledge-base tasks to leave out (the benchmark's leave-one-out), and
-    ``notify`` receives the one-line notes (the far-task note).
+    ``notify`` receives the one-line notes (far tasks, families not installed).
     """
 
     name = "offline"
@@ -67,43 +102,51 @@ class OfflineRecommender:
         knowledge_base: knowledge.KnowledgeBase | None = None,
         exclude: tuple[str, ...] = (),
         notify: Notify = quiet,
+        loss_weight: float = LOSS_WEIGHT,
+        prior_weight: float = PRIOR_WEIGHT,
     ):
         self.k = k
+        self.loss_weight, self.prior_weight = loss_weight, prior_weight
         self.history = history
         self.knowledge_base = knowledge_base
         self.exclude = tuple(exclude)
         self.notify = notify
 
+    @property
+    def kb(self) -> knowledge.KnowledgeBase:
+        return self.knowledge_base or knowledge.load()
+
     def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
-        neighbours = self.neighbours(profile)
+        neighbours, far = self.neighbours(profile)
         if not neighbours:
             return
         given = set()
-        for lead in (self._measured_lead(neighbours, profile), self._size_lead(profile)):
-            key = lead and (lead.family, json.dumps(lead.params, sort_keys=True))
-            if lead and key not in given and len(given) < n:
-                given.add(key)
-                yield lead
-        names, matrix, known = _score_matrix(neighbours, profile.task)
-        weights = np.array([nb.weight for nb in neighbours])
-        for rank, index in enumerate(_greedy_portfolio(matrix, known, weights, n)):
-            family_name, params = json.loads(names[index])
+        lead = self._measured_lead(neighbours, profile)
+        if lead:
+            given.add(_key(lead.family, lead.params))
+            yield lead
+        evidence = _evidence(neighbours, profile.task, self._installed(neighbours, profile, n))
+        evidence.loss_weight, evidence.prior_weight = self.loss_weight, self.prior_weight
+        for rank, index in enumerate(_portfolio(evidence, n)):
+            family_name, params = json.loads(evidence.names[index])
             config = validate(family_name, params, profile.task)
-            key = (config.family, json.dumps(config.params, sort_keys=True))
+            key = _key(config.family, config.params)
             if key in given:
                 continue
             if len(given) == n:
                 return
             given.add(key)
-            rationale = _rationale(neighbours, matrix[:, index], known[:, index], weights, first=rank == 0)
+            rationale = _rationale(neighbours, evidence, index, first=rank == 0, far=far)
             yield Recommendation(config.family, config.params, rationale, self.name, config.notes)
 
-    def _measured_lead(self, neighbours: list[_Neighbour], profile: TaskProfile) -> Recommendation | None:
+    def _measured_lead(self, neighbours: list[Neighbour], profile: TaskProfile) -> Recommendation | None:
         """The best configuration your history measured on this very data: known, not predicted."""
         mine = next((nb.task for nb in neighbours if nb.task.profile.fingerprint == profile.fingerprint), None)
         if mine is None or not mine.trials:
             return None
         best = mine.trials[0]
+        if best["cv_mean"] is None or not family(best["family"]).installed:
+            return None
         config = validate(best["family"], best["params"], profile.task)
         rationale = (
             f"the best of the {plural(len(mine.trials), 'configuration')} your history measured on this "
@@ -111,93 +154,142 @@ class OfflineRecommender:
         )
         return Recommendation(config.family, config.params, rationale, self.name, config.notes)
 
-    def _size_lead(self, profile: TaskProfile) -> Recommendation | None:
-        """The size rule's first pick, when the frame is far larger than the tasks the knowledge
-        base measured: their winners were chosen for small data and tend to underfit large data."""
-        measured = (self.knowledge_base or knowledge.load()).max_rows
-        if not measured or profile.n_rows <= BEYOND_MEASURED * measured:
-            return None
-        name, reason = size_rule(profile)[0]
-        rationale = (
-            f"{reason}; your {profile.n_rows:,} rows are far beyond the {measured:,} rows the knowledge "
-            "base measured its tasks on, so the size rule picks first (library defaults)"
-        )
-        return Recommendation(name, family(name).defaults(profile.task), rationale, self.name)
+    def _installed(self, neighbours: list[Neighbour], profile: TaskProfile, n: int) -> set[str]:
+        """The families that can train here; says once which missing one would have been picked."""
+        missing = {f.name for f in FAMILIES.values() if not f.installed}
+        if missing:
+            everything = _evidence(neighbours, profile.task, set(FAMILIES))
+            picked = {json.loads(everything.names[i])[0] for i in _portfolio(everything, n)}
+            wanted = sorted(picked & missing)
+            if wanted:
+                names = " and ".join(family(m).label for m in wanted)
+                extras = ",".join(family(m).requires for m in wanted)
+                self.notify(
+                    f"offline: {names} would be among the recommendations, but not installed here "
+                    f'(pip install "llm_cash_magic[{extras}]")'
+                )
+        return set(FAMILIES) - missing
 
-    def neighbours(self, profile: TaskProfile) -> list[_Neighbour]:
-        """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first."""
-        kb = self.knowledge_base or knowledge.load()
+    def neighbours(self, profile: TaskProfile) -> tuple[list[Neighbour], bool]:
+        """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first, and
+        whether even the nearest is far: then every task of the knowledge base at the nearest
+        measured size counts alike, as the strongest robust choice there is."""
+        kb = self.kb
         found = knowledge.past_tasks(
             profile, self.k, history=self.history, exclude=self.exclude, top=None, knowledge_base=kb
         )
         if not found:
-            return []
+            return [], False
         typical = kb.typical_nearest_distance(profile.task)
-        if found[0].distance > FAR_FACTOR * typical:
-            self.notify(
-                f"offline: the nearest known task is far from this one (distance {found[0].distance:.2f}; "
-                f"known tasks are usually within {typical:.2f} of another): the recommendations are "
-                "closer to a guess"
-            )
-        width = max(float(np.median([t.distance for t in found])), 1e-6)
-        return [_Neighbour(t, math.exp(-0.5 * (t.distance / width) ** 2), _label(t)) for t in found]
+        if found[0].distance <= FAR_FACTOR * typical:
+            width = max(float(np.median([t.distance for t in found])), 1e-6)
+            return [Neighbour(t, math.exp(-0.5 * (t.distance / width) ** 2)) for t in found], False
+        self.notify(
+            f"offline: the nearest known task is far from this one (distance {found[0].distance:.2f}; known tasks "
+            f"are usually within {typical:.2f} of another): the recommendations are what does well at this size "
+            "across the knowledge base"
+        )
+        mine = [nb for nb in found if nb.source != "knowledge base"]
+        return [Neighbour(t, 1.0) for t in mine + _same_size(kb, profile, self.exclude)], True
 
 
-def _label(task: PastTask) -> str:
-    name = task.name if task.source == "knowledge base" else f"your {task.name or 'task'}"
-    return f"{name} (distance {task.distance:.2f})"
+def _same_size(kb: knowledge.KnowledgeBase, profile: TaskProfile, exclude: tuple[str, ...]) -> list[PastTask]:
+    """Every knowledge-base entry of the kind and the measured size nearest to ``profile``'s rows."""
+    entries = kb.candidates(profile, exclude)
+    if not entries:
+        return []
+    size = min({e.size for e in entries}, key=lambda s: (abs(math.log(s) - math.log(max(profile.n_rows, 2))), -s))
+    return [kb.past_task(e, kb.distance(profile, e.vector), top=None) for e in entries if e.size == size]
 
 
-def _score_matrix(neighbours: list[_Neighbour], task: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """Configurations (as JSON keys) × neighbours: percentile in [0, 1] and whether it was tried."""
+def _key(family_name: str, params: dict) -> str:
+    return json.dumps([family_name, params], sort_keys=True)
+
+
+def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Evidence:
+    """Each configuration's gain over LightGBM's defaults on each neighbour (see the module docstring)."""
+    defaults = _key("lightgbm", validate("lightgbm", {}, task).params)
     names: dict[str, int] = {}
     cells = []
     for row, nb in enumerate(neighbours):
+        scores, ranks = {}, {}
         for trial in nb.task.trials:
-            if trial["family"] not in FAMILIES:
+            if trial["family"] in FAMILIES:
+                config = validate(trial["family"], trial["params"], task)
+                key = _key(config.family, config.params)
+                scores[key], ranks[key] = trial["cv_mean"], trial["normalized_rank"]
+        if defaults not in scores:
+            continue  # no yardstick here: it informs the measured lead and prompts, not the gains
+        metric = METRICS[nb.task.profile.metric]
+        span = max(metric.signed(s) for s in scores.values()) - metric.signed(nb.task.trivial)
+        for key, score in scores.items():
+            if json.loads(key)[0] not in installed:
                 continue
-            config = validate(trial["family"], trial["params"], task)
-            key = json.dumps([config.family, config.params], sort_keys=True)
-            cells.append((row, names.setdefault(key, len(names)), trial["normalized_rank"]))
-    matrix = np.zeros((len(neighbours), len(names)))
-    known = np.zeros_like(matrix, dtype=bool)
-    for row, column, rank in cells:
-        matrix[row, column] = max(matrix[row, column], rank) if known[row, column] else rank
-        known[row, column] = True
-    return list(names), matrix, known
+            if nb.task.trivial is None or not span > 0:  # no scale: the share of the pool it beat more
+                gain = ranks[key] - ranks[defaults]
+            else:
+                gain = (metric.signed(score) - metric.signed(scores[defaults])) / span
+            cut = _error_cut(metric, score, scores[defaults])
+            cells.append((row, names.setdefault(key, len(names)), max(WORST_GAIN, gain), cut))
+    gains = np.full((len(neighbours), len(names)), np.nan)
+    cuts = np.full_like(gains, np.nan)
+    for row, column, gain, cut in cells:
+        gains[row, column], cuts[row, column] = gain, cut
+    return Evidence(list(names), gains, cuts, np.array([nb.weight for nb in neighbours]))
 
 
-def _greedy_portfolio(matrix: np.ndarray, known: np.ndarray, weights: np.ndarray, n: int) -> list[int]:
-    """Columns chosen one by one, each maximising the weighted best-so-far percentile."""
-    tried = (known * weights[:, None]).sum(axis=0)
-    mean = (np.where(known, matrix, 0) * weights[:, None]).sum(axis=0) + 0.5 * PRIOR_WEIGHT
-    mean /= tried + PRIOR_WEIGHT  # a configuration's shrunk weighted mean, where it was not tried
-    filled = np.where(known, matrix, mean[None, :])
-    best = np.zeros(len(weights))
-    chosen: list[int] = []
-    for _ in range(min(n, matrix.shape[1])):
-        gain = (np.maximum(filled, best[:, None]) * weights[:, None]).sum(axis=0)
+def _error_cut(metric, score: float | None, reference: float) -> float:
+    """How much less error ``score`` has than ``reference``, relatively (AUC's error is 1 − AUC)."""
+    if score is None:
+        return np.nan
+    error = (lambda s: 1.0 - s) if metric.greater_is_better else (lambda s: s)
+    base = error(reference)
+    return (base - error(score)) / base if base > 0 else np.nan
+
+
+def _portfolio(evidence: Evidence, n: int) -> list[int]:
+    """The first pick (the best score), then columns chosen one by one, each raising the weighted
+    best-gain-so-far over the neighbours the most."""
+    if not evidence.names:
+        return []
+    score = evidence.score()
+    filled = np.where(np.isfinite(evidence.gains), evidence.gains, score[None, :])
+    chosen = [int(np.argmax(score))]
+    best = filled[:, chosen[0]].copy()
+    for _ in range(min(n, len(evidence.names)) - 1):
+        gain = (np.maximum(filled, best[:, None]) * evidence.weights[:, None]).sum(axis=0)
         gain[chosen] = -np.inf
-        pick = int(np.argmax(gain + 1e-9 * mean))  # ties: the better on average
+        pick = int(np.argmax(gain + 1e-9 * score))  # ties: the better on its own
         chosen.append(pick)
         best = np.maximum(best, filled[:, pick])
     return chosen
 
 
-def _rationale(
-    neighbours: list[_Neighbour], column: np.ndarray, known: np.ndarray, weights: np.ndarray, first: bool
-) -> str:
-    tried = [i for i in range(len(neighbours)) if known[i]]
+def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, first: bool, far: bool) -> str:
+    gains, cuts = evidence.gains[:, index], evidence.error_cuts[:, index]
+    tried = [i for i in range(len(neighbours)) if np.isfinite(gains[i])]
     if not tried:
-        return "not tried on the similar tasks; included for diversity"
-    mean = float(np.average(column[tried], weights=weights[tried]))
-    shown = sorted(tried, key=lambda i: -weights[i])[:3]
-    where = "; ".join(f"{neighbours[i].label}: {_ordinal(column[i])} percentile" for i in shown)
-    role = "best on average" if first else "covers where the picks above fall short"
-    return f"{role} over {len(tried)} similar tasks (weighted mean percentile {100 * mean:.0f}) — {where}"
+        return "not measured on the similar tasks; included for variety"
+    wins = sum(gains[i] > 0 for i in tried)
+    similar = "tasks of this size" if far else "similar tasks"
+    cut = np.nanmedian(cuts[tried]) if np.isfinite(cuts[tried]).any() else np.nan
+    if np.all(gains[tried] == 0):
+        lead = (
+            f"LightGBM's library defaults, the free choice: nothing measured on {len(tried)} {similar} beat it reliably"
+        )
+    else:
+        by = f", with {abs(cut):.0%} {'less' if cut >= 0 else 'more'} error (median)" if np.isfinite(cut) else ""
+        lead = f"beat LightGBM's defaults on {wins} of {len(tried)} {similar}{by}"
+    role = "" if first else "; covers where the picks above fall short"
+    shown = sorted(tried, key=lambda i: -neighbours[i].weight)[:3]
+    details = "; ".join(f"{neighbours[i].label}: {_versus(gains[i], cuts[i])}" for i in shown)
+    return f"{lead}{role} — nearest: {details}"
 
 
-def _ordinal(fraction: float) -> str:
-    value = int(round(100 * fraction))
-    suffix = "th" if 10 <= value % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
-    return f"{value}{suffix}"
+def _versus(gain: float, cut: float) -> str:
+    """One neighbour's result against LightGBM's defaults, in words."""
+    if gain == 0:
+        return "as good as the defaults"
+    if not np.isfinite(cut):
+        return "better than the defaults" if gain > 0 else "worse than the defaults"
+    return f"{abs(cut):.0%} {'less' if cut >= 0 else 'more'} error than the defaults"
