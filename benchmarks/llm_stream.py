@@ -8,6 +8,7 @@
 3. Streaming against the repo's fake OpenAI-compatible server (tests/fake_openai.py) sending
    5 lines 0.2 s apart: when each recommendation is handed on, against when the stream ends.
 4. Round trip of a one-line answer through the SDK to a local server (our overhead).
+5. Reading an answer of 2.5 and 10 MB without a newline: linear in its size.
 """
 
 from __future__ import annotations
@@ -79,6 +80,23 @@ def parse_throughput(lines: int = 2000, delta: int = 7) -> None:
     )
 
 
+def reading_is_linear(delta: int = 7) -> None:
+    """An answer of prose without end (the kind a looping model sends), fed in small deltas: the
+    seconds to read 2.5 and 10 MB. Linear reading takes four times as long for four times the size."""
+    line = "Let me think about which configuration fits this task best once more. "
+    for megabytes in (2.5, 10):
+        text = (line * int(megabytes * 2**20 / len(line)))[: int(megabytes * 2**20)]
+        reader = AnswerReader()
+        start = time.perf_counter()
+        for i in range(0, len(text), delta):
+            reader.feed(text[i : i + delta])
+        reader.close()
+        print(
+            f"reading {megabytes:g} MB of prose without a newline in {delta}-character deltas: "
+            f"{time.perf_counter() - start:.2f} s"
+        )
+
+
 def streaming(prof, history: History) -> None:
     fake = FakeOpenAI()
     try:
@@ -122,6 +140,7 @@ def main() -> None:
     past_tasks(history)
     prompt_sizes(prof, history)
     parse_throughput()
+    reading_is_linear()
     streaming(prof, history)
 
 

@@ -7,3 +7,7 @@ class CashError(ValueError):
     Raised at the boundary (profile, space, magic options); the magic turns it into an
     IPython ``UsageError`` so notebooks show the message and nothing else.
     """
+
+
+class Interrupted(CashError):
+    """The user stopped a step (Ctrl-C): one line, and whatever had arrived is kept."""

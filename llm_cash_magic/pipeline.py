@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .codegen import BLEND, as_trained, blend_params, effective_cv, generate_blend_code, generate_code
-from .errors import CashError
+from .errors import CashError, Interrupted
 from .profiling import TaskProfile, profile
 from .recommenders import (
     LLM_STRATEGIES,
@@ -33,6 +33,7 @@ from .record import History, new_run_id
 from .run import delivery
 from .run.execute import execute as run_code
 from .space import Config, validate
+from .text import plural
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .run.refine import RefineResult, TrialOutcome
@@ -105,7 +106,9 @@ def plan(
     strategy, banner = options.strategy, ""
     if strategy == "auto":
         strategy, banner = resolve_auto(settings, len(auto_past_tasks(prof, settings, history)))
-    elif strategy in LLM_STRATEGIES and not settings.configured and not options.flag("dry-run"):
+    if strategy in LLM_STRATEGIES and settings.url_problem():
+        raise CashError(f"{settings.url_problem()} (%config CashMagics.base_url = …, or $OPENAI_BASE_URL)")
+    if strategy in LLM_STRATEGIES and not settings.configured and not options.flag("dry-run"):
         raise CashError(
             f"strategy={strategy} needs an LLM endpoint: set ${settings.api_key_env}, or "
             '%config CashMagics.base_url = "http://…/v1" for a local server (see %cash config)'
@@ -150,12 +153,19 @@ def replan(df: pd.DataFrame, run: dict, history: History) -> tuple[Plan, list[Re
 
 
 def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
-    """The plan's recommendations as they arrive; a CashError at the end if there was none."""
-    empty = True
-    for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=notes):
-        empty = False
-        yield rec
-    if empty:
+    """The plan's recommendations as they arrive; a CashError at the end if there was none, and
+    ``Interrupted`` (one line, never a traceback from inside an HTTP library) on Ctrl-C."""
+    received = 0
+    try:
+        for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=notes):
+            received += 1
+            yield rec
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted while the {plan.strategy} recommender answered; {plural(received, 'recommendation')} "
+            "had arrived"
+        ) from None
+    if not received:
         raise CashError(f"the {plan.strategy} recommender returned no recommendation")
 
 

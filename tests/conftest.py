@@ -163,3 +163,12 @@ def write_kb(tmp_path):
         return path
 
     return write
+
+
+def newest_code() -> str:
+    """The code of the newest trained trial (what %cash code prints): in a terminal, where these
+    in-process tests run, the code is not put into the next prompt."""
+    from llm_cash_magic.record import History
+
+    [run] = History.from_environment().runs(limit=1)
+    return [t for t in run["trials"] if t["code"]][-1]["code"]

@@ -36,6 +36,10 @@ class Reply:
     gate: threading.Event | None = None  # after `gate_after` deltas, wait for the test to set it
     gate_after: int = 1
     cut_after: int | None = None  # drop the connection after this many body bytes
+    # after the content, never end: "keep-alive" (SSE comments, no content), "tokens" (a token
+    # each interval), "prose" (a line of prose each interval); until the client goes away
+    forever: str = ""
+    interval: float = 0.5
     usage: dict = field(default_factory=lambda: {"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200})
 
 
@@ -174,8 +178,28 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                     sent += len(piece)
                     if reply.write_delay:
                         time.sleep(reply.write_delay)
+            if reply.forever:
+                self._forever(reply, request)
+                return
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
+
+        def _forever(self, reply: Reply, request: dict):
+            """Stream without end, as a stuck or looping model does, until the client hangs up."""
+            base = {
+                "id": "chatcmpl-fake",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": request.get("model"),
+            }
+            piece = {"tokens": "lorem ", "prose": "Let me think about this once more.\n"}.get(reply.forever)
+            while True:
+                if piece is None:
+                    self._chunk(b": keep-alive\n\n")
+                else:
+                    delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
+                    self._chunk(f"data: {json.dumps(base | {'choices': [delta]})}\n\n".encode())
+                time.sleep(reply.interval)
 
         def _chunk(self, data: bytes):
             if data:
@@ -215,6 +239,8 @@ def sse_events(reply: Reply, request: dict) -> list[bytes]:
         event([{"index": 0, "delta": {"content": text[i : i + size]}, "finish_reason": None}])
         for i in range(0, len(text), size)
     ]
+    if reply.forever:
+        return events
     events.append(event([{"index": 0, "delta": {}, "finish_reason": "stop"}]))
     if (request.get("stream_options") or {}).get("include_usage"):
         events.append(event([], usage=reply.usage))

@@ -6,6 +6,7 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import newest_code
 from sklearn.model_selection import KFold, cross_val_predict
 
 import llm_cash_magic as cash
@@ -91,7 +92,7 @@ def test_blend_flag_trains_and_records_a_blend_of_the_n_recommendations(ip, chur
     ip.run_line_magic("cash", "churn target=churned strategy=defaults n=3 cv=3 --blend")
     out = capsys.readouterr().out
     assert "training a blend of all 3, weighted by ensemble selection" in out
-    assert "VotingClassifier(" in ip.rl_next_input
+    assert "VotingClassifier(" in newest_code()
     trial = history.runs()[0]["trials"][0]
     assert trial["family"] == BLEND and trial["status"] == "done"
     assert len(trial["params"]["members"]) == 3 and 0.5 < trial["cv_mean"] <= 1

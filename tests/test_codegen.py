@@ -418,3 +418,88 @@ def test_knn_neighbours_are_capped_by_the_rows_of_a_training_fold():
     assert "# note: n_neighbors=50 exceeds the 32 training rows; capped" in code and "n_neighbors=32," in code
     assert np.isfinite(run(code, df=df)[0]["cash_scores"]).all()
     assert build_model(prof, config).named_steps["model"].n_neighbors == 50  # unchanged where no folds are known
+
+
+class TestTextFromDataNeverBecomesCode:
+    """Every piece of text in generated code that the project did not write — column names, dtype
+    strings, category labels, a recommender's name — sits inside a ``repr`` literal, in code and in
+    comments alike: the code of a hostile frame differs from that of a tame twin only inside literals."""
+
+    PAYLOADS = ("a\nCANARY = 1", "b\rCANARY = 2", "c\u2028CANARY = 3", "d'\"#CANARY", "e\n# x\nCANARY = 4")
+
+    def frames(self, payload):
+        import pyarrow as pa
+
+        rng = np.random.default_rng(1)
+        n = 120
+
+        def table(names, label, field):
+            return pa.table(
+                {
+                    names[0]: rng.normal(size=n),
+                    names[1]: pa.array([[label, "b"][i % 2] for i in range(n)]),
+                    names[2]: pa.array([{field: i} for i in range(n)]),  # a struct: its dtype string holds field
+                    names[3]: pd.date_range("2024-01-01", periods=n, freq="h"),
+                    names[4]: rng.normal(size=n),
+                }
+            ).to_pandas(types_mapper=pd.ArrowDtype)
+
+        hostile = table([payload + str(i) for i in range(5)], payload, payload)
+        tame = table([f"col{i}" for i in range(5)], "label", "field")
+        return (hostile, hostile.columns[4]), (tame, tame.columns[4])
+
+    @staticmethod
+    def outside_literals(code: str) -> list[str]:
+        """Every token's text outside string literals (those inside a comment masked too)."""
+        import tokenize
+
+        literal = re.compile(r"""('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+        out = []
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            assert token.type != tokenize.ERRORTOKEN, token
+            if token.type == tokenize.COMMENT:
+                out.append(literal.sub("<str>", token.string))
+            elif token.type != tokenize.STRING:
+                out.append(token.string)
+        return out
+
+    @pytest.mark.parametrize("payload", PAYLOADS)
+    @pytest.mark.parametrize("name", ["lightgbm", "catboost", "linear"])
+    def test_the_text_outside_literals_is_the_projects_own(self, payload, name):
+        (hostile, target), _ = self.frames(payload)
+        prof = profile(hostile, target)
+        configs = [validate(name, {}, prof.task), validate("xgboost", {}, prof.task)]
+        for code in (
+            generate_code(prof, configs[0], data_name="df", cv=3, trial_id="t-1", source=f"llm:{payload}"),
+            generate_blend_code(prof, configs, data_name="df", cv=3, trial_id="t-2", source=f"llm:{payload}"),
+        ):
+            text = self.outside_literals(code)
+            assert not any("CANARY" in t for t in text), [t for t in text if "CANARY" in t]
+            assert "CASH_LEFT_OUT = {" in code  # the struct column is left out, named in a literal only
+
+    @pytest.mark.parametrize("payload", PAYLOADS)
+    def test_a_hostile_frame_trains_and_runs_none_of_its_text(self, payload):
+        (hostile, target), _ = self.frames(payload)
+        prof = profile(hostile, target)
+        code = generate_code(prof, validate("lightgbm", {}, prof.task), data_name="df", cv=3)
+        ast.parse(code)
+        ns, _ = run(code, df=hostile)
+        assert "CANARY" not in ns and len(ns["cash_scores"]) == 3
+
+
+@pytest.mark.parametrize("levels", [300, 5_000])
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_every_family_trains_on_a_categorical_of_hundreds_or_thousands_of_levels(levels, task):
+    rng = np.random.default_rng(levels)
+    n = 3_000
+    job = pd.Series(rng.choice([f"title {i}" for i in range(levels)], n))
+    job[rng.random(n) < 0.05] = None  # with missing values, as real job titles come
+    df = pd.DataFrame({"job": job, "x": rng.normal(size=n)})
+    df["y"] = df["x"] + rng.normal(size=n)
+    if task == "binary":
+        df["y"] = np.where(df["y"] > 0, "a", "b")
+    prof = profile(df, "y")
+    X, y = training_data(df, prof)
+    for name in FAMILIES:
+        scores = cross_validate(prof, build(prof, validate(name, {}, prof.task), 0, 3), X, y, cv=3, limit=1)
+        assert np.isfinite(scores).all(), name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -340,3 +342,61 @@ class TestReferences:
         pipeline.references(history, plan, churn, pipeline.start_run(history, plan, []))
         [task] = history.measured_tasks()
         assert task.trivial == 0.5 and [t["family"] for t in task.trials] == ["lightgbm"]
+
+
+def test_four_processes_adding_trials_to_one_run_lose_none(history, houses):
+    run_id = history.start_run(profile(houses, "price"), data_name="h", n_columns=7, strategy="defaults")
+    script = textwrap.dedent(f"""
+        from llm_cash_magic import History
+        history = History({str(history.path)!r})
+        for _ in range(300):
+            history.add_trial({run_id!r}, family="linear", source="refine", recommended={{}}, params={{}})
+    """)
+    writers = [subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    errors = [w.communicate(timeout=300)[1] for w in writers]
+    assert all(w.returncode == 0 for w in writers), errors
+    ids = [t["id"] for t in history.run(run_id)["trials"]]
+    assert len(ids) == len(set(ids)) == 1200
+
+
+@contextlib.contextmanager
+def read_only(*paths):
+    """``paths`` unwritable for this process: chmod for a user, the immutable flag for root (whom
+    permissions do not stop)."""
+    import os
+
+    root = os.geteuid() == 0
+    try:
+        for path in paths:
+            if root:
+                done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+                if done.returncode:
+                    pytest.skip(f"cannot make {path} read-only for root here: {done.stderr.strip()}")
+            else:
+                os.chmod(path, 0o555 if path.is_dir() else 0o444)
+        yield
+    finally:
+        for path in paths:
+            if root:
+                subprocess.run(["chattr", "-i", str(path)], capture_output=True)
+            else:
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def test_a_read_only_history_is_read_and_a_write_says_where_and_why(history, houses):
+    run_id = history.start_run(profile(houses, "price"), data_name="h", n_columns=7, strategy="defaults")
+    history.add_trial(run_id, family="linear", source="t", recommended={}, params={})
+    with sqlite3.connect(history.path) as conn:  # a finished history: its journal merged into the file
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with read_only(history.path, history.path.parent):
+        assert history.read_only
+        assert [r["id"] for r in history.runs()] == [run_id] and len(history.measured_tasks()) == 0
+        with pytest.raises(
+            CashError,
+            match=re.escape(
+                f"cannot write the history {history.path}: it is read-only here (the file or its folder); "
+                "set $LLM_CASH_HOME to a writable folder"
+            ),
+        ):
+            history.forget(run_id)
+    assert [r["id"] for r in history.runs()] == [run_id]  # nothing lost

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 
 import pytest
 from conftest import API_KEY
@@ -205,3 +206,66 @@ def test_values_of_the_wrong_type_and_far_out_of_range(fake_llm, llm_settings, h
     assert rec.params["bootstrap"] is True
     assert rec.params["max_features"] in family("random_forest").param("max_features").choices
     assert len(rec.notes) == 4
+
+
+# ---- answers that never end: every read is bounded --------------------------------------------
+@pytest.mark.parametrize(
+    "forever, bounds, reason",
+    [
+        ("keep-alive", {"timeout": 1.5, "deadline": 30.0}, "sent no content for 1.5 s in the middle of the answer"),
+        ("tokens", {"timeout": 5.0, "deadline": 2.0}, "took longer than 2 s in all to answer; gave up"),
+    ],
+)
+def test_an_answer_that_never_ends_is_given_up_and_the_offline_recommender_fills_in(
+    forever, bounds, reason, fake_llm, llm_settings, houses, history
+):
+    fake_llm.reply(Reply(json.dumps(LINES[0]) + "\n", forever=forever, interval=0.2))
+    started = time.monotonic()
+    recs, notices = run(llm_settings.replace(**bounds), houses, history)
+    assert time.monotonic() - started < 10
+    assert recs[0].source == "llm:fake-model" and {r.source for r in recs[1:]} == {"offline"}
+    assert any(reason in n for n in notices)
+    [request] = history.requests()
+    assert request["status"] == "failed" and reason in request["error"]
+
+
+def test_prose_forever_counts_towards_the_unusable_lines(fake_llm, llm_settings, houses, history):
+    fake_llm.reply(Reply(forever="prose", interval=0.01), Reply(forever="prose", interval=0.01))
+    recs, notices = run(llm_settings.replace(deadline=30.0), houses, history, n=2)
+    assert {r.source for r in recs} == {"offline"}
+    assert sum("gave up after 14 unusable lines (14 of them prose)" in n for n in notices) == 2
+    assert [r["status"] for r in history.requests()] == ["ok", "ok"]
+
+
+def test_an_integer_of_thousands_of_digits_costs_only_its_line(fake_llm, llm_settings, houses, history):
+    huge = '{"family": "lightgbm", "params": {"n_estimators": ' + "9" * 4301 + "}}"
+    fake_llm.reply(huge + "\n" + ANSWER)
+    recs, notices = run(llm_settings, houses, history)
+    assert [r.family for r in recs] == ["lightgbm", "random_forest", "linear"]
+    assert all(r.source == "llm:fake-model" for r in recs)
+    assert any("line 1: not valid JSON (Exceeds the limit (4300 digits)" in n for n in notices)
+
+
+def test_ctrl_c_while_the_answer_streams_keeps_what_arrived_and_says_so_in_one_line(
+    fake_llm, llm_env, ip, houses, history, capsys
+):
+    import _thread
+
+    from IPython.core.error import UsageError
+
+    fake_llm.reply(Reply(ANSWER[: ANSWER.index("\n", 60) + 1], forever="tokens", interval=0.1))
+    ip.user_ns["houses"] = houses
+    timer = threading.Timer(1.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        ip.run_line_magic("cash", "houses target=price strategy=zero-shot n=3 --auto")
+    except UsageError:
+        pytest.fail("the recommendations that arrived should have been kept")
+    finally:
+        timer.cancel()
+    out = capsys.readouterr().out
+    assert "interrupted while the zero-shot recommender answered; 1 recommendation had arrived" in out
+    assert "keeps them, and nothing was trained" in out and "Traceback" not in out
+    [run_] = history.runs()
+    assert len(run_["recommendations"]) == 1 and run_["trials"] == []
+    assert [r["status"] for r in history.requests()] == ["cancelled"]

@@ -7,7 +7,7 @@ import ast
 import json
 
 import pytest
-from conftest import API_KEY
+from conftest import API_KEY, newest_code
 from fake_openai import Reply
 from IPython.core.error import UsageError
 from traitlets.config import Config
@@ -42,7 +42,8 @@ def test_a_run_trains_the_llms_first_recommendation(shell, llm_env, capsys, hist
     out = capsys.readouterr().out
     assert "strategy auto → zero-shot: fake-model at 127.0.0.1" in out and "(CashMagics.k = 0 shows none)" in out
     assert "llm:fake-model" in out and "fast boosting" in out
-    assert "alpha=3.0" in shell.rl_next_input and "recommended by 'llm:fake-model'" in shell.rl_next_input
+    code = newest_code()
+    assert "alpha=3.0" in code and "recommended by 'llm:fake-model'" in code
     (run,) = history.runs()
     assert run["strategy"] == "zero-shot" and run["trials"][0]["status"] == "done"
     (request,) = history.requests(run["id"])
@@ -178,7 +179,7 @@ def test_a_failing_endpoint_still_completes_the_run_with_the_offline_answer(shel
     out = capsys.readouterr().out
     assert "rejected the API key in $OPENAI_API_KEY (HTTP 401); check that key; the offline recommender" in out
     assert history.runs()[0]["trials"][0]["source"] == "offline"
-    assert "recommended by 'offline'" in shell.rl_next_input
+    assert "recommended by 'offline'" in newest_code()
 
 
 def test_forgetting_a_run_forgets_its_llm_requests(shell, llm_env, history):
@@ -199,7 +200,7 @@ def test_the_key_never_reaches_history_outputs_or_code(shell, llm_env, capsys, h
     cash(shell, f"export {tmp_path / 'export.jsonl'}")
     out = capsys.readouterr()
     assert API_KEY not in out.out + out.err
-    assert API_KEY not in shell.rl_next_input
+    assert API_KEY not in newest_code()
     for path in [*home.iterdir(), tmp_path / "export.jsonl"]:
         assert API_KEY.encode() not in path.read_bytes(), path.name
 
@@ -216,7 +217,7 @@ def test_injected_text_in_notes_and_column_names_never_reaches_code(shell, llm_e
     cash(shell, "frame target=price n=1", INJECTION)
     request = llm_env.chat_requests[0].messages[1]["content"]
     assert json.dumps(INJECTION) in request  # notes and column names travel as quoted data
-    code = shell.rl_next_input
+    code = newest_code()
     tree = ast.parse(code)
     imported = {
         alias.name for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names
@@ -225,3 +226,21 @@ def test_injected_text_in_notes_and_column_names_never_reaches_code(shell, llm_e
     strings = [node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)]
     assert INJECTION in strings  # the column name is a string literal, nothing more
     assert "alpha=1.0" in code  # the invalid value became the default
+
+
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("alice:hunter2pw@127.0.0.1:8000/v1", "base_url '****@127.0.0.1:8000/v1' must start with http:// or https://"),
+        ("http://alice:hunter2pw@127.0.0.1:99999/v1", "base_url 'http://****@127.0.0.1:99999/v1' has no valid port"),
+    ],
+)
+def test_a_base_url_in_any_form_never_shows_its_credentials(url, problem, shell, capsys, monkeypatch, history):
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    with pytest.raises(UsageError) as error:
+        shell.run_line_magic("cash", "houses target=price --auto")
+    assert problem in str(error.value) and "hunter2pw" not in str(error.value)
+    shell.run_line_magic("cash", "config")
+    out = capsys.readouterr().out
+    assert "****@127.0.0.1" in out and "hunter2pw" not in out
+    assert history.runs() == [] and history.requests() == []

@@ -8,17 +8,18 @@ import json
 import pytest
 
 from llm_cash_magic.recommenders import Recommendation
-from llm_cash_magic.recommenders.llm.parsing import AnswerReader, Found, Problem, read_recommendation
+from llm_cash_magic.recommenders.llm.parsing import AnswerReader, Found, Problem, Prose, read_recommendation
 
 LGBM = {"family": "lightgbm", "params": {"learning_rate": 0.05}, "rationale": "boosting"}
 RF = {"family": "random_forest", "params": {"n_estimators": 300}, "rationale": "a forest"}
 
 
 def read_all(text: str, pieces: int | None = None) -> list:
+    """The objects and problems of ``text`` (lines of prose are counted elsewhere)."""
     reader = AnswerReader()
     size = pieces or len(text) or 1
     found = [item for i in range(0, len(text), size) for item in reader.feed(text[i : i + size])]
-    return found + reader.close()
+    return [item for item in found + reader.close() if not isinstance(item, Prose)]
 
 
 def values(items) -> list:
@@ -229,3 +230,10 @@ def test_a_family_that_is_not_installed_is_a_problem_saying_what_to_install(monk
     problem = recommendation({"family": "XGBClassifier", "params": {"eta": 0.1}})
     assert isinstance(problem, Problem)
     assert 'XGBoost is not installed here: pip install "llm_cash_magic[no_such_package]"' in problem.reason
+
+
+def test_lines_of_prose_are_counted_once_each_and_never_inside_reasoning():
+    reader = AnswerReader()
+    items = reader.feed("<think>long\nthoughts</think>\nHere you go:\n\n" + json.dumps(LGBM) + "\nbye")
+    items += reader.close()
+    assert [type(i).__name__ for i in items] == ["Prose", "Found", "Prose"]

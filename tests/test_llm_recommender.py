@@ -105,10 +105,12 @@ def test_a_model_repeating_one_line_is_given_up_after_a_bounded_number_of_proble
     recs = list(recommender.recommend(prof, n=2))
     assert [r.source for r in recs] == ["llm:fake-model"] * 2
     assert len(recommender.notices) == 4  # the first request's problems and summary, asking again, its summary
-    assert "14 problems: line 2: the same configuration as recommendation #1 (and 13 more" in recommender.notices[0]
-    assert len(history.requests()[0]["repairs"]) == max_problems(2) == 14  # the rest was never read
+    assert "15 problems: line 2: the same configuration as recommendation #1 (and 14 more" in recommender.notices[0]
+    repairs = history.requests()[0]["repairs"]
+    assert len(repairs) == max_problems(2) + 1 == 15  # the rest was never read, and that is said
+    assert repairs[-1] == "gave up after 14 unusable lines (0 of them prose)"
     ask = fake_llm.chat_requests[1].messages[3]["content"]
-    assert ask.count("the same configuration") == prompts.MAX_LISTED and "- and 4 more" in ask
+    assert ask.count("the same configuration") == prompts.MAX_LISTED and "- and 5 more" in ask
 
 
 def test_a_short_answer_gets_one_follow_up_that_lists_its_problems(fake_llm, recommender, prof):

@@ -26,8 +26,10 @@ def test_a_lone_cell_magic_trains_the_top_recommendation(ip, houses, capsys):
     [run] = History.from_environment().runs()
     [trial] = [t for t in run["trials"] if t["source"] != "reference"]
     assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(ip.user_ns["cash_scores"].mean())
-    assert ip.rl_next_input == trial["code"]  # the code lands in a new cell below
-    assert "cash_model = Pipeline(" in ip.rl_next_input
+    assert ip.rl_next_input is None  # a terminal: no prompt filled with code that already ran
+    assert f"(%cash code {run['id']} prints its code)" in out
+    ip.run_line_magic("cash", f"code {run['id']}")
+    assert capsys.readouterr().out == trial["code"] + "\n" and "cash_model = Pipeline(" in trial["code"]
     assert len(ip.user_ns["cash_model"].predict(houses.head(2))) == 2
 
 
@@ -84,7 +86,7 @@ BAD_LINES = [
     ("number target=price", "'number' is a int, not a pandas DataFrame"),
     ("df target=prize", "target column 'prize' is not in the DataFrame; did you mean 'price'?"),
     ("df target=price colour=red", "unknown option 'colour'; allowed: target, task, metric"),
-    ("df target=price --fast", "unknown flag --fast; allowed: --auto, --blend"),
+    ("df target=price --fast", "unknown flag '--fast'; allowed: --auto, --blend"),
     ("df target=price cv=1", "cv='1' must be an integer from 2 to 20"),
     ("df target=price n=0", "n='0' must be an integer from 1 to 20"),
     ("df target=price seed=x", "seed='x' must be an integer"),
@@ -248,3 +250,57 @@ def test_infinite_targets_are_said_to_be_infinite(ip, capsys):
 def test_the_usage_line_lists_every_option(ip):
     with pytest.raises(UsageError, match=r"\[refine=…\] \[--auto\] \[--blend\] \[--dry-run\] \[--fresh\]"):
         ip.run_line_magic("cash", "df")
+
+
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("refine abc ²", "usage: %cash refine <run-id> [trials, default 10]"),
+        ("df target=price n=²", "n='²' must be an integer from 1 to 20"),
+        ("df target=price " + "x" * 200_000, "the line has 200,016 characters; its options fit in far fewer"),
+        ("df target=price " + "y" * 5_000, "unexpected 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…': options are key=value"),
+    ],
+)
+def test_odd_lines_get_one_short_line(ip, houses, line, problem):
+    ip.user_ns["df"] = houses
+    with pytest.raises(UsageError) as error:
+        ip.run_line_magic("cash", line)
+    assert problem in str(error.value) and len(str(error.value)) < 400
+
+
+def test_braces_and_dollars_in_a_line_are_not_expanded(ip, houses):
+    ip.user_ns["df"] = houses.rename(columns={"price": "price{x}$y"})
+    ip.user_ns["x"], ip.user_ns["y"] = "BAD", "BAD"
+    ip.run_line_magic("cash", "df target=price{x}$y --dry-run")  # the column's name, as typed
+
+
+def odd_frames():
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.normal(size=n)
+    yield "tuples and ints", pd.DataFrame({"mix": [(1, 2) if i % 2 else i for i in range(n)], "x": x, "y": x + 1})
+    yield "numpy str names", pd.DataFrame({np.str_("a"): x, np.str_("b"): rng.normal(size=n), np.str_("y"): 2 * x})
+    yield "huge feature values", pd.DataFrame({"big": x * 1e300, "x": x, "y": x})
+    yield "heavy tail for rmsle", pd.DataFrame({"x": x, "y": np.exp(3 * x + rng.normal(size=n))})
+
+
+@pytest.mark.parametrize("name, df", list(odd_frames()), ids=[name for name, _ in odd_frames()])
+@pytest.mark.parametrize("strategy", ["defaults", "offline"])
+def test_odd_frames_train(ip, name, df, strategy, capsys):
+    ip.user_ns["df"] = df
+    metric = " metric=rmsle" if "rmsle" in name else ""
+    ip.run_line_magic("cash", f"df target=y cv=3 strategy={strategy} --auto{metric}")
+    assert "training failed" not in capsys.readouterr().out
+    [run] = History.from_environment().runs()
+    assert [t["status"] for t in run["trials"] if t["source"] != "reference"] == ["done"]
+
+
+@pytest.mark.parametrize(
+    "y, problem",
+    [(np.arange(60) * (1 + 1j), "holds complex numbers"), (np.tile([1e308, -1e308, 1.0], 20), "rescale it first")],
+)
+def test_targets_no_model_learns_are_refused_up_front(ip, y, problem):
+    ip.user_ns["df"] = pd.DataFrame({"x": np.arange(60) % 7, "y": y})
+    with pytest.raises(UsageError, match=problem):
+        ip.run_line_magic("cash", "df target=y --auto")
+    assert History.from_environment().runs() == []

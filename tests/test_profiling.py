@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -60,7 +61,24 @@ class TestHandComputedValues:
         df = pd.DataFrame({"x": [3, 1, 2] * 3 + [1], "y": ["a"] * 6 + ["b"] * 4})
         p = profile(df, "y")
         assert p.task == "binary"
-        assert p.target_stats == {"n_classes": 2, "class_counts": [6, 4], "minority_share": 0.4, "imbalance_ratio": 1.5}
+        assert p.target_stats == {
+            "n_classes": 2,
+            "class_counts": [6, 4],
+            "minority_share": 0.4,
+            "imbalance_ratio": 1.5,
+            "numeric_labels": False,
+        }
+
+    def test_an_integer_target_with_few_values_says_how_it_was_read(self, capsys):
+        from llm_cash_magic.frontends import terminal
+
+        df = pd.DataFrame({"x": np.arange(40) % 6, "rating": [1, 2, 3, 4, 5] * 8})
+        p = profile(df, "rating")
+        assert p.task == "multiclass" and p.target_stats["numeric_labels"] is True
+        terminal.show(terminal.profile_summary(p, "df"))
+        assert "its 5 numeric values are read as classes; task=regression reads them as a number" in (
+            capsys.readouterr().out
+        )
 
     def test_skewness_summary(self):
         rng = np.random.default_rng(0)
@@ -330,3 +348,63 @@ def test_large_frames_are_counted_on_the_sample_where_exactness_does_not_matter(
     p = profile(df, "y")
     assert kinds(p) == {"x": "numeric", "email": "id"} and p.task == "regression"
     assert max(counted) <= SAMPLE_ROWS
+
+
+def test_pyarrow_backed_frames_are_read_kind_by_kind():
+    import pyarrow as pa
+
+    n = 60
+    df = pa.table(
+        {
+            "amount": pa.array([float(i) if i % 9 else None for i in range(n)]),
+            "count": pa.array([i % 11 for i in range(n)], type=pa.int32()),
+            "flag": pa.array([i % 2 == 0 for i in range(n)]),
+            "word": pa.array([["a", "b", "c"][i % 3] for i in range(n)]),
+            "coded": pa.array([["x", "y"][i % 2] for i in range(n)]).dictionary_encode(),
+            "when": pa.array(pd.date_range("2024-01-01", periods=n, freq="D")),
+            "nested": pa.array([{"secret\nfield": i} for i in range(n)]),
+            "listed": pa.array([[i] for i in range(n)]),
+            "y": pa.array([float(i % 7) + 0.5 * i for i in range(n)]),
+        }
+    ).to_pandas(types_mapper=pd.ArrowDtype)
+    prof = profile(df, "y")
+    kinds = {c.name: (c.kind, c.why) for c in prof.columns}
+    assert kinds == {
+        "amount": ("numeric", ""),
+        "count": ("numeric", ""),
+        "flag": ("boolean", ""),
+        "word": ("categorical", ""),
+        "coded": ("categorical", ""),
+        "when": ("datetime", ""),
+        "nested": ("unsupported", "nested values (a struct)"),
+        "listed": ("unsupported", "nested values (a list)"),
+    }
+    assert prof.task == "regression" and "secret" not in json.dumps(prof.to_dict())  # field names are data
+
+
+@pytest.mark.parametrize(
+    "values, problem",
+    [
+        ([1 + 2j, 3 + 0j] * 20, "holds complex numbers, which no model here predicts"),
+        ([1e308, -1e308, 5.0, 6.0] * 10, "beyond ±1e+150: its squared errors overflow; rescale it first"),
+    ],
+)
+def test_targets_no_model_can_learn_are_refused_with_one_line(values, problem):
+    df = pd.DataFrame({"x": np.arange(len(values)), "y": values})
+    with pytest.raises(CashError, match=re.escape(problem)):
+        profile(df, "y")
+
+
+def test_features_too_large_to_scale_or_complex_are_left_out_saying_why():
+    n = 50
+    df = pd.DataFrame(
+        {
+            "huge": np.linspace(-1e300, 1e300, n),
+            "z": np.arange(n) * (1 + 1j),
+            "x": np.random.default_rng(0).normal(size=n),
+            "y": np.arange(n) % 2,
+        }
+    )
+    kinds = {c.name: (c.kind, c.why) for c in profile(df, "y").columns}
+    assert kinds["huge"] == ("unsupported", "values beyond ±1e+150, which overflow scaling")
+    assert kinds["z"] == ("unsupported", "complex numbers")

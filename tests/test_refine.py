@@ -6,6 +6,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from conftest import newest_code
 
 from llm_cash_magic import History, profile, recommend
 from llm_cash_magic.run.refine import refine, storage_url, study_name
@@ -90,7 +91,7 @@ def test_the_magic_puts_the_best_trial_in_the_new_cell(ip, capsys):
     refined = [t for t in run["trials"] if t["source"] == "refine"]
     assert len(refined) == 4  # 3 search trials and the best one trained again by its code
     best = min((t for t in refined[:3] if t["status"] == "done"), key=lambda t: t["cv_mean"])
-    assert refined[-1]["params"] == best["params"] and ip.rl_next_input == refined[-1]["code"]
+    assert refined[-1]["params"] == best["params"] and newest_code() == refined[-1]["code"]
 
     ip.run_line_magic("cash", f"refine {run['id'][:6]} 1")
     assert len([t for t in History.from_environment().run(run["id"])["trials"] if t["source"] == "refine"]) == 4 + 1 + 1

@@ -5,7 +5,7 @@ the helper functions the code defines; ``training`` the cross-validation and fin
 model; ``blend`` the ensembles. Every string from data or a recommender is emitted with ``repr``.
 """
 
-from .blend import BLEND, BLEND_METHODS, blend_params, blend_params_of
+from .blend import BLEND, BLEND_METHODS, blend_params, blend_params_of, estimator_of
 from .generate import (
     Built,
     as_trained,
@@ -32,6 +32,7 @@ __all__ = [
     "build_model",
     "check_data_name",
     "effective_cv",
+    "estimator_of",
     "generate_blend_code",
     "generate_code",
     "model_code",

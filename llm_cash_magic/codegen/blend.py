@@ -28,12 +28,19 @@ def blend_params_of(model, task: str) -> dict:
     method = "stacking" if type(model).__name__.startswith("Stacking") else "voting"
     configs = []
     for _, member in model.estimators:
-        estimator = member.steps[-1][1] if hasattr(member, "steps") else member
+        estimator = estimator_of(member)
         name = family_of(estimator)
         if name is None:
             raise CashError(f"blend member {type(estimator).__name__} is not one of: {', '.join(FAMILIES)}")
         configs.append(Config(name, params_from_estimator(name, task, estimator)))
     return blend_params(configs, method, getattr(model, "weights", None))
+
+
+def estimator_of(model):
+    """The estimator of a generated pipeline (itself if it is none), unwrapped from the
+    TransformedTargetRegressor that learns log(1 + target) for rmsle."""
+    estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+    return estimator.regressor if type(estimator).__name__ == "TransformedTargetRegressor" else estimator
 
 
 def check_method(method: str) -> str:
@@ -136,7 +143,7 @@ def selection_lines(
         classes = ("CASH_CLASSES = CASH_LABELS.transform(CASH_LABELS.classes_)  # predict_proba's column order",)
     else:
         classes = (
-            f"CASH_CLASSES = np.unique({training.data_name}[CASH_TARGET].dropna())  # predict_proba's column order",
+            f"CASH_CLASSES = np.unique({training.data_name}[CASH_TARGET].dropna().to_numpy())  # predict_proba's order",
         )
     return out + result_lines(training, metric, classes if classification else ())
 

@@ -67,6 +67,13 @@ def as_trained(profile: TaskProfile, config: Config, cv: int | None = None, stac
     forced = validate(config.family, config.params, profile.task, n_rows=_fold_rows(profile, cv))
     params, notes = dict(forced.params), list(forced.notes)  # valid params: notes on the cap only
     fam = family(config.family)
+    log_target = log_target_of(profile)
+    if fam.stops_early(params) and log_target:
+        notes.append(
+            "early_stopping=True turned off: for rmsle the model learns log(1 + target), through a "
+            "TransformedTargetRegressor that fits its regressor itself"
+        )
+        params["early_stopping"] = False
     if _early_stopping_asked(fam, params, profile, cv) and (stacking or not _can_hold_out(profile, cv)):
         why = (
             "a stacking ensemble fits its members itself"
@@ -90,6 +97,12 @@ def as_trained(profile: TaskProfile, config: Config, cv: int | None = None, stac
 def _fold_rows(profile: TaskProfile, cv: int | None) -> int | None:
     """Training rows of the smallest cross-validation fold (folds differ by one row at most)."""
     return profile.n_rows - math.ceil(profile.n_rows / cv) if cv else None
+
+
+def log_target_of(profile: TaskProfile) -> bool:
+    """Whether the model learns log(1 + target): for rmsle, which that optimises, and which is
+    undefined for predictions below -1 (a model of a heavy-tailed target can make them)."""
+    return profile.metric == "rmsle"
 
 
 def _early_stopping_asked(fam, params: dict, profile: TaskProfile, cv: int | None) -> bool:
@@ -222,7 +235,17 @@ def _member(
     kwargs.update(estimator.fixed)
     features = profile.names("numeric", "boolean", "categorical", "datetime")
     rename = fam.name in ("lightgbm", "xgboost") and any(not c or BAD_NAME.search(c) for c in features)
-    return Member(name, fam, estimator, kwargs, rename, config.notes, comments, fam.stops_early(config.params))
+    return Member(
+        name,
+        fam,
+        estimator,
+        kwargs,
+        rename,
+        config.notes,
+        comments,
+        fam.stops_early(config.params),
+        log_target_of(profile),
+    )
 
 
 def _render(
@@ -297,6 +320,8 @@ def _render(
     }
     for m in members:
         module_imports.setdefault(m.estimator.module, []).append(m.estimator.cls)
+        if m.log_target:
+            module_imports.setdefault("sklearn.compose", []).append("TransformedTargetRegressor")
     if blend:
         ensemble = BLEND_METHODS[blend][0 if classification else 1]
         module_imports.setdefault("sklearn.ensemble", []).append(ensemble)
@@ -323,8 +348,8 @@ def _render(
     for label, names in (("NUMERIC", numeric), ("CATEGORICAL", categorical), ("DATETIME", datetimes)):
         if names:
             w(f"CASH_{label} = {list_code(names)}")
-    for col in excluded:
-        w(f"# not a feature: {col.name!r} ({col.why})")
+    if excluded:  # names are data: only ever in a literal, never in a comment of their own
+        w(f"CASH_LEFT_OUT = {_dict_code({c.name: c.why for c in excluded})}  # not features, and why")
     for name in dict.fromkeys(helpers):
         w("\n")
         w(HELPERS[name].strip("\n"))
@@ -382,3 +407,10 @@ def _versions(estimator_modules: set[str]) -> str:
     boosters = [name for name in ("lightgbm", "xgboost", "catboost") if name in estimator_modules]
     names = ["pandas", "scikit-learn", *boosters, "llm_cash_magic"]
     return " · ".join(f"{name} {versions[name]}" for name in names if name in versions)
+
+
+def _dict_code(values: dict) -> str:
+    one_line = repr(values)
+    if len(one_line) <= 80:
+        return one_line
+    return "{\n" + "".join(f"    {k!r}: {v!r},\n" for k, v in values.items()) + "}"

@@ -118,7 +118,7 @@ def preprocessing(kind: str, numeric, categorical, datetimes):
     if kind == "ordinal":
         categorical_steps += [
             'OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1,'
-            " max_categories=255)",
+            " max_categories=254)",  # with missing values, 255 would make HistGradientBoosting see 256
         ]
     elif kind == "scaled":  # impute, scale, one-hot
         categorical_steps += [
@@ -190,6 +190,7 @@ class Member:
     notes: tuple[str, ...] = ()  # repairs the data forced, written as comments above the estimator
     comments: dict = field(default_factory=dict)  # argument name → why it is set, written beside it
     stops_early: bool = False  # boosting stops early on held-out rows (``cash_fit_stopping_early``)
+    log_target: bool = False  # it learns log(1 + target) (for rmsle)
 
     @property
     def rounds(self) -> str:
@@ -205,4 +206,7 @@ def pipeline_code(member: Member, preprocess: str) -> str:
     steps = [f'("preprocess", {preprocess})']
     if member.rename:
         steps.append('("names", FunctionTransformer(cash_safe_names))')
-    return f'Pipeline([{", ".join(steps)}, ("model", {member.variable})])'
+    model = member.variable
+    if member.log_target:  # rmsle: learn log(1 + y), predict exp(prediction) - 1, never below -1
+        model = f"TransformedTargetRegressor({model}, func=np.log1p, inverse_func=np.expm1)"
+    return f'Pipeline([{", ".join(steps)}, ("model", {model})])'

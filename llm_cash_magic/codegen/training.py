@@ -94,14 +94,13 @@ def data_lines(training: Training, classification: bool, seed: int) -> list[str]
         rows = "    data = frame[frame[CASH_TARGET].notna()]"
     else:
         rows = "    data = frame[frame[CASH_TARGET].replace([np.inf, -np.inf], np.nan).notna()]"
-    y = (
-        "pd.Series(CASH_LABELS.transform(data[CASH_TARGET]), index=data.index)"
-        if training.labels
-        else ("data[CASH_TARGET]")
-    )
+    values = "data[CASH_TARGET].to_numpy()"  # plain values: estimators refuse some pandas (pyarrow) dtypes
+    if training.labels:
+        values = f"CASH_LABELS.transform({values})"
     return [
         rows,
-        f"    X, y = data.drop(columns=[CASH_TARGET]), {y}",
+        "    X = data.drop(columns=[CASH_TARGET])",
+        f"    y = pd.Series({values}, index=data.index)",
         f"    folds = {splitter}(n_splits={training.cv}, shuffle=True, random_state={seed})",
     ]
 
@@ -113,7 +112,7 @@ def result_lines(training: Training, metric, before: tuple[str, ...] = (), round
     if training.labels:
         before = (
             *LABELS_LINES,
-            f"CASH_LABELS = LabelEncoder().fit({training.data_name}[CASH_TARGET].dropna())",
+            f"CASH_LABELS = LabelEncoder().fit({training.data_name}[CASH_TARGET].dropna().to_numpy())",
             *before,
         )
     lines = [

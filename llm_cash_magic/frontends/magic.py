@@ -17,11 +17,11 @@ import re
 
 import pandas as pd
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
 from traitlets import Bool, Float, Int, TraitError, Unicode, validate
 
 from .. import pipeline
-from ..errors import CashError
+from ..errors import CashError, Interrupted
 from ..recommenders import LLM_STRATEGIES, Recommendation, offline, resolve_auto
 from ..recommenders.llm.settings import DEFAULT_MODEL, LLMSettings
 from ..record import History
@@ -31,7 +31,7 @@ from ..text import plural
 from . import panel, terminal
 from .options import parse, split_line
 
-SUBCOMMANDS = ("history", "forget", "export", "config", "refine")
+SUBCOMMANDS = ("history", "forget", "export", "config", "refine", "code")
 _DEFAULTS = LLMSettings()
 _LLM_TRAITS = (
     "model",
@@ -40,6 +40,7 @@ _LLM_TRAITS = (
     "temperature",
     "seed",
     "timeout",
+    "deadline",
     "max_retries",
     "k",
     "n",
@@ -78,6 +79,11 @@ class CashMagics(Magics):
     timeout = Float(
         _DEFAULTS.timeout, min=0.1, help=("Seconds to wait for the connection and for each piece of the answer.")
     ).tag(config=True)
+    deadline = Float(
+        _DEFAULTS.deadline,
+        min=1.0,
+        help="Seconds for the whole answer, however steadily it streams; then the offline recommender fills in.",
+    ).tag(config=True)
     max_retries = Int(
         _DEFAULTS.max_retries, min=0, max=10, help=("Retries with backoff on connection errors, 429 and 5xx.")
     ).tag(config=True)
@@ -104,6 +110,7 @@ class CashMagics(Magics):
         """The effective LLM settings: these traits, else the environment, else the defaults."""
         return LLMSettings.resolve(**{name: getattr(self, name) for name in _LLM_TRAITS})
 
+    @no_var_expand  # a line is options, never a template: {…} and $… stay as typed, and long lines stay fast
     @line_cell_magic
     def cash(self, line: str, cell: str | None = None):
         """%%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…]
@@ -161,7 +168,17 @@ class CashMagics(Magics):
                 "nothing was sent, stored or run"
             )
             return
-        recs = list(pipeline.recommend(plan, notes))
+        recs = []
+        try:
+            for rec in pipeline.recommend(plan, notes):
+                recs.append(rec)
+        except Interrupted as stop:
+            if not recs:
+                raise
+            terminal.show(terminal.recommendations_table(recs, plan.profile.task))
+            run_id = pipeline.start_run(history, plan, recs, notes)
+            print(f"{stop}; run {run_id} keeps them, and nothing was trained")
+            return
         if options.flag("blend") and len(recs) < 2:
             raise CashError(f"--blend needs 2 or more recommendations; the {plan.strategy} recommender gave 1")
         terminal.show(terminal.recommendations_table(recs, plan.profile.task))
@@ -192,11 +209,15 @@ class CashMagics(Magics):
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
             print(f"run {run_id}: training {what} in the new cell below")
             return
-        self.shell.set_next_input(code, replace=False)
-        print(f"run {run_id}: training {what}; its code is in the new cell below")
+        if panel.has_widget_frontend(self.shell):
+            self.shell.set_next_input(code, replace=False)
+            print(f"run {run_id}: training {what}; its code is in the new cell below")
+        else:  # a terminal: a prompt filled with code that already ran invites running it twice
+            print(f"run {run_id}: training {what} (%cash code {run_id} prints its code)")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
         if error:
-            print(f"training failed: {error} (run the cell below to see the full traceback)")
+            where = "the cell below" if panel.has_widget_frontend(self.shell) else f"%cash code {run_id}"
+            print(f"training failed: {error} (run {where} to see the full traceback)")
 
     def _refine(
         self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str, n_trials: int
@@ -249,6 +270,10 @@ class CashMagics(Magics):
                 raise CashError("usage: %cash forget <run-id> | %cash forget --all")
         elif name == "refine":
             self._resume_refinement(args, history)
+        elif name == "code":
+            if len(args) > 1:
+                raise CashError("usage: %cash code [run-id] (default: the newest run)")
+            print(self._code(history, args[0] if args else None))
         elif name == "export":
             if len(args) > 1:
                 raise CashError("usage: %cash export [file.jsonl]")
@@ -274,9 +299,18 @@ class CashMagics(Magics):
                 "%config CashMagics lists every setting"
             )
 
+    @staticmethod
+    def _code(history: History, run_id: str | None) -> str:
+        """The code of a run's newest trained trial (the newest run's by default)."""
+        runs = [history.run(history.resolve(run_id))] if run_id else history.runs(limit=1)
+        trials = [t for run in runs for t in run["trials"] if t["code"]]
+        if not trials:
+            raise CashError("no trained trial there yet; see %cash history")
+        return trials[-1]["code"]
+
     def _resume_refinement(self, args: list[str], history: History) -> None:
         """``%cash refine <run-id> [trials]``: continue a run's study on the same, unchanged data."""
-        if not 1 <= len(args) <= 2 or (len(args) == 2 and not args[1].isdigit()):
+        if not 1 <= len(args) <= 2 or (len(args) == 2 and not (args[1].isascii() and args[1].isdecimal())):
             raise CashError("usage: %cash refine <run-id> [trials, default 10]")
         run = history.run(history.resolve(args[0]))
         df = self._dataframe(run["data_name"])

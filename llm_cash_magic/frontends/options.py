@@ -8,8 +8,10 @@ from ..errors import CashError
 from ..metrics import METRICS, TASKS
 from ..pipeline import RunOptions
 from ..recommenders import STRATEGIES
+from ..text import clip
 
 FLAGS = ("auto", "blend", "dry-run", "fresh")
+MAX_LINE = 10_000  # characters of a %%cash line: options, never data
 KEYS = ("target", "task", "metric", "strategy", "n", "cv", "seed", "refine")
 
 
@@ -22,6 +24,8 @@ _USAGE = (
 def split_line(line: str) -> list[str]:
     """The words of the magic's line, quoted as in a shell, up to a ``#`` that starts a word: a
     trailing comment, as in Python (``target=col#1`` keeps its ``#``)."""
+    if len(line) > MAX_LINE:
+        raise CashError(f"the line has {len(line):,} characters; its options fit in far fewer (at most {MAX_LINE:,})")
     lexer = shlex.shlex(line, posix=True)
     lexer.whitespace_split, lexer.commenters = True, ""
     words = []
@@ -46,30 +50,30 @@ def parse(line: str, n: int = 5) -> RunOptions:
         if token.startswith("--"):
             name = token[2:].replace("_", "-")
             if name not in FLAGS:
-                raise CashError(f"unknown flag {token}; allowed: {', '.join('--' + f for f in FLAGS)}")
+                raise CashError(f"unknown flag {_shown(token)}; allowed: {', '.join('--' + f for f in FLAGS)}")
             flags.add(name)
         elif "=" in token:
             key, value = token.split("=", 1)
             if key not in KEYS:
-                raise CashError(f"unknown option {key!r}; allowed: {', '.join(KEYS)}")
+                raise CashError(f"unknown option {_shown(key)}; allowed: {', '.join(KEYS)}")
             values[key] = value
         elif data is None:
             data = token
         else:
-            raise CashError(f"unexpected {token!r}: options are key=value, e.g. target={token}; {_USAGE}")
+            raise CashError(f"unexpected {_shown(token)}: options are key=value; {_USAGE}")
     if data is None:
         raise CashError(f"missing the DataFrame's name; {_USAGE}")
     if not values.get("target"):
         raise CashError(f"missing target=<column>, the column to predict; {_USAGE}")
     task = values.get("task")
     if task is not None and task not in TASKS:
-        raise CashError(f"task={task!r} is not a task; use one of: {', '.join(TASKS)}")
+        raise CashError(f"task={_shown(task)} is not a task; use one of: {', '.join(TASKS)}")
     metric = values.get("metric")
     if metric is not None and metric not in METRICS:
-        raise CashError(f"metric={metric!r} is not a metric; use one of: {', '.join(METRICS)}")
+        raise CashError(f"metric={_shown(metric)} is not a metric; use one of: {', '.join(METRICS)}")
     strategy = values.get("strategy", "auto")
     if strategy not in STRATEGIES:
-        raise CashError(f"strategy={strategy!r} is not a strategy; use one of: {', '.join(STRATEGIES)}")
+        raise CashError(f"strategy={_shown(strategy)} is not a strategy; use one of: {', '.join(STRATEGIES)}")
     return RunOptions(
         data=data,
         target=values["target"],
@@ -87,10 +91,13 @@ def parse(line: str, n: int = 5) -> RunOptions:
 def _int(values: dict, key: str, default: int, low: int, high: int) -> int:
     if key not in values:
         return default
-    try:
-        number = int(values[key])
-    except ValueError:
-        number = None
+    text = values[key]
+    number = int(text) if text.isascii() and text.lstrip("+-").isdecimal() else None  # not "²", not "1e3"
     if number is None or not low <= number <= high:
-        raise CashError(f"{key}={values[key]!r} must be an integer from {low} to {high}")
+        raise CashError(f"{key}={_shown(text)} must be an integer from {low} to {high}")
     return number
+
+
+def _shown(text: str) -> str:
+    """Text of the line as an error quotes it: clipped, so a line of 200,000 characters says one line."""
+    return repr(clip(text, 40))

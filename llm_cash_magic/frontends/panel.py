@@ -23,7 +23,7 @@ import pandas as pd
 from IPython.display import display
 
 from .. import pipeline
-from ..errors import CashError
+from ..errors import CashError, Interrupted
 from ..metrics import METRICS, Metric
 from ..recommenders import Recommendation
 from ..record import History
@@ -180,13 +180,14 @@ class Panel:
                 for rec in pipeline.recommend(self.plan, self.notes):
                     self._show_text()
                     self._add_card(rec)
+        except Interrupted as exc:  # tired of waiting: keep the cards that arrived
+            if not self.cards:
+                self.clock.value = f"stopped after {clock.seconds:.1f} s: {exc}"
+                raise
+            interrupted = " (interrupted)"
         except CashError as exc:
             self.clock.value = f"stopped after {clock.seconds:.1f} s: {exc}"
             raise
-        except KeyboardInterrupt:  # tired of waiting: keep the cards that arrived
-            if not self.cards:
-                raise
-            interrupted = " (interrupted)"
         finally:
             self._show_text()
         self.run_id = pipeline.start_run(self.history, self.plan, [c.rec for c in self.cards], self.notes)

@@ -22,6 +22,7 @@ from ..metrics import DEFAULT_METRIC, TASKS, get_metric
 from .task_profile import FEATURE_KINDS, Column, TaskProfile
 
 SAMPLE_ROWS = 100_000  # rows used for distribution statistics
+LARGEST = 1e150  # beyond this, squaring a value (variances, squared errors) overflows a float
 MAX_CLASSES_FROM_INTEGERS = 10  # an integer target with at most this many values is a class label
 TEXT_MIN_MEAN_CHARS = 30
 TEXT_MIN_MEAN_WORDS = 4
@@ -166,6 +167,9 @@ def _check_target_values(y: pd.Series, target: str) -> None:
             f"target {target!r} holds datetimes, and datetime targets are not supported; "
             f"predict a number derived from it instead, e.g. df[{target!r}].dt.year"
         )
+    unreadable = _unreadable(y.dtype)
+    if unreadable:
+        raise CashError(f"target {target!r} holds {unreadable}, which no model here predicts")
     values = y.cat.categories if isinstance(y.dtype, pd.CategoricalDtype) else y
     if pd.api.types.is_object_dtype(values.dtype) and pd.api.types.infer_dtype(values) in ("mixed", "mixed-integer"):
         types = ", ".join(sorted({type(v).__name__ for v in values.dropna()}))
@@ -182,6 +186,11 @@ def _plain(value):
 def _target_stats(y: pd.Series, target: str, task: str, metric: str) -> dict:
     if task == "regression":
         v = y.to_numpy(dtype="float64", na_value=np.nan)
+        if np.abs(v).max() > LARGEST:
+            raise CashError(
+                f"target {target!r} reaches {np.abs(v).max():.3g}, beyond ±{LARGEST:.0e}: its squared errors overflow; "
+                f"rescale it first, e.g. df[{target!r}] / 1e{int(np.log10(np.abs(v).max())) - 3}"
+            )
         if metric == "rmsle" and v.min() < 0:
             raise CashError(f"metric=rmsle needs a non-negative target; {target!r} has negative values")
         std = float(v.std())
@@ -215,7 +224,7 @@ def _sample(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _profile_column(s: pd.Series, sample: pd.Series, n_rows: int) -> tuple[Column, dict]:
     """Kind and aggregates of one feature column; ``stats`` feeds frame-level summaries."""
-    name = s.name
+    name = str(s.name)  # numpy.str_ too: code and JSON quote it as the plain string it equals
     n_missing = int(s.isna().sum())
     missing = n_missing / n_rows
     present = n_rows - n_missing
@@ -226,6 +235,11 @@ def _profile_column(s: pd.Series, sample: pd.Series, n_rows: int) -> tuple[Colum
 
     if present == 0:
         return col("constant", 0, "every value is missing"), {}
+    unreadable = _unreadable(dtype)
+    if unreadable:
+        return col("unsupported", 0, unreadable), {}
+    if _is_dictionary(dtype):  # pyarrow's dictionary-encoded labels: a categorical by another name
+        return _categorical(col, sample.nunique(), present, sample), {}
     if pd.api.types.is_bool_dtype(dtype):
         n_unique = s.nunique()
         return (col("constant", 1, "a single value") if n_unique < 2 else col("boolean", 2)), {}
@@ -249,7 +263,40 @@ def _profile_column(s: pd.Series, sample: pd.Series, n_rows: int) -> tuple[Colum
             # million strings exactly would take longer than the rest of the profile)
             n_unique = present
         return _categorical(col, n_unique, present, sample), {}
-    return col("unsupported", 0, f"unsupported dtype {dtype}"), {}
+    return col("unsupported", 0, "values of a type no model here reads"), {}
+
+
+def _unreadable(dtype) -> str:
+    """Why no model here can read a column of ``dtype``, in our own words ('' if one can). A dtype's
+    name is never quoted: a pyarrow struct's holds its field names, which are data."""
+    if pd.api.types.is_complex_dtype(dtype):
+        return "complex numbers"
+    if not isinstance(dtype, pd.ArrowDtype):
+        return ""
+    import pyarrow.types as pa_types  # optional: only a pyarrow-backed column gets here
+
+    arrow = dtype.pyarrow_dtype
+    for test, why in (
+        (pa_types.is_struct, "nested values (a struct)"),
+        (pa_types.is_map, "nested values (a map)"),
+        (
+            lambda t: pa_types.is_list(t) or pa_types.is_large_list(t) or pa_types.is_fixed_size_list(t),
+            "nested values (a list)",
+        ),
+        (lambda t: pa_types.is_binary(t) or pa_types.is_large_binary(t), "bytes"),
+        (lambda t: pa_types.is_duration(t) or pa_types.is_time(t), "durations or times of day"),
+    ):
+        if test(arrow):
+            return why
+    return ""
+
+
+def _is_dictionary(dtype) -> bool:
+    if not isinstance(dtype, pd.ArrowDtype):
+        return False
+    import pyarrow.types as pa_types  # optional: only a pyarrow-backed column gets here
+
+    return pa_types.is_dictionary(dtype.pyarrow_dtype)
 
 
 def _categorical(col, n_unique: int, present: int, sample: pd.Series) -> Column:
@@ -283,6 +330,8 @@ def _profile_numeric(s: pd.Series, sample: pd.Series, col, present: int) -> tupl
         lo, hi = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
     if not lo < hi:
         return col("constant", 0 if np.isnan(lo) else 1, "a single value"), {}
+    if max(abs(lo), abs(hi)) > LARGEST:
+        return col("unsupported", 0, f"values beyond ±{LARGEST:.0e}, which overflow scaling"), {}
     lo, hi = float(lo), float(hi)
     sampled = _floats(sample)
     sampled = sampled[np.isfinite(sampled)]
@@ -324,6 +373,6 @@ def fingerprint(df: pd.DataFrame, target: str) -> str:
     schema = [[str(c), df[c].dtype.kind] for c in df.columns]
     digest = hashlib.sha256(json.dumps([target, df.shape, schema]).encode())
     rows = df.iloc[np.linspace(0, len(df) - 1, min(len(df), 1000)).astype(int)]
-    with suppress(TypeError):  # unhashable cells (lists, dicts): schema and size alone
+    with suppress(TypeError, ValueError):  # cells pandas cannot hash (lists, tuples): schema and size alone
         digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]

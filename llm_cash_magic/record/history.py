@@ -76,18 +76,33 @@ class History:
     # ---- connection and schema -------------------------------------------------------------
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise self._unusable(exc.strerror or exc) from None
-        conn = self._open_patiently()
+        read_only = self.read_only
+        if not read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise self._unusable(exc.strerror or exc) from None
+        conn = self._open_patiently(read_only)
         try:
             with conn:
                 yield conn
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc):  # a write to a history this process may only read
+                raise CashError(
+                    f"cannot write the history {self.path}: it is read-only here (the file or its folder); "
+                    "set $LLM_CASH_HOME to a writable folder"
+                ) from None
+            raise
         finally:
             conn.close()
 
-    def _open_patiently(self) -> sqlite3.Connection:
+    @property
+    def read_only(self) -> bool:
+        """Whether this process may only read the file: it, or the folder its journal files go to,
+        is not writable (a shared or archived history)."""
+        return self.path.exists() and not (os.access(self.path, os.W_OK) and os.access(self.path.parent, os.W_OK))
+
+    def _open_patiently(self, read_only: bool = False) -> sqlite3.Connection:
         """Open, waiting out other processes that are creating or migrating the same file.
 
         SQLite can report "locked" without waiting while another connection switches a new
@@ -96,7 +111,7 @@ class History:
         deadline = time.monotonic() + 30
         while True:
             try:
-                return self._open()
+                return self._open_read_only() if read_only else self._open()
             except sqlite3.OperationalError as exc:
                 if "unable to open" in str(exc):
                     raise self._unusable(exc) from None
@@ -126,6 +141,20 @@ class History:
         except BaseException:
             conn.close()
             raise
+        return conn
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        """Open for reading only: no journal mode to set, no migration; ``immutable`` because a WAL
+        file's readers need to write its shared memory, which a read-only folder refuses."""
+        conn = sqlite3.connect(f"{self.path.as_uri()}?mode=ro&immutable=1", uri=True, timeout=30)
+        conn.row_factory = sqlite3.Row
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            conn.close()
+            raise CashError(
+                f"the history {self.path} is read-only here and of another version (schema {version}, this package "
+                f"reads {SCHEMA_VERSION}); set $LLM_CASH_HOME to a writable folder"
+            )
         return conn
 
     def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
@@ -205,6 +234,9 @@ class History:
     def add_trial(self, run_id: str, *, family: str, source: str, recommended: dict, params: dict) -> str:
         """A trial about to run: the recommended params and the (possibly edited) ones to train."""
         with self._connect() as conn:
+            # counting and inserting in one write transaction: two kernels adding trials to one run at
+            # once must not take the same number
+            conn.execute("BEGIN IMMEDIATE")
             n = conn.execute("SELECT COUNT(*) FROM trials WHERE run_id = ?", (run_id,)).fetchone()[0]
             trial_id = f"{run_id}-{n + 1}"
             now = time.time()

@@ -6,7 +6,7 @@ import sqlite3
 
 import numpy as np
 
-from ..codegen import BLEND, blend_params_of
+from ..codegen import BLEND, blend_params_of, estimator_of
 from ..errors import CashError
 from ..metrics import METRICS, TRIVIAL, Metric
 from ..space import family, family_of, params_from_estimator
@@ -33,7 +33,7 @@ def record_result(
         if trial["family"] == BLEND:
             name, params = BLEND, _blend_params(model, trial)
         else:
-            estimator = model.steps[-1][1] if hasattr(model, "steps") else model
+            estimator = estimator_of(model)
             name = family_of(estimator) or trial["family"]
             planned = trial["params"] if name == trial["family"] else {}
             params = planned | params_from_estimator(name, trial["task"], estimator)

@@ -25,7 +25,7 @@ def training_data(df: pd.DataFrame, profile: TaskProfile) -> tuple[pd.DataFrame,
     y = df[profile.target]
     keep = y.notna() if profile.is_classification else y.replace([np.inf, -np.inf], np.nan).notna()
     data = df[keep]
-    return data.drop(columns=[profile.target]), data[profile.target]
+    return data.drop(columns=[profile.target]), pd.Series(data[profile.target].to_numpy(), index=data.index)
 
 
 def folds(profile: TaskProfile, cv: int, seed: int):

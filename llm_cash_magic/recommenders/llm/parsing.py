@@ -48,25 +48,43 @@ class Problem:
         return f"line {self.line}: {self.reason}" if self.line else self.reason
 
 
+@dataclass(frozen=True)
+class Prose:
+    """A line of prose outside reasoning and JSON: no problem to report, but no answer either; a model
+    that writes nothing else is given up after as many unusable lines as a broken one."""
+
+    line: int
+
+
 class AnswerReader:
-    """Feed the answer's text as it arrives; get each JSON object once its closing line is in."""
+    """Feed the answer's text as it arrives; get each JSON object once its closing line is in.
+
+    Reading is linear in the answer's size: a line's pieces are joined once, when it ends, and an
+    unfinished object is rescanned at most ``MAX_OBJECT`` characters a line.
+    """
 
     def __init__(self):
-        self._pending = ""  # the current line, not finished yet
+        self._pending: list[str] = []  # the pieces of the current line, not finished yet
         self._number = 0  # lines seen
         self._thinking = False  # inside <think> … </think>
         self._buffer = ""  # an object spread over several lines
         self._buffer_line = 0
         self._saw_json = False  # an object started somewhere in the answer
 
-    def feed(self, text: str) -> list[Found | Problem]:
-        *lines, self._pending = (self._pending + text).split("\n")
+    def feed(self, text: str) -> list[Found | Problem | Prose]:
+        if "\n" not in text:
+            self._pending.append(text)
+            return []
+        first, *lines = text.split("\n")
+        lines[:0] = ["".join(self._pending) + first]
+        self._pending = [lines.pop()]
         return [item for line in lines for item in self._line(line)]
 
-    def close(self) -> list[Found | Problem]:
+    def close(self) -> list[Found | Problem | Prose]:
         """The end of the answer: read a last line without newline, report an unfinished object."""
-        found = self._line(self._pending) if self._pending.strip() else []
-        self._pending = ""
+        last = "".join(self._pending)
+        found = self._line(last) if last.strip() else []
+        self._pending = []
         if self._buffer:
             found.append(Problem(self._buffer_line, "the answer ended inside this JSON object"))
             self._buffer = ""
@@ -74,17 +92,22 @@ class AnswerReader:
             found.append(Problem(0, "no JSON object found in the answer"))
         return found
 
-    def _line(self, line: str) -> list[Found | Problem]:
+    def _line(self, line: str) -> list[Found | Problem | Prose]:
         self._number += 1
-        line = self._without_thoughts(line).strip()
-        bare = _LIST_MARKER.sub("", line)
-        if self._buffer:
-            if not _breaks_off(self._buffer, bare):
-                return self._scan(self._buffer + "\n" + line, self._buffer_line)
-            return [Problem(self._buffer_line, "this JSON object is never closed"), *self._scan(bare, self._number)]
-        if not bare.startswith(("{", "[")):  # prose (drafts it quotes included), headings, code fences
-            return []
-        return self._scan(bare, self._number)
+        try:
+            line = self._without_thoughts(line).strip()
+            bare = _LIST_MARKER.sub("", line)
+            if self._buffer:
+                if not _breaks_off(self._buffer, bare):
+                    return self._scan(self._buffer + "\n" + line, self._buffer_line)
+                found = self._scan(bare, self._number)
+                return [Problem(self._buffer_line, "this JSON object is never closed"), *found]
+            if not bare.startswith(("{", "[")):  # prose (drafts it quotes included), headings, code fences
+                return [Prose(self._number)] if bare else []
+            return self._scan(bare, self._number)
+        except Exception as exc:  # whatever a line holds costs that line only
+            self._buffer = ""
+            return [Problem(self._number, f"could not be read ({type(exc).__name__})")]
 
     def _without_thoughts(self, line: str) -> str:
         """The line without reasoning: ``<think>…</think>``, and everything before a lone ``</think>``
@@ -170,6 +193,8 @@ def _breaks_off(unfinished: str, line: str) -> bool:
 
 
 def _decode(text: str, line: int) -> list[Found | Problem]:
+    """The object(s) in ``text``; whatever goes wrong costs this line only (an integer of more digits
+    than Python converts, nesting deeper than its stack, text that is no JSON even repaired)."""
     repaired = False
     try:
         value = json.loads(text)
@@ -178,8 +203,11 @@ def _decode(text: str, line: int) -> list[Found | Problem]:
     except ValueError:
         try:
             value, repaired = json.loads(_repair(text)), True
+        except RecursionError:
+            return [Problem(line, "JSON nested too deeply")]
         except ValueError as exc:
-            return [Problem(line, f"not valid JSON ({exc.msg}): {clip(text, 80)}")]
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else clip(exc, 80)
+            return [Problem(line, f"not valid JSON ({why}): {clip(text, 80)}")]
     return [Found(line, item, repaired) for item in _unwrap(value)]
 
 

@@ -28,7 +28,7 @@ from ..base import Notify, PastTaskSource, Recommendation, Recommender, quiet
 from ..offline import OfflineRecommender, past_tasks
 from . import prompts
 from .exchange import Exchange, LLMFailure
-from .parsing import AnswerReader, Found, Problem, read_recommendation
+from .parsing import AnswerReader, Found, Problem, Prose, read_recommendation
 from .settings import LLMSettings
 
 
@@ -125,10 +125,19 @@ class LLMRecommender:
             pieces = _replay(exchange.text)
         else:
             pieces = self.client.complete(exchange)
+        prose = 0  # lines of prose: no problem to report, but no answer either
         try:
             for item in _read(pieces, self.on_text):
-                if len(accepted) >= n or len(problems) >= max_problems(n):
-                    break  # enough, or a model not converging: the rest is not read (closing ends the request)
+                if len(accepted) >= n:
+                    break  # enough: the rest is not read (closing ends the request)
+                if len(problems) + prose >= max_problems(n):  # a model not converging: give up on it
+                    problems.append(
+                        Problem(0, f"gave up after {len(problems) + prose} unusable lines ({prose} of them prose)")
+                    )
+                    break
+                if isinstance(item, Prose):
+                    prose += 1
+                    continue
                 rec = self._take(item, profile, accepted, problems)
                 if rec:
                     mine.append(rec)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 OPENAI_URL = "https://api.openai.com/v1"
@@ -26,7 +26,8 @@ class LLMSettings:
     api_key_env: str = "OPENAI_API_KEY"  # the name of the variable holding the key, never the key
     temperature: float | None = 0.0  # None: not sent (reasoning models accept only their default)
     seed: int | None = 0  # None: not sent
-    timeout: float = 60.0  # seconds to connect, and to wait for each piece of the answer
+    timeout: float = 60.0  # seconds to connect, and to wait for each piece of the answer (keep-alives are none)
+    deadline: float = 300.0  # seconds for the whole answer, however steadily it streams
     max_retries: int = 2  # the SDK's retries with backoff on connection errors, 408, 429 and 5xx
     k: int = 5  # past tasks shown to meta-informed prompts
     n: int = 5  # recommendations asked for when the %%cash line has no n=
@@ -68,17 +69,32 @@ class LLMSettings:
 
     @property
     def shown_url(self) -> str:
-        """The URL to print or store: credentials in it (``http://user:pass@host``) become ``****``."""
-        parts = urlsplit(self.url)
-        if "@" not in parts.netloc:
-            return self.url
-        return urlunsplit(parts._replace(netloc="****@" + parts.netloc.rpartition("@")[2]))
+        """The URL to print or store: credentials in it (``http://user:pass@host``, or the same
+        without a scheme) become ``****``."""
+        scheme, authority, rest = split_url(self.url)
+        if "@" in authority:
+            authority = "****@" + authority.rpartition("@")[2]
+        return scheme + authority + rest
 
     @property
     def host(self) -> str:
         """Host (and port) of the endpoint, without any credentials embedded in the URL."""
-        parts = urlsplit(self.url)
-        return parts.hostname + (f":{parts.port}" if parts.port else "") if parts.hostname else self.shown_url
+        return split_url(self.url)[1].rpartition("@")[2] or self.shown_url
+
+    @property
+    def secret_in_url(self) -> str:
+        """The credentials embedded in the URL ('' if none): text never to show."""
+        return split_url(self.url)[1].rpartition("@")[0]
+
+    def url_problem(self) -> str:
+        """What makes ``base_url`` unusable, in one line that never shows its credentials ('' if nothing)."""
+        scheme, authority, _ = split_url(self.url)
+        if scheme.lower() not in ("http://", "https://"):
+            return f"base_url {self.shown_url!r} must start with http:// or https://"
+        port = authority.rpartition("@")[2].rpartition("]")[2].partition(":")[2]
+        if port and not (port.isdecimal() and 0 < int(port) < 65536):
+            return f"base_url {self.shown_url!r} has no valid port (a number from 1 to 65535)"
+        return ""
 
     def describe(self) -> list[str]:
         """The effective configuration as lines for ``%cash config``; the key is masked."""
@@ -91,6 +107,7 @@ class LLMSettings:
             f"model: {self.model} ({model_origin})",
             f"API key: {key_text}",
             f"temperature {_or_unset(self.temperature)} · seed {_or_unset(self.seed)} · timeout {self.timeout:g} s"
+            f" · deadline {self.deadline:g} s"
             f" · max retries {self.max_retries} · streaming {'on' if self.stream else 'off'}",
             f"k {self.k} past tasks · n {self.n} recommendations · column names "
             f"{'sent' if self.send_column_names else 'not sent'}",
@@ -104,3 +121,16 @@ def mask(key: str) -> str:
 
 def _or_unset(value) -> str:
     return "not sent" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def split_url(url: str) -> tuple[str, str, str]:
+    """(scheme with its "://", authority, the rest) of ``url``, with or without a scheme, whatever
+    its port says: never fails, so credentials can always be found and masked."""
+    match = _SCHEME.match(url)
+    scheme = match.group() if match else ""
+    remainder = url[len(scheme) :]
+    end = min((i for i in (remainder.find(c) for c in "/?#") if i >= 0), default=len(remainder))
+    return scheme, remainder[:end], remainder[end:]
