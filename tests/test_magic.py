@@ -258,7 +258,10 @@ def test_the_usage_line_lists_every_option(ip):
         ("refine abc ²", "usage: %cash refine <run-id> [trials, default 10]"),
         ("df target=price n=²", "n='²' must be an integer from 1 to 20"),
         ("df target=price " + "x" * 200_000, "the line has 200,016 characters; its options fit in far fewer"),
-        ("df target=price " + "y" * 5_000, "unexpected 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…': options are key=value"),
+        (
+            "df target=price " + "y" * 5_000,
+            "unexpected 'yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy…': options are key=value",
+        ),
     ],
 )
 def test_odd_lines_get_one_short_line(ip, houses, line, problem):
