@@ -127,12 +127,12 @@ def test_provenance_header():
     assert "recommended by 'defaults'" in header and "scikit-learn " in header and "pandas " in header
 
 
-def test_left_out_columns_are_named_in_comments():
+def test_left_out_columns_are_named_with_their_reason_in_a_literal():
     df = frame_for("binary", messy_frame())
     code = generate_code(profile(df, "expensive"), validate("lightgbm", {}, "binary"))
-    assert "# not a feature: 'row_id' (monotone integer, unique per row)" in code
-    assert "# not a feature: 'notes' (free text)" in code
-    assert "# not a feature: 'constant' (a single value)" in code
+    left_out = code[code.index("CASH_LEFT_OUT = {") : code.index("}  # not features, and why")]
+    assert "'row_id': 'monotone integer, unique per row'," in left_out
+    assert "'notes': 'free text'," in left_out and "'constant': 'a single value'," in left_out
 
 
 def test_the_record_call_is_only_emitted_for_a_trial():

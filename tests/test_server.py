@@ -208,12 +208,14 @@ def test_the_leaderboard_lists_each_configuration_once_by_label_and_source(histo
     history.finish_trial(
         trial, family=rec.family, params=rec.params | {"learning_rate": 0.05}, scores=[4.5], fit_seconds=0.1
     )
+    history.record_reference(run_id, "trivial", [30.0], params={"strategy": "mean"})
     (group,) = datasets(history.run_summaries())
     board = [(e["label"], e["cv_mean"], e["source"]) for e in group["leaderboard"]]
     assert board == [
         ("Linear", 4.0, "defaults"),
         ("HistGradientBoosting", 4.5, "refine"),
         ("HistGradientBoosting", 5.0, "defaults"),
+        ("trivial predictor", 30.0, "reference"),
     ]
     assert group["runs"][0]["trials"][0]["label"] == "HistGradientBoosting"
 

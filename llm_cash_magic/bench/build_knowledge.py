@@ -127,9 +127,8 @@ def build(
 
 
 def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, object]]:
-    """Every (task, size) entry, the sizes with the fewest entries first (few tasks reach 50,000
-    rows, and their entries decide the first pick on large data): a build stopped early has spent
-    its time where evidence is thinnest."""
+    """Every (task, size) entry, the size buckets taken in turn (the rarest first, few tasks reach
+    50,000 rows): a build stopped early has evidence at every size rather than all of one."""
     entries = []
     for name, loader in tasks:
         rows = work / "rows.json"
@@ -138,8 +137,11 @@ def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, o
             known[name] = len(loader(None, 0)[0])
             rows.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
         entries += [(name, size, loader) for size in entry_sizes(known[name])]
-    bucket = {size: sum(1 for e in entries if _bucket(e[1]) == _bucket(size)) for _, size, _ in entries}
-    return sorted(entries, key=lambda e: (bucket[e[1]], -e[1], e[0]))
+    buckets: dict[int, list] = {}
+    for entry in sorted(entries, key=lambda e: (e[0], e[1])):
+        buckets.setdefault(_bucket(entry[1]), []).append(entry)
+    rarest_first = sorted(buckets.values(), key=lambda b: (len(b), -b[0][1]))
+    return [b[i] for i in range(max(map(len, rarest_first))) for b in rarest_first if i < len(b)]
 
 
 def _bucket(size: int) -> int:

@@ -306,10 +306,12 @@ def _render(
         rounds = ", cash_rounds (the boosting rounds kept)" if not blend and members[0].stops_early else ""
         w(f"# with the same columns), cash_scores ({metric.name} of each fold), cash_fit_seconds{rounds}.")
         w("# Every other name it defines starts with cash_ or CASH_, so none of your variables changes.")
-        w("import time")
-    if any(m.rename for m in members):
-        w("import re")
-    if training or any(m.rename for m in members):
+    standard = ["time"] if training else []
+    standard += ["re"] if any(m.rename for m in members) else []
+    standard += ["warnings"] if "lightgbm" in stopping else []
+    for module in sorted(standard):
+        w(f"import {module}")
+    if standard:
         w("")
     w("import numpy as np")
     w("import pandas as pd")

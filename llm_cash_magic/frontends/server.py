@@ -22,7 +22,7 @@ from tornado import web
 
 from .. import __version__
 from ..codegen import BLEND
-from ..metrics import METRICS, Metric
+from ..metrics import METRICS, TRIVIAL, Metric
 from ..profiling.task_profile import FEATURE_KINDS
 from ..recommenders.llm.settings import LLMSettings
 from ..record import History
@@ -94,6 +94,8 @@ def label(trial: dict) -> str:
     """A trial's or recommendation's family as the panel names it ("HistGradientBoosting", "blend of 3")."""
     if trial["family"] == BLEND:
         return f"blend of {len(trial['params'].get('members', []))}"
+    if trial["family"] == TRIVIAL:
+        return "trivial predictor"
     return FAMILIES[trial["family"]].label if trial["family"] in FAMILIES else trial["family"]
 
 
