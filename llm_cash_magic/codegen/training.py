@@ -13,10 +13,10 @@ HELD_OUT = 0.1  # the share of a fit's rows held out to stop on
 # How each library stops early on (X_stop, y_stop), and how many rounds it kept (its best).
 _STOPS = {
     "lightgbm": (
-        # LightGBM 4.7 deprecates eval_set for eval_X/eval_y, yet encodes class labels only in eval_set
         "with warnings.catch_warnings():  # LightGBM >= 4.7 deprecates eval_set (its eval_y takes no labels yet)\n"
         "    warnings.filterwarnings('ignore', \"The argument 'eval_set' is deprecated\")\n"
-        "    booster.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], callbacks=[early_stopping({patience}, verbose=False)])",
+        "    booster.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], "
+        "callbacks=[early_stopping({patience}, verbose=False)])",
         "booster.best_iteration_",
         "LGBMModel",
     ),
@@ -70,11 +70,11 @@ def stopping_helper(families: list[str], classification: bool, seed: int) -> lis
     ]
     for i, name in enumerate(families):
         fit, kept, base = _STOPS[name]
-        fit = fit.format(patience=PATIENCE).splitlines()
+        body = [*fit.format(patience=PATIENCE).splitlines(), f"return model, {kept}"]
         if len(families) > 1 and i < len(families) - 1:
-            lines += [f"    if isinstance(booster, {base}):", *(f"        {f}" for f in fit), f"        return model, {kept}"]
+            lines += [f"    if isinstance(booster, {base}):", *(f"        {line}" for line in body)]
         else:
-            lines += [*(f"    {f}" for f in fit), f"    return model, {kept}"]
+            lines += [f"    {line}" for line in body]
     return lines
 
 
