@@ -106,6 +106,22 @@ def test_smoke_benchmark_reports_every_strategy_on_both_tasks(smoke):
     assert "Produced by `python -m llm_cash_magic.bench breast_cancer --data" in report
 
 
+def test_without_the_pool_the_report_compares_with_lightgbm_defaults_and_names_the_worst_run(tmp_path):
+    strategies = ("lightgbm-defaults", "offline-top1", "offline-top1-plain", "tpe-K")
+    args = ["breast_cancer", *(a for s in strategies for a in ("--strategy", s)), "--k", 2, "--seeds", 0, 1]
+    args += ["--max-rows", 150, "--no-pool"]
+    done = bench(*args, "--work", tmp_path / "work", "--out", tmp_path / "results.md", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = (tmp_path / "results.md").read_text()
+    assert "Percentile of each strategy" not in report and "No reference pool (`--no-pool`)" in report
+    for name in ("offline-top1", "offline-top1-plain"):
+        line = next(x for x in report.splitlines() if x.startswith(f"- {name} beats LightGBM defaults"))
+        assert "of 1 task (mean over seeds); worst single run: breast_cancer (seed " in line
+    fits = [json.loads(x)["key"] for f in (tmp_path / "work").glob("*.jsonl") for x in f.read_text().splitlines()]
+    assert len([k for k in fits if k.startswith("fit ")]) <= 2 * 4  # 2 seeds × at most 4 configurations
+    assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_smoke_benchmark_plots_the_mean_percentiles_and_the_anytime_curves(smoke):
     where, _, _ = smoke
     assert (where / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -224,3 +240,20 @@ def test_a_users_file_must_exist_and_hold_the_target(tmp_path):
     with pytest.raises(cash.CashError, match="'price' is not a column"):
         datasets.load_file(tmp_path / "f.csv", "price")
     assert json.dumps(list(datasets.load_file(tmp_path / "f.csv", "b").columns)) == '["a", "b"]'
+
+
+def test_the_knowledge_build_takes_the_size_buckets_in_turn_the_rarest_first(tmp_path):
+    from llm_cash_magic.bench.build_knowledge import _plan
+
+    def table(n_rows):
+        return lambda max_rows, seed: (pd.DataFrame({"x": range(n_rows)}), "x", "regression")
+
+    rows = {"big": 60_000, "mid": 20_000, "a": 5_000, "b": 1_500, "tiny": 700}
+    plan = [(name, size) for name, size, _ in _plan([(n, table(r)) for n, r in rows.items()], tmp_path)]
+    assert plan == [
+        *[("big", 50_000), ("tiny", 700), ("big", 16_000), ("a", 4_000), ("a", 1_000)],  # one of each size
+        *[("mid", 16_000), ("big", 4_000), ("b", 1_000)],
+        *[("mid", 4_000), ("big", 1_000)],
+        ("mid", 1_000),
+    ]
+    assert json.loads((tmp_path / "rows.json").read_text()) == rows  # learnt once, kept for the next start

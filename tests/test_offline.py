@@ -199,3 +199,16 @@ def test_config_names_the_recommender_and_the_knowledge_base(ip, capsys):
     out = capsys.readouterr().out
     assert "strategy auto → offline" in out
     assert f"knowledge base: {knowledge.KNOWLEDGE_FILE} (version " in out and " tasks" in out
+
+
+def test_families_left_out_are_never_picked_and_not_noted(write_kb, query):
+    tasks = [
+        ("near_one", cash.profile(frame(500, 5, seed=1), "y"), [70, 60, 65, 100]),
+        ("near_two", cash.profile(frame(520, 5, seed=2), "y"), [70, 60, 65, 100]),
+    ]
+    kb = knowledge.load(write_kb(tasks, classification=[LIGHTGBM, KNN, LINEAR, FOREST]))
+    notes = []
+    plain = [name for name in FAMILIES if name != "random_forest"]
+    recs = list(OfflineRecommender(knowledge_base=kb, notify=notes.append, families=plain).recommend(query))
+    assert recs and all(r.family != "random_forest" for r in recs) and notes == []
+    assert recommend(kb, query)[0].family == "random_forest"  # the best there, when it may be picked

@@ -3,6 +3,7 @@ each entry had its task (at every size) been unknown. No fit is needed (every me
 stored), so the recommender's settings are chosen here, never on the benchmark's dev tasks.
 
     python -m llm_cash_magic.bench.loo [--k 8 16 32] [--loss-weight 1 2 4] [--prior-weight 0.5 1 2]
+                                       [--without xgboost catboost]
 
 Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was those defaults),
 its mean gain over them (the share of the way to the best configuration measured there), its worst
@@ -22,7 +23,7 @@ import pandas as pd
 from ..metrics import METRICS
 from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
-from ..space import validate
+from ..space import FAMILIES, validate
 
 
 def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFrame:
@@ -100,11 +101,14 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[DEFAULT_K])
     parser.add_argument("--loss-weight", type=float, nargs="+", default=[LOSS_WEIGHT])
     parser.add_argument("--prior-weight", type=float, nargs="+", default=[PRIOR_WEIGHT])
+    parser.add_argument("--without", nargs="*", default=[], choices=sorted(FAMILIES), help="families never picked")
     args = parser.parse_args()
     kb = knowledge.load(args.kb)
+    families = [name for name in FAMILIES if name not in args.without]
     for k, loss, prior in itertools.product(args.k, args.loss_weight, args.prior_weight):
-        table = summary(evaluate(kb, k=k, loss_weight=loss, prior_weight=prior))
-        print(f"k={k} loss_weight={loss:g} prior_weight={prior:g}")
+        table = summary(evaluate(kb, k=k, loss_weight=loss, prior_weight=prior, families=families))
+        without = f" without {', '.join(args.without)}" if args.without else ""
+        print(f"k={k} loss_weight={loss:g} prior_weight={prior:g}{without}")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print()
 

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 
 from ..metrics import METRICS
+from ..text import plural
 from .run import Result
 
 BASELINE = "lightgbm-defaults"
@@ -25,7 +26,7 @@ def frame(results: list[Result]) -> pd.DataFrame:
 
 
 def summary(results: list[Result]) -> pd.DataFrame:
-    """One row per strategy, best mean percentile first."""
+    """One row per strategy, best mean percentile first (best mean rank without a reference pool)."""
     df = frame(results)
     df["signed"] = df.apply(lambda r: _signed(r.test_score, r.metric), axis=1)
     df["rank"] = df.groupby(["task", "seed"])["signed"].rank(ascending=False, method="average")
@@ -48,7 +49,33 @@ def summary(results: list[Result]) -> pd.DataFrame:
             mine = group.signed.to_numpy()
             row["win rate vs LightGBM defaults"] = float(np.mean((mine > base) + 0.5 * (mine == base)))
         rows.append(row)
-    return pd.DataFrame(rows).sort_values("mean percentile", ascending=False).reset_index(drop=True)
+    table = pd.DataFrame(rows)
+    if table["mean percentile"].notna().any():
+        return table.sort_values("mean percentile", ascending=False).reset_index(drop=True)
+    return table.sort_values("mean rank").reset_index(drop=True)
+
+
+def has_percentiles(results: list[Result]) -> bool:
+    return bool(np.isfinite(frame(results).percentile).any())
+
+
+def worst_against(results: list[Result], strategy: str, against: str = BASELINE) -> dict | None:
+    """The run (task and seed) where ``strategy`` fell furthest below ``against`` on the test split:
+    the difference in the task's metric (negative: worse) and relative to ``against``'s error."""
+    df = frame(results)
+    mine = df[df.strategy == strategy].set_index(["task", "seed"])
+    base = df[df.strategy == against].set_index(["task", "seed"])
+    rows = []
+    for key in mine.index.intersection(base.index):
+        metric = METRICS[mine.loc[key, "metric"]]
+        score, ref = mine.loc[key, "test_score"], base.loc[key, "test_score"]
+        if score is None or ref is None or not np.isfinite(score):
+            rows.append({"task": key[0], "seed": key[1], "delta": -np.inf, "relative": -np.inf})
+            continue
+        delta = metric.signed(score) - metric.signed(ref)
+        error = 1 - ref if metric.greater_is_better else ref
+        rows.append({"task": key[0], "seed": key[1], "delta": delta, "relative": delta / error if error else 0.0})
+    return min(rows, key=lambda r: r["delta"] if np.isfinite(r["delta"]) else -np.inf) if rows else None
 
 
 def _signed(score: float | None, metric: str) -> float:
@@ -83,9 +110,20 @@ def headline(results: list[Result]) -> list[str]:
     """The comparisons the offline recommender is held to, when those strategies ran."""
     table = summary(results).set_index("strategy")["mean percentile"]
     lines = []
-    won, tasks = wins(results, "offline-top1")
-    if tasks:
-        lines.append(f"- offline top-1 beats LightGBM defaults on the test split of {won} of {tasks} tasks.")
+    for name in ("offline-top1", "offline-top1-plain", "offline-auto"):
+        won, tasks = wins(results, name)
+        worst = worst_against(results, name)
+        if tasks and worst:
+            fell = (
+                "failed"
+                if not np.isfinite(worst["delta"])
+                else f"{worst['delta']:+.4g} in its metric, {worst['relative']:+.1%} of the defaults' error"
+            )
+            lines.append(
+                f"- {name} beats LightGBM defaults on the test split of {won} of {plural(tasks, 'task')} "
+                f"(mean over seeds); worst single run: {worst['task']} (seed {worst['seed']}), {fell}."
+            )
+    table = table.dropna()
     for mine, other in (
         ("offline-top1", "flaml-zero-shot"),
         ("offline-blend-K", "tpe-K"),
@@ -95,6 +133,9 @@ def headline(results: list[Result]) -> list[str]:
         if mine in table and other in table:
             verdict = "higher" if table[mine] > table[other] else "not higher"
             lines.append(f"- {mine}: mean percentile {table[mine]:.1f}, {verdict} than {other} ({table[other]:.1f}).")
+        elif wins(results, mine, other)[1]:
+            (won, tasks), (lost, _) = wins(results, mine, other), wins(results, other, mine)
+            lines.append(f"- {mine} beats {other} on {won} of {plural(tasks, 'task')} (loses on {lost}).")
     return lines
 
 
@@ -121,12 +162,13 @@ def markdown(results: list[Result], header: str) -> str:
             },
         ),
     ]
-    lines += [
-        "",
-        "## Percentile of each strategy's test score within the reference pool",
-        "",
-        _table(per_task(results, "percentile").reset_index(), {}, default="{:.0f}"),
-    ]
+    if has_percentiles(results):
+        lines += [
+            "",
+            "## Percentile of each strategy's test score within the reference pool",
+            "",
+            _table(per_task(results, "percentile").reset_index(), {}, default="{:.0f}"),
+        ]
     scores = per_task(results, "test_score").reset_index()
     metrics = frame(results).groupby("task").metric.first()
     scores.insert(1, "metric", scores.task.map(metrics))
@@ -158,21 +200,29 @@ def _table(df: pd.DataFrame, formats: dict, default: str = "{}") -> str:
 
 
 def plot(results: list[Result], path: Path, title: str) -> None:
-    """Horizontal bars of mean percentile with 90 % intervals, like the paper's p_rank figure."""
+    """Horizontal bars of mean percentile with 90 % intervals, like the paper's p_rank figure
+    (without a reference pool: each strategy's win rate against LightGBM's defaults)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     table = summary(results).iloc[::-1]
+    if has_percentiles(results):
+        values = table["mean percentile"]
+        error = (values - table["90% CI low"]).fillna(0).to_numpy()
+        label = "mean percentile of the test score within the reference pool (higher is better)"
+    else:
+        table = table[table.strategy != BASELINE]
+        values, error = 100 * table["win rate vs LightGBM defaults"], None
+        label = "% of runs beating LightGBM's defaults on the test split (ties half)"
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.2))
-    error = (table["mean percentile"] - table["90% CI low"]).fillna(0).to_numpy()
     colours = ["#d95f02" if s.startswith("offline") else "#7570b3" for s in table.strategy]
-    ax.barh(table.strategy, table["mean percentile"], xerr=error, color=colours, capsize=3)
-    for y, value in enumerate(table["mean percentile"]):
+    ax.barh(table.strategy, values, xerr=error, color=colours, capsize=3)
+    for y, value in enumerate(values):
         ax.text(1, y, f"{value:.1f}", va="center", color="white", fontsize=8)
     ax.set_xlim(0, 100)
-    ax.set_xlabel("mean percentile of the test score within the reference pool (higher is better)")
+    ax.set_xlabel(label)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -58,6 +58,7 @@ class Settings:
     max_rows: int = 2000
     seconds: float = 60.0  # per model fit; a search's CV gets cv times this, a blend k times
     workers: int = 1
+    pool: bool = True  # fit the reference pool too, for percentiles (on large data, hours per task)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class Split:
     y_test: pd.Series
     context: Context
     cache: _Cache
+    with_pool: bool = True
 
     def fit_key(self, config: Config) -> str:
         return f"fit {config_key(config)}"
@@ -159,10 +161,13 @@ class Split:
         self.cache.run(fits, settings, settings.seconds, bar, progress)
 
     def pool(self) -> list[Config]:
-        return list(knowledge.load().pool(self.profile.task))
+        return list(knowledge.load().pool(self.profile.task)) if self.with_pool else []
 
     def percentile(self, test: float | None) -> float:
-        """``test``'s percentile among the reference pool's test scores (call ``holdout`` first)."""
+        """``test``'s percentile among the reference pool's test scores (call ``holdout`` first);
+        NaN without a pool."""
+        if not self.with_pool:
+            return math.nan
         reference = [self.cache.done[self.fit_key(c)].value for c in self.pool()]
         return float(percentiles([test], reference, METRICS[self.profile.metric])[0])
 
@@ -178,7 +183,7 @@ def split(task: Task, seed: int, settings: Settings, work: Path) -> Split:
     prof = profile(train, target, task=kind)
     ctx = Context(task.name, prof, X_train, y_train, settings.k, seed)
     cache = _Cache(work / f"{task.name}-seed{seed}-rows{settings.max_rows}-cv{settings.cv}.jsonl")
-    return Split(prof, train, X_train, y_train, X_test, y_test, ctx, cache)
+    return Split(prof, train, X_train, y_train, X_test, y_test, ctx, cache, settings.pool)
 
 
 def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Settings, work: Path, bar) -> list[Result]:

@@ -23,7 +23,7 @@ from ..recommenders.llm.settings import LLMSettings
 from ..recommenders.offline import OfflineRecommender
 from ..record import History
 from ..run.refine import tpe_sampler
-from ..space import Config, validate
+from ..space import FAMILIES, Config, validate
 from .pool import from_flaml
 from .sampling import quiet_study, random_configs
 
@@ -80,17 +80,22 @@ def _tpe(ctx: Context) -> Plan:
     return Plan(tpe_trials=ctx.k)
 
 
-def offline_recommender(ctx: Context):
+PLAIN = tuple(name for name, fam in FAMILIES.items() if fam.requires is None)  # without optional extras
+
+
+def offline_recommender(ctx: Context, families: tuple[str, ...] = tuple(FAMILIES)):
     """The shipped knowledge without the evaluated task (leave-one-out) and without any history."""
-    return OfflineRecommender(exclude=(ctx.name,))
+    return OfflineRecommender(exclude=(ctx.name,), families=families)
 
 
 def recommendations(ctx: Context, strategy: str, n: int) -> list:
     """``n`` recommendations of ``strategy`` for the task, leave-one-out: the offline recommender
     and meta-informed prompts never see the evaluated task, nor the user's history (an LLM's
-    requests go to a history of their own, thrown away)."""
-    if strategy == "offline":
-        return list(offline_recommender(ctx).recommend(ctx.profile, n=n))
+    requests go to a history of their own, thrown away). ``offline-plain`` is the offline
+    recommender of a plain install, without the optional families."""
+    if strategy in ("offline", "offline-plain"):
+        families = PLAIN if strategy == "offline-plain" else tuple(FAMILIES)
+        return list(offline_recommender(ctx, families).recommend(ctx.profile, n=n))
     with tempfile.TemporaryDirectory() as tmp:
         recommender = get_recommender(strategy, history=History(Path(tmp) / "history.sqlite"), exclude=(ctx.name,))
         return list(recommender.recommend(ctx.profile, n=n))
@@ -102,6 +107,10 @@ def _offline(ctx: Context, n: int) -> list[Config]:
 
 def _offline_top1(ctx: Context) -> Plan:
     return Plan(single=_offline(ctx, 1)[0])
+
+
+def _offline_top1_plain(ctx: Context) -> Plan:
+    return Plan(single=recommendations(ctx, "offline-plain", 1)[0].config)
 
 
 def _offline_best(ctx: Context) -> Plan:
@@ -129,6 +138,11 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy("random-K", _random, "random search over every family: K configs cross-validated, best refit"),
         Strategy("tpe-K", _tpe, "Optuna TPE over every family: K configs cross-validated, best refit"),
         Strategy("offline-top1", _offline_top1, "the offline recommender's first pick (1 fit)"),
+        Strategy(
+            "offline-top1-plain",
+            _offline_top1_plain,
+            "the offline first pick of a plain install, without the optional XGBoost and CatBoost (1 fit)",
+        ),
         Strategy("offline-best-of-K", _offline_best, "the offline top K cross-validated, best refit"),
         Strategy(
             "offline-blend-K",

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,7 +89,8 @@ class OfflineRecommender:
     ``history`` (anything with ``measured_tasks()``, such as ``record.History``) adds your own
     tasks; without one only the knowledge base counts (the benchmark measures the shipped knowledge).
     ``exclude`` names knowledge-base tasks to leave out (the benchmark's leave-one-out), and
-    ``notify`` receives the one-line notes (far tasks, families not installed).
+    ``notify`` receives the one-line notes (far tasks, families not installed). ``families`` limits
+    the picks to some families (the benchmark measures a plain install without the optional ones).
     """
 
     name = "offline"
@@ -104,6 +105,7 @@ class OfflineRecommender:
         notify: Notify = quiet,
         loss_weight: float = LOSS_WEIGHT,
         prior_weight: float = PRIOR_WEIGHT,
+        families: Collection[str] = tuple(FAMILIES),
     ):
         self.k = k
         self.loss_weight, self.prior_weight = loss_weight, prior_weight
@@ -111,6 +113,7 @@ class OfflineRecommender:
         self.knowledge_base = knowledge_base
         self.exclude = tuple(exclude)
         self.notify = notify
+        self.families = set(families)
 
     @property
     def kb(self) -> knowledge.KnowledgeBase:
@@ -156,9 +159,9 @@ class OfflineRecommender:
 
     def _installed(self, neighbours: list[Neighbour], profile: TaskProfile, n: int) -> set[str]:
         """The families that can train here; says once which missing one would have been picked."""
-        missing = {f.name for f in FAMILIES.values() if not f.installed}
+        missing = {name for name in self.families if not family(name).installed}
         if missing:
-            everything = _evidence(neighbours, profile.task, set(FAMILIES))
+            everything = _evidence(neighbours, profile.task, self.families)
             picked = {json.loads(everything.names[i])[0] for i in _portfolio(everything, n)}
             wanted = sorted(picked & missing)
             if wanted:
@@ -168,7 +171,7 @@ class OfflineRecommender:
                     f"offline: {names} would be among the recommendations, but not installed here "
                     f'(pip install "llm_cash_magic[{extras}]")'
                 )
-        return set(FAMILIES) - missing
+        return self.families - missing
 
     def neighbours(self, profile: TaskProfile) -> tuple[list[Neighbour], bool]:
         """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first, and
