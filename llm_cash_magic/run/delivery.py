@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from IPython import get_ipython
-
 from ..codegen import FOLD_LINE
 from ..text import error_line
 from . import bridge
@@ -52,7 +50,7 @@ def deliver_and_run(
     Never ``set_next_input`` here: from a widget callback its payload would ride on the reply
     to whichever cell the user runs next and insert the code below that one.
     """
-    shell = get_ipython()
+    shell = _shell()
     if bridge.run_in_frontend(shell, code, below):
         _watch(shell, _Waiting(trial_id, on_fold, on_done, on_failure))
         return True
@@ -67,7 +65,14 @@ def deliver_and_run(
 def copy_to_clipboard(text: str, on_answer: Callable[[bool], None]) -> bool:
     """Ask the page that clicked to put ``text`` on its clipboard, if it has the labextension;
     ``on_answer(copied)`` is called when it answers, in a later message. False if no page can."""
-    return bridge.copy_in_frontend(get_ipython(), text, on_answer)
+    return bridge.copy_in_frontend(_shell(), text, on_answer)
+
+
+def _shell():
+    """The running IPython, if any (imported here: the Python API never needs IPython)."""
+    from IPython import get_ipython
+
+    return get_ipython()
 
 
 @dataclass
