@@ -17,31 +17,44 @@ def shipped():
     return knowledge.load(knowledge.KNOWLEDGE_FILE)
 
 
-def test_shipped_knowledge_covers_the_47_kb_tasks(shipped):
+def test_shipped_knowledge_holds_catalogued_kb_tasks_at_their_sizes_and_never_a_dev_task(shipped):
     from llm_cash_magic.bench import datasets
+    from llm_cash_magic.bench.build_knowledge import entry_sizes
 
-    assert sorted(t.name for t in shipped.tasks) == sorted(datasets.names("kb"))
+    assert {t.name for t in shipped.tasks} <= set(datasets.names("kb"))
+    assert not {t.name for t in shipped.tasks} & set(datasets.names("dev"))
+    assert shipped.n_tasks >= 30 and {t.profile.task for t in shipped.tasks} == {"binary", "multiclass", "regression"}
+    sizes = {t.size for t in shipped.tasks}
+    assert {1_000, 4_000, 16_000, 50_000} <= sizes and min(sizes) < 1_000  # small tables at their own size
+    for task in shipped.tasks:
+        assert task.size in entry_sizes(10**9) or task.size < 1_000
+    assert len({(t.name, t.size) for t in shipped.tasks}) == len(shipped.tasks)
 
 
 def test_shipped_knowledge_is_compact_and_records_how_it_was_built(shipped):
-    assert knowledge.KNOWLEDGE_FILE.stat().st_size <= 2_000_000
-    assert {"max_rows", "cv", "seed", "seconds_per_config", "versions", "wall_seconds"} <= set(shipped.build)
+    assert knowledge.KNOWLEDGE_FILE.stat().st_size <= 3_000_000
+    build = set(shipped.build)
+    assert {"sizes", "cv", "seed", "seconds_per_config", "versions", "wall_seconds", "cpus"} <= build
     assert shipped.version
 
 
-def test_every_task_scores_every_configuration_of_its_pool(shipped):
+def test_every_entry_measured_lightgbm_defaults_and_the_trivial_predictor(shipped):
     for task in shipped.tasks:
         pool = shipped.pool(task.profile.task)
-        assert len(task.scores) == len(task.percentiles) == len(pool)
-        assert all(0 <= p <= 100 for p in task.percentiles)
-        assert max(task.percentiles) > 90  # the best of the pool beats nearly all of it
+        assert len(task.scores) == len(task.percentiles) == len(task.measured) == len(pool)
+        defaults = pool.index(validate("lightgbm", {}, task.profile.task))
+        assert task.measured[defaults] and task.scores[defaults] is not None
+        assert task.trivial is not None
+        assert sum(task.measured) >= 0.9 * len(pool)  # a few fits may run out of time, no more
+        assert all(0 <= p <= 100 for p in task.percentiles if p is not None)
 
 
-def test_pools_hold_defaults_of_every_family(shipped):
+def test_pools_hold_defaults_of_every_family_and_published_portfolios(shipped):
     for kind, task in (("classification", "binary"), ("regression", "regression")):
         pool = {(c.family, json.dumps(c.params, sort_keys=True)) for c in shipped.pools[kind]}
         for name in FAMILIES:
             assert (name, json.dumps(validate(name, {}, task).params, sort_keys=True)) in pool
+        assert len(pool) >= 80
 
 
 def test_nearest_tasks_are_past_tasks_of_the_same_kind_nearest_first(houses):

@@ -16,7 +16,9 @@ next time, and a new work folder starts from the entries the ``--base`` knowledg
 shipped one by default). So committing ``kb.json`` commits the build's progress: a build stopped on
 one machine goes on on another. Fits run single-threaded in child processes, ``--workers`` at a
 time, each bounded in time (more for larger sizes); ``--hours`` stops starting new entries after
-that long, and the JSON holds what is done.
+that long, and the JSON holds what is done. ``--snapshot`` writes the JSON from the work folder as
+it stands, its finished entries only, fitting nothing: how a build that runs for days ships its
+progress while it goes on.
 """
 
 from __future__ import annotations
@@ -274,9 +276,10 @@ def _source(name: str) -> str:
     return datasets.DATASETS[name]["src"] if name in datasets.DATASETS else "user data"
 
 
-def assemble(pools: dict, work: Path, params: dict, wall_seconds: float) -> dict:
+def assemble(pools: dict, work: Path, params: dict, wall_seconds: float, finished_only: bool = False) -> dict:
     """The knowledge base as plain data: pools, and per entry (task and size) its profile, the
-    trivial predictor's score and every pool configuration's result (null: not measured yet)."""
+    trivial predictor's score and every pool configuration's result (null: not measured yet; with
+    ``finished_only``, entries with any such are left out)."""
     kb = {
         "format": FORMAT,
         "version": date.today().isoformat(),
@@ -284,6 +287,7 @@ def assemble(pools: dict, work: Path, params: dict, wall_seconds: float) -> dict
         "configs": {kind: [[c.family, c.params, source] for c, source in pool] for kind, pool in pools.items()},
         "tasks": [],
     }
+    fit_seconds = 0.0
     for meta_path in sorted((work / "entries").glob("*.meta.json")):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
         prof = TaskProfile.from_dict(meta["profile"])
@@ -293,7 +297,7 @@ def assemble(pools: dict, work: Path, params: dict, wall_seconds: float) -> dict
             for r in map(json.loads, _lines(meta_path.with_name(meta_path.name.replace(".meta.json", ".jsonl"))))
         }
         rows = [found.get(config_key(config)) for config, _ in pool]
-        if not any(rows):
+        if not any(rows) or (finished_only and not all(rows)):
             continue
         means = [float(np.mean(r["scores"])) if r and r["scores"] else None for r in rows]
         measured = [m for m, r in zip(means, rows, strict=True) if r]
@@ -320,6 +324,23 @@ def assemble(pools: dict, work: Path, params: dict, wall_seconds: float) -> dict
                 ],
             }
         )
+        fit_seconds += sum(r["seconds"] for r in rows if r)
+    kb["build"]["fit_hours"] = round(fit_seconds / 3600, 1)  # the fits' own time, one core each
+    return kb
+
+
+def snapshot(work: Path, out: Path) -> dict:
+    """Write ``out`` from the finished entries of the build in ``work``, fitting nothing."""
+    path = work / "params.json"
+    if not path.exists():
+        raise CashError(f"{work} holds no knowledge-base build (no params.json)")
+    params = json.loads(path.read_text(encoding="utf-8"))
+    pools = {kind: build_pool(kind, params["random_per_family"], params["seed"]) for kind in KINDS}
+    spent = work / "wall_seconds"
+    wall = float(spent.read_text()) if spent.exists() else 0.0
+    kb = assemble(pools, work, params | {"cpus": os.cpu_count()}, wall, finished_only=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(kb, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
     return kb
 
 
@@ -370,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
         help="a new --work folder starts from this knowledge base's entries (default: shipped)",
     )
     parser.add_argument("--no-base", action="store_true", help="evaluate everything afresh")
+    parser.add_argument(
+        "--snapshot", action="store_true", help="write --out from --work's finished entries, fitting nothing"
+    )
     args = parser.parse_args(argv)
     if len(args.data) != len(args.target):
         parser.error("give one --target per --data")
@@ -384,19 +408,22 @@ def main(argv: list[str] | None = None) -> int:
             raise CashError(
                 f"two tasks are named {twice[0]!r} (a file's name without its suffix names its task); rename one"
             )
-        kb = build(
-            tasks,
-            work=args.work,
-            out=args.out,
-            cv=args.cv,
-            seed=args.seed,
-            seconds=args.seconds,
-            per_family=args.random,
-            workers=args.workers,
-            base=None if args.no_base else args.base,
-            hours=args.hours,
-            families=tuple(args.family or ()),
-        )
+        if args.snapshot:
+            kb = snapshot(args.work, args.out)
+        else:
+            kb = build(
+                tasks,
+                work=args.work,
+                out=args.out,
+                cv=args.cv,
+                seed=args.seed,
+                seconds=args.seconds,
+                per_family=args.random,
+                workers=args.workers,
+                base=None if args.no_base else args.base,
+                hours=args.hours,
+                families=tuple(args.family or ()),
+            )
     except CashError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
