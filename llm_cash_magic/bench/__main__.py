@@ -27,7 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", action="append", default=[], help="a CSV or Parquet file (repeatable)")
     parser.add_argument("--target", action="append", default=[], help="the target column of each --data")
     parser.add_argument("--task", action="append", default=[], help="task kind of each --data (default: inferred)")
-    parser.add_argument("--strategy", action="append", help="strategies to run (default: all available)")
+    parser.add_argument(
+        "--strategy",
+        action="append",
+        help="strategies to run (default: all available; tpe-20 and the like: a K strategy at its own budget)",
+    )
     parser.add_argument("--k", type=int, default=10, help="budget K: configurations per search / blend")
     parser.add_argument("--cv", type=int, default=3, help="folds of the searches' cross-validation")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])

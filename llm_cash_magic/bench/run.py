@@ -236,7 +236,8 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     data.holdout([c for c in finals.values() if c], settings)
     blends = {name: plan.blend for name, plan in plans.items() if plan.blend}
     blend_fits = {_blend_key(c): blend_job(list(c)) for c in blends.values()}
-    cache.run(blend_fits, settings, settings.seconds * settings.k * (settings.cv + 1))
+    members = max((len(c) for c in blends.values()), default=settings.k)
+    cache.run(blend_fits, settings, settings.seconds * members * (settings.cv + 1))
     bar.remove_task(progress)
 
     results = []

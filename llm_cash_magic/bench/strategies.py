@@ -8,6 +8,7 @@ at most K model fits per fold, so strategies compare at equal budget.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -158,6 +159,16 @@ LLM_STRATEGIES = {
 }
 
 
+def budgeted(name: str) -> Strategy | None:
+    """A K strategy at a budget of its own, whatever ``--k`` says: ``tpe-20``, ``offline-blend-10``."""
+    prefix, _, budget = name.rpartition("-")
+    template = STRATEGIES.get(f"{prefix}-K")
+    if template is None or not budget.isdecimal() or int(budget) < 1:
+        return None
+    k = int(budget)
+    return Strategy(name, lambda ctx: template.plan(dataclasses.replace(ctx, k=k)), f"{template.help} (K = {k})")
+
+
 def llm_configured() -> bool:
     """Whether an LLM endpoint is configured (the environment, as the magic reads it)."""
     return LLMSettings.resolve().configured
@@ -167,10 +178,14 @@ def available(names: list[str] | None = None) -> list[Strategy]:
     """The strategies to run: the given names, or every one whose requirements are met."""
     known = STRATEGIES | LLM_STRATEGIES
     if names:
-        unknown = [n for n in names if n not in known]
+        chosen = [known.get(n) or budgeted(n) for n in names]
+        unknown = [n for n, s in zip(names, chosen, strict=True) if s is None]
         if unknown:
-            raise CashError(f"unknown strategy {unknown[0]!r}; known: {', '.join(known)}")
-        return [known[n] for n in names]
+            raise CashError(
+                f"unknown strategy {unknown[0]!r}; known: {', '.join(known)} (a K strategy also at a budget "
+                "of its own: tpe-20, offline-blend-10)"
+            )
+        return chosen
     chosen = [s for s in STRATEGIES.values() if all(_installed(p) for p in s.requires)]
     return chosen + (list(LLM_STRATEGIES.values()) if llm_configured() else [])
 
