@@ -101,12 +101,16 @@ class KnowledgeBase:
         typical = {}
         for kind, regression in (("classification", False), ("regression", True)):
             entries = [t for t in self.tasks if (t.profile.task == "regression") == regression]
-            nearest = [
-                min((self.distance(t.vector, o.vector) for o in entries if o.name != t.name), default=np.inf)
-                for t in entries
-            ]
-            finite = [d for d in nearest if np.isfinite(d)]
-            typical[kind] = float(np.percentile(finite, 90)) if finite else 1.0
+            if not entries:
+                typical[kind] = 1.0
+                continue
+            scaled = np.array([t.vector for t in entries]) / self.scale
+            distances = np.sqrt(((scaled[:, None, :] - scaled[None, :, :]) ** 2).sum(axis=2))
+            names = np.array([t.name for t in entries])
+            distances[names[:, None] == names[None, :]] = np.inf  # another task, not the same at another size
+            nearest = distances.min(axis=1)
+            finite = nearest[np.isfinite(nearest)]
+            typical[kind] = float(np.percentile(finite, 90)) if finite.size else 1.0
         return typical
 
     def past_task(self, task: KnowledgeTask, distance: float, top: int | None = 10) -> PastTask:

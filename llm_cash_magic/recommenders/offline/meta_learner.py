@@ -213,20 +213,26 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
     """Each configuration's gain over LightGBM's defaults on each neighbour (see the module docstring)."""
     defaults = _key("lightgbm", validate("lightgbm", {}, task).params)
     names: dict[str, int] = {}
+    canonical: dict[str, str] = {}  # the neighbours share one pool: each configuration validated once
+    family_of: dict[str, str] = {}
     cells = []
     for row, nb in enumerate(neighbours):
         scores, ranks = {}, {}
         for trial in nb.task.trials:
             if trial["family"] in FAMILIES:
-                config = validate(trial["family"], trial["params"], task)
-                key = _key(config.family, config.params)
+                stated = _key(trial["family"], trial["params"])
+                if stated not in canonical:
+                    config = validate(trial["family"], trial["params"], task)
+                    canonical[stated] = _key(config.family, config.params)
+                    family_of[canonical[stated]] = config.family
+                key = canonical[stated]
                 scores[key], ranks[key] = trial["cv_mean"], trial["normalized_rank"]
         if defaults not in scores:
             continue  # no yardstick here: it informs the measured lead and prompts, not the gains
         metric = METRICS[nb.task.profile.metric]
         span = max(metric.signed(s) for s in scores.values()) - metric.signed(nb.task.trivial)
         for key, score in scores.items():
-            if json.loads(key)[0] not in installed:
+            if family_of[key] not in installed:
                 continue
             if nb.task.trivial is None or not span > 0:  # no scale: the share of the pool it beat more
                 gain = ranks[key] - ranks[defaults]
