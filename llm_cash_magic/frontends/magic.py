@@ -293,7 +293,8 @@ class CashMagics(Magics):
                 print(resolve_auto(settings)[1])
             print("\n".join(settings.describe()))
             kb = offline.load()
-            print(f"knowledge base: {kb.path} (version {kb.version}, {len(kb.tasks)} tasks)")
+            held = f"{plural(kb.n_tasks, 'task')} in {plural(len(kb.tasks), 'entry', 'entries')}"
+            print(f"knowledge base: {kb.path} (version {kb.version}, {held})")
             print(
                 "change with %config CashMagics.<name> = … (or c.CashMagics.<name> in ipython_config.py); "
                 "%config CashMagics lists every setting"
