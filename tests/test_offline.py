@@ -212,3 +212,22 @@ def test_families_left_out_are_never_picked_and_not_noted(write_kb, query):
     recs = list(OfflineRecommender(knowledge_base=kb, notify=notes.append, families=plain).recommend(query))
     assert recs and all(r.family != "random_forest" for r in recs) and notes == []
     assert recommend(kb, query)[0].family == "random_forest"  # the best there, when it may be picked
+
+
+def test_leave_one_task_out_scores_each_first_pick_against_lightgbm_defaults_per_size(write_kb):
+    from llm_cash_magic.bench.loo import evaluate, summary
+
+    tasks = [  # the forest beats LightGBM's defaults on every task but the first
+        (f"task_{i}", cash.profile(frame(min(300 + 400 * i, 1000), 5, seed=i), "y"), [60, 20, 50, 55 if i == 0 else 80])
+        for i in range(4)
+    ]
+    kb = knowledge.load(write_kb(tasks, classification=[LIGHTGBM, KNN, LINEAR, FOREST]))
+    results = evaluate(kb)
+    assert list(results.entry) == ["task_0@300", "task_1@700", "task_2@1000", "task_3@1000"]
+    assert list(results.beats) == [False, True, True, True]
+    assert results.error_cut.iloc[0] == pytest.approx(-0.125)  # an AUC of 0.55 against 0.6: 12.5 % more error
+    assert results["first"].str.contains("random_forest").all()
+    table = summary(results).set_index("size")
+    assert list(table.index) == ["< 1,000", "1,000", "all"] and table.loc["all", "beats defaults"] == "3/4"
+    without = evaluate(kb, families=[name for name in FAMILIES if name != "random_forest"])
+    assert not without["first"].str.contains("random_forest").any()

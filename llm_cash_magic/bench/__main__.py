@@ -148,8 +148,9 @@ def _knowledge_section() -> str:
     """Leave-one-task-out on the knowledge base: where the offline recommender's settings come from."""
     from ..recommenders.offline import DEFAULT_K, knowledge
     from .loo import evaluate, summary
+    from .strategies import PLAIN
 
-    table = summary(evaluate(knowledge.load()))
+    kb = knowledge.load()
     lines = [
         "",
         "## Knowledge base, leave one task out",
@@ -157,11 +158,11 @@ def _knowledge_section() -> str:
         "Each entry of the knowledge base (a task at one size), its task left out at every size: the offline "
         f"recommender's first pick (k = {DEFAULT_K} nearest tasks) against LightGBM's defaults, on the stored CV "
         "scores. These numbers, not the dev tasks above, are what its settings were chosen on.",
-        "",
-        "| " + " | ".join(table.columns) + " |",
-        "|" + "---|" * len(table.columns),
     ]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    for title, families in (("Every family", None), ("A plain install (no XGBoost, no CatBoost)", PLAIN)):
+        table = summary(evaluate(kb, **({"families": families} if families else {})))
+        lines += ["", f"**{title}**", "", "| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
+        lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.itertuples(index=False)]
     return "\n".join(lines) + "\n"
 
 

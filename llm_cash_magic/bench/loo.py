@@ -62,7 +62,8 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
     """Per size bucket (and all together): the first pick against LightGBM's defaults."""
-    groups = [(bucket, group) for bucket, group in results.groupby("bucket", sort=False)] + [("all", results)]
+    by_size = results.assign(rows=results.entry.str.rpartition("@")[2].astype(int)).sort_values("rows")
+    groups = [(bucket, group) for bucket, group in by_size.groupby("bucket", sort=False)] + [("all", results)]
     best = [c for c in results.columns if c.startswith("best_of_")][0]
     return pd.DataFrame(
         [
