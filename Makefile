@@ -64,7 +64,7 @@ knowledge: bench-data
 benchmark: bench-data
 	nice -n 10 $(PY) -m llm_cash_magic.bench --no-pool --max-rows 66667 --cv 5 --seconds 3600 --workers 2 \
 		--seeds 0 1 2 --strategy lightgbm-defaults --strategy defaults --strategy flaml-zero-shot \
-		--strategy offline-top1 --strategy offline-top1-plain \
+		--strategy offline-top1 --strategy offline-auto --strategy offline-auto-plain \
 		--work .cash-bench/first-pick --out benchmarks/RESULTS.md
 	nice -n 10 $(PY) -m llm_cash_magic.bench --max-rows 2000 --workers 2 --seeds 0 \
 		--strategy lightgbm-defaults --strategy offline-top1 --strategy offline-best-of-5 --strategy tpe-20 \

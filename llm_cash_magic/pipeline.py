@@ -36,6 +36,7 @@ from .space import Config, validate
 from .text import plural
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
+    from .run.race import Lap
     from .run.refine import RefineResult, TrialOutcome
 
 
@@ -325,6 +326,22 @@ def refine(
         seed=plan.options.seed,
         on_trial=on_trial,
     )
+
+
+def race(
+    df: pd.DataFrame, plan: Plan, recommendations: list[Recommendation], on_lap: Callable[[Lap], None] | None = None
+) -> tuple[Recommendation, list[Lap]]:
+    """The recommendation ``--auto`` trains: the winner of a race of the top few on the user's data
+    (``run.race``), else the first; ``Interrupted`` on Ctrl-C, with nothing trained."""
+    from .run.race import race as run_race  # scikit-learn, imported only when a race starts
+    from .run.race import winner
+
+    try:
+        laps = run_race(df, plan.profile, recommendations, seed=plan.options.seed, on_lap=on_lap)
+    except KeyboardInterrupt:
+        raise Interrupted("interrupted during the race of the top recommendations") from None
+    best = winner(laps, plan.profile.metric)
+    return (best.recommendation if best else recommendations[0]), laps
 
 
 def recommend_for(

@@ -129,13 +129,22 @@ def frame(n_rows: int, n_numeric: int, n_categorical: int = 0, task: str = "bina
 def write_kb(tmp_path):
     """Write a knowledge base: pools per kind, and entries as (name, profile, quality per config),
     quality 0–100 higher is better (an AUC of quality / 100, or an RMSE of 1 − quality / 100; the
-    trivial predictor scores as quality 0; None: not measured). A profile's row count is its size."""
+    trivial predictor scores as quality 0; None: not measured; a list: per fold, scored as their
+    mean). A profile's row count is its size."""
     import json
 
     from llm_cash_magic.recommenders.offline.knowledge import FORMAT
 
     def score(quality, task):
         return quality / 100 if task != "regression" else 1 - quality / 100
+
+    def result(quality, task):
+        if quality is None:
+            return None
+        if isinstance(quality, list):
+            mean = sum(quality) / len(quality)
+            return [score(mean, task), [score(q, task) for q in quality], 1.0, mean]
+        return [score(quality, task), None, 1.0, quality]
 
     def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT):
         path = path or tmp_path / "kb.json"
@@ -154,7 +163,7 @@ def write_kb(tmp_path):
                     "source": "test",
                     "profile": prof.to_dict(),
                     "trivial": [score(0, prof.task)],
-                    "results": [None if q is None else [score(q, prof.task), None, 1.0, q] for q in qualities],
+                    "results": [result(q, prof.task) for q in qualities],
                 }
                 for name, prof, qualities in tasks
             ],

@@ -107,19 +107,27 @@ def test_smoke_benchmark_reports_every_strategy_on_both_tasks(smoke):
 
 
 def test_without_the_pool_the_report_compares_with_lightgbm_defaults_and_names_the_worst_run(tmp_path):
-    strategies = ("lightgbm-defaults", "offline-top1", "offline-top1-plain", "tpe-3", "offline-best-of-2")
+    strategies = (
+        "lightgbm-defaults",
+        "offline-top1",
+        "offline-top1-plain",
+        "offline-auto",
+        "tpe-3",
+        "offline-best-of-2",
+    )
     args = ["breast_cancer", *(a for s in strategies for a in ("--strategy", s)), "--k", 7, "--seeds", 0, 1]
     args += ["--max-rows", 150, "--no-pool"]
     done = bench(*args, "--work", tmp_path / "work", "--out", tmp_path / "results.md", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     report = (tmp_path / "results.md").read_text()
     assert "Percentile of each strategy" not in report and "No reference pool (`--no-pool`)" in report
-    for name in ("offline-top1", "offline-top1-plain"):
+    for name in ("offline-top1", "offline-top1-plain", "offline-auto"):
         line = next(x for x in report.splitlines() if x.startswith(f"- {name} beats LightGBM defaults"))
         assert "of 1 task (mean over seeds); worst single run: breast_cancer (seed " in line
     fits = [json.loads(x)["key"] for f in (tmp_path / "work").glob("*.jsonl") for x in f.read_text().splitlines()]
-    assert len([k for k in fits if k.startswith("fit ")]) <= 2 * 5  # 2 seeds × at most 5 final configurations
+    assert len([k for k in fits if k.startswith("fit ")]) <= 2 * 6  # 2 seeds × at most 6 final configurations
     assert len([k for k in fits if k.startswith("cv ")]) <= 2 * (3 + 2)  # their own budgets, not --k 7
+    assert len([k for k in fits if k.startswith("race ")]) == 2 * 3  # offline-auto races the top 3
     assert "(K = 3)" in report and "(K = 2)" in report
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -231,3 +231,23 @@ def test_leave_one_task_out_scores_each_first_pick_against_lightgbm_defaults_per
     assert list(table.index) == ["< 1,000", "1,000", "all"] and table.loc["all", "beats defaults"] == "3/4"
     without = evaluate(kb, families=[name for name in FAMILIES if name != "random_forest"])
     assert not without["first"].str.contains("random_forest").any()
+
+
+def test_leave_one_task_out_races_the_top_three_on_the_first_fold_and_scores_them_on_the_others(write_kb):
+    from llm_cash_magic.bench.loo import evaluate, summary
+
+    # on task_0 the forest (the first pick) looks best on no fold but the race's, kNN and linear
+    # lose the race's fold and win the others; LightGBM's defaults score 60 on every fold
+    race = [[60] * 3, [95, 70, 70], [96, 70, 70], [30, 50, 50]]
+    tasks = [(f"task_{i}", cash.profile(frame(300 + 200 * i, 5, seed=i), "y"), [60, 20, 50, 80]) for i in range(1, 4)]
+    tasks.insert(0, ("task_0", cash.profile(frame(300, 5, seed=0), "y"), race))
+    kb = knowledge.load(write_kb(tasks, classification=[LIGHTGBM, KNN, LINEAR, FOREST]))
+    results = evaluate(kb).set_index("entry")
+    assert results.loc["task_0@300", "first"].startswith('["random_forest"')
+    assert not results.loc["task_0@300", "first_beats_unseen"] and results.loc["task_0@300", "race_beats_unseen"]
+    assert results.loc["task_0@300", "race_cut_unseen"] == pytest.approx(0.25)  # 0.30 against 0.40 error
+    assert results.drop(index="task_0@300").race_beats_unseen.isna().all()  # one fold each: no race
+    table = summary(results.reset_index()).set_index("size")
+    assert (
+        table.loc["all", "first pick (unseen folds)"] == "0/1" and table.loc["all", "race of 3 (unseen folds)"] == "1/1"
+    )

@@ -6,9 +6,10 @@ stored), so the recommender's settings are chosen here, never on the benchmark's
                                        [--without xgboost catboost]
 
 Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was those defaults),
-its mean gain over them (the share of the way to the best configuration measured there), its worst
-loss in error, the mean percentile of the first pick and of the best of the first 5, and how many
-distinct configurations the first pick used.
+its median and worst cut in error, the mean percentile of the first pick and of the best of the
+first 5, and how many distinct configurations the first pick used. Where an entry was measured on
+3 folds or more, also ``--auto``'s race (``run.race``): the top 3 race on the first fold, and the
+winner and the first pick are both scored on the other folds, which the race never saw.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ import pandas as pd
 from ..metrics import METRICS
 from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
+from ..run.race import RACE_FOLDS, RACE_SIZE
 from ..space import FAMILIES, validate
 
 
 def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFrame:
     """One row per entry whose LightGBM defaults were measured: the first pick against them."""
+    with open(kb.path, encoding="utf-8") as fh:  # the fold scores, which the recommender does not keep
+        folds = {(t["name"], t["size"]): [r and r[1] for r in t["results"]] for t in json.load(fh)["tasks"]}
     rows = []
     for entry in kb.tasks:
         pool = kb.pool(entry.profile.task)
@@ -42,8 +46,7 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
             continue
         metric = METRICS[entry.profile.metric]
         first, ref = entry.scores[picks[0]], entry.scores[reference]
-        error = (lambda s: 1 - s) if metric.greater_is_better else (lambda s: s)
-        cut = (error(ref) - error(first)) / error(ref) if first is not None and error(ref) > 0 else -1.0
+        race = _race(metric, folds[(entry.name, entry.size)], picks[:RACE_SIZE], reference)
         rows.append(
             {
                 "entry": f"{entry.name}@{entry.size}",
@@ -51,13 +54,35 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
                 "first": _key(pool[picks[0]].family, pool[picks[0]].params),
                 "beats": metric.is_better(first, ref),
                 "ties": first == ref,
-                "error_cut": cut,
+                "error_cut": _error_cut(metric, first, ref),
+                **race,
                 "percentile": entry.percentiles[picks[0]],
                 f"best_of_{n}": max(entry.percentiles[i] for i in picks),
                 "defaults_percentile": entry.percentiles[reference],
             }
         )
     return pd.DataFrame(rows)
+
+
+def _error_cut(metric, score: float | None, reference: float) -> float:
+    """The share of the reference's error that ``score`` removes (negative: more error); -1 if it failed."""
+    error = (lambda s: 1 - s) if metric.greater_is_better else (lambda s: s)
+    return (error(reference) - error(score)) / error(reference) if score is not None and error(reference) > 0 else -1.0
+
+
+def _race(metric, folds: list, picks: list[int], reference: int) -> dict:
+    """The race among ``picks`` on the first fold, the winner and the first pick then scored against
+    the reference on the folds the race did not see; empty where fewer than ``RACE_FOLDS`` were measured."""
+    if not folds[reference] or len(folds[reference]) < RACE_FOLDS or not all(folds[i] for i in picks):
+        return {}
+    winner = metric.best(picks, score=lambda i: folds[i][0])
+    rest = {i: float(np.mean(folds[i][1:])) for i in (*picks, reference)}
+    return {
+        "first_beats_unseen": metric.is_better(rest[picks[0]], rest[reference]),
+        "race_beats_unseen": metric.is_better(rest[winner], rest[reference]),
+        "first_cut_unseen": _error_cut(metric, rest[picks[0]], rest[reference]),
+        "race_cut_unseen": _error_cut(metric, rest[winner], rest[reference]),
+    }
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
@@ -78,10 +103,22 @@ def summary(results: pd.DataFrame) -> pd.DataFrame:
                 f"{best.replace('_', ' ')} percentile": group[best].mean(),
                 "defaults percentile": group.defaults_percentile.mean(),
                 "distinct first picks": group["first"].nunique(),
+                **_race_summary(group),
             }
             for bucket, group in groups
         ]
     )
+
+
+def _race_summary(group: pd.DataFrame) -> dict:
+    raced = group.dropna(subset=["race_beats_unseen"]) if "race_beats_unseen" in group else group.iloc[:0]
+    if raced.empty:
+        return {}
+    return {
+        "first pick (unseen folds)": f"{int(raced.first_beats_unseen.sum())}/{len(raced)}",
+        f"race of {RACE_SIZE} (unseen folds)": f"{int(raced.race_beats_unseen.sum())}/{len(raced)}",
+        "worst cut: first / race": f"{raced.first_cut_unseen.min():.3f} / {raced.race_cut_unseen.min():.3f}",
+    }
 
 
 def _bucket(size: int) -> str:
@@ -110,7 +147,7 @@ def main() -> None:
         table = summary(evaluate(kb, k=k, loss_weight=loss, prior_weight=prior, families=families))
         without = f" without {', '.join(args.without)}" if args.without else ""
         print(f"k={k} loss_weight={loss:g} prior_weight={prior:g}{without}")
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        print(table.fillna("—").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print()
 
 

@@ -110,7 +110,7 @@ def headline(results: list[Result]) -> list[str]:
     """The comparisons the offline recommender is held to, when those strategies ran."""
     table = summary(results).set_index("strategy")["mean percentile"]
     lines = []
-    for name in ("offline-top1", "offline-top1-plain", "offline-auto"):
+    for name in ("offline-auto", "offline-auto-plain", "offline-top1", "offline-top1-plain"):
         won, tasks = wins(results, name)
         worst = worst_against(results, name)
         if tasks and worst:
@@ -125,6 +125,7 @@ def headline(results: list[Result]) -> list[str]:
             )
     table = table.dropna()
     for mine, other in (
+        ("offline-auto", "flaml-zero-shot"),
         ("offline-top1", "flaml-zero-shot"),
         ("offline-blend-K", "tpe-K"),
         ("offline-best-of-K", "tpe-K"),

@@ -32,6 +32,7 @@ from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
 from ..run.evaluation import cross_validate, fit_blend, fit_final, score
+from ..run.race import race_score
 from ..space import Config
 from .evaluate import Outcome, features_and_target, run_bounded
 from .pool import config_key
@@ -202,6 +203,9 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
             )
         )
 
+    def race_job(config):
+        return lambda: race_score(prof, config, data.X_train, data.y_train, seed)
+
     plans, notes = {}, {}
     for strategy in strategies:
         try:
@@ -211,16 +215,18 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         except Exception as exc:  # a strategy that cannot plan is reported, the others go on
             notes[strategy.name] = f"{type(exc).__name__}: {exc}"[:200]
     singles = {config_key(c): c for c in data.pool()}
-    searched = {}
+    searched, raced = {}, {}
     for plan in plans.values():
         if plan.single:
             singles[config_key(plan.single)] = plan.single
         searched |= {config_key(c): c for c in plan.search}
-    progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched))
+        raced |= {config_key(c): c for c in plan.race}
+    progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched) + len(raced))
     data.holdout(list(singles.values()), settings, bar, progress)
     cache.run(
         {f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv, bar, progress
     )
+    cache.run({f"race {k}": race_job(c) for k, c in raced.items()}, settings, settings.seconds, bar, progress)
 
     tpe_chosen = {}
     for name, plan in plans.items():
@@ -231,6 +237,8 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         candidates = list(plan.search) or tpe_chosen.get(name, [])
         if candidates:
             finals[name] = _best(prof, candidates, cache)
+        elif plan.race:
+            finals[name] = _best(prof, list(plan.race), cache, "race") or plan.race[0]
         elif plan.single:
             finals[name] = plan.single
     data.holdout([c for c in finals.values() if c], settings)
@@ -293,16 +301,17 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
     return tried
 
 
-def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache) -> Config | None:
-    """The candidate with the best cross-validated score on the training split."""
-    scored = [(cache.done[f"cv {config_key(c)}"].value, c) for c in candidates]
+def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache, kind: str = "cv") -> Config | None:
+    """The candidate with the best cross-validated (or ``race``) score on the training split."""
+    scored = [(cache.done[f"{kind} {config_key(c)}"].value, c) for c in candidates]
     scored = [(v, c) for v, c in scored if v is not None]
     best = METRICS[prof.metric].best(scored, score=lambda vc: vc[0])
     return best[1] if best else None
 
 
 def _search_seconds(plan: Plan, tpe_tried: list[Config], cache: _Cache) -> float:
-    return sum(cache.done[f"cv {config_key(c)}"].seconds for c in list(plan.search) + tpe_tried)
+    searched = sum(cache.done[f"cv {config_key(c)}"].seconds for c in list(plan.search) + tpe_tried)
+    return searched + sum(cache.done[f"race {config_key(c)}"].seconds for c in plan.race)
 
 
 def _blend_key(configs) -> str:

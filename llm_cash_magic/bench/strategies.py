@@ -23,6 +23,7 @@ from ..recommenders import DefaultsRecommender, get_recommender
 from ..recommenders.llm.settings import LLMSettings
 from ..recommenders.offline import OfflineRecommender
 from ..record import History
+from ..run.race import RACE_SIZE
 from ..run.refine import tpe_sampler
 from ..space import FAMILIES, Config, validate
 from .pool import from_flaml
@@ -31,9 +32,11 @@ from .sampling import quiet_study, random_configs
 
 @dataclass(frozen=True)
 class Plan:
-    """How a strategy spends its budget: fit one config, search among some, blend some, or TPE."""
+    """How a strategy spends its budget: fit one config, race some (``run.race``: one held-out third
+    each, the winner refit), search among some, blend some, or TPE."""
 
     single: Config | None = None
+    race: tuple[Config, ...] = ()
     search: tuple[Config, ...] = ()
     blend: tuple[Config, ...] = ()
     tpe_trials: int = 0
@@ -114,6 +117,15 @@ def _offline_top1_plain(ctx: Context) -> Plan:
     return Plan(single=recommendations(ctx, "offline-plain", 1)[0].config)
 
 
+def _offline_auto(families: tuple[str, ...]) -> Callable[[Context], Plan]:
+    strategy = "offline-plain" if families == PLAIN else "offline"
+
+    def plan(ctx: Context) -> Plan:
+        return Plan(race=tuple(r.config for r in recommendations(ctx, strategy, 5)[:RACE_SIZE]))
+
+    return plan
+
+
 def _offline_best(ctx: Context) -> Plan:
     return Plan(search=tuple(_offline(ctx, ctx.k)))
 
@@ -143,6 +155,17 @@ STRATEGIES: dict[str, Strategy] = {
             "offline-top1-plain",
             _offline_top1_plain,
             "the offline first pick of a plain install, without the optional XGBoost and CatBoost (1 fit)",
+        ),
+        Strategy(
+            "offline-auto",
+            _offline_auto(tuple(FAMILIES)),
+            f"what `--auto` trains: the offline top {RACE_SIZE} raced on a held-out third of the training split, "
+            "the winner fit (about 3 fits)",
+        ),
+        Strategy(
+            "offline-auto-plain",
+            _offline_auto(PLAIN),
+            "`--auto` on a plain install, without the optional XGBoost and CatBoost (about 3 fits)",
         ),
         Strategy("offline-best-of-K", _offline_best, "the offline top K cross-validated, best refit"),
         Strategy(

@@ -114,7 +114,7 @@ class CashMagics(Magics):
     @line_cell_magic
     def cash(self, line: str, cell: str | None = None):
         """%%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…]
-        [--auto] [--blend] [--dry-run]
+        [--auto] [--blend] [--dry-run] [--no-race]
 
         The cell body (optional) is free-text notes for the recommender. Line form: the same
         options, or a subcommand: history [--json], forget <run-id>|--all, export [file.jsonl], config.
@@ -194,7 +194,21 @@ class CashMagics(Magics):
         chosen = recs[0]
         if options.refine:
             chosen = self._refine(df, plan, recs, history, run_id, options.refine)
+        elif len(recs) > 1 and not options.flag("no-race"):
+            try:
+                chosen = self._race(df, plan, recs)
+            except Interrupted as stop:
+                print(f"{stop}; run {run_id} keeps the recommendations, and nothing was trained")
+                return
         self._train(df, history, run_id, plan, chosen)
+
+    def _race(self, df, plan: pipeline.Plan, recs: list[Recommendation]) -> Recommendation:
+        """The top few race on a held-out third of the data; the winner is trained (``run.race``)."""
+        metric = plan.profile.metric
+        print("racing the top recommendations on a held-out third of the rows (--no-race trains #1 directly)")
+        chosen, laps = pipeline.race(df, plan, recs, on_lap=lambda lap: print(terminal.lap_line(lap, recs, metric)))
+        print(terminal.race_outcome(chosen, recs, laps))
+        return chosen
 
     def _train(self, df, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
         trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)

@@ -10,14 +10,14 @@ from ..pipeline import RunOptions
 from ..recommenders import STRATEGIES
 from ..text import clip
 
-FLAGS = ("auto", "blend", "dry-run", "fresh")
+FLAGS = ("auto", "blend", "dry-run", "fresh", "no-race")
 MAX_LINE = 10_000  # characters of a %%cash line: options, never data
 KEYS = ("target", "task", "metric", "strategy", "n", "cv", "seed", "refine")
 
 
 _USAGE = (
     "usage: %%cash <dataframe> target=<column> [task=…] [metric=…] [strategy=…] [n=…] [cv=…] [seed=…] "
-    "[refine=…] [--auto] [--blend] [--dry-run] [--fresh]"
+    "[refine=…] [--auto] [--blend] [--dry-run] [--fresh] [--no-race]"
 )
 
 

@@ -133,6 +133,20 @@ def recommendations_table(recs: list[Recommendation], task: str) -> Table:
     return table
 
 
+def lap_line(lap, recs: list[Recommendation], metric: str) -> str:
+    """One candidate's result in the race of ``--auto`` (a ``run.race.Lap``)."""
+    rank = recs.index(lap.recommendation) + 1
+    result = f"{metric} {lap.score:.4f}" if lap.score is not None else f"failed: {clip(lap.error, MAX_CELL)}"
+    return f"  #{rank} {family(lap.recommendation.family).label}: {result} ({lap.seconds:.1f} s)"
+
+
+def race_outcome(chosen: Recommendation, recs: list[Recommendation], laps: list) -> str:
+    if all(lap.score is None for lap in laps):
+        return "no candidate finished the race; training #1"
+    rank = recs.index(chosen) + 1
+    return f"#{rank} {family(chosen.family).label} won the race"
+
+
 def messages_text(messages: list[dict]) -> str:
     """Chat messages exactly as they would be sent, each under a header naming its role."""
     return "\n\n".join(f"──── {m['role']} ────\n{m['content']}" for m in messages)

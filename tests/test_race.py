@@ -1,0 +1,60 @@
+"""The race ``--auto`` runs among the top recommendations on the user's own data (``run.race``)."""
+
+from __future__ import annotations
+
+import pytest
+
+import llm_cash_magic as cash
+from llm_cash_magic import History
+from llm_cash_magic.codegen import build
+from llm_cash_magic.recommenders import Recommendation
+from llm_cash_magic.run.evaluation import cross_validate, training_data
+from llm_cash_magic.run.race import RACE_FOLDS, race, winner
+from llm_cash_magic.space import validate
+
+
+def rec(family: str, params: dict, task: str = "regression") -> Recommendation:
+    return Recommendation(family, validate(family, params, task).params, "test", "test")
+
+
+def test_each_candidate_is_scored_on_the_first_fold_generated_code_uses_and_the_best_wins(houses):
+    prof = cash.profile(houses, "price")
+    recs = [rec("knn", {}), rec("lightgbm", {}), rec("linear", {}), rec("random_forest", {})]
+    laps = race(houses, prof, recs, seed=3)
+    assert [lap.recommendation for lap in laps] == recs[:3]  # the top 3 only, in their order
+    X, y = training_data(houses, prof)
+    for lap in laps:
+        model = build(prof, lap.recommendation.config, 3, RACE_FOLDS)
+        assert lap.score == pytest.approx(cross_validate(prof, model, X, y, cv=RACE_FOLDS, seed=3)[0])
+        assert lap.error is None and lap.seconds > 0
+    assert winner(laps, "rmse").score == min(lap.score for lap in laps)
+
+
+def test_a_candidate_that_cannot_train_has_a_one_line_lap_and_the_race_goes_on(houses):
+    prof = cash.profile(houses, "price")
+    changed = houses.drop(columns="city")  # the frame lost a column the profile saw
+    laps = race(changed, prof, [rec("linear", {}), rec("knn", {}), rec("lightgbm", {})])
+    assert len(laps) == 3 and all(lap.score is None for lap in laps)
+    assert all("city" in lap.error and "\n" not in lap.error for lap in laps)
+    assert winner(laps, "rmse") is None
+
+
+def test_auto_trains_the_winner_of_the_race_and_no_race_trains_the_first(ip, houses, capsys):
+    ip.user_ns["df"] = houses
+    ip.run_line_magic("cash", "df target=price strategy=offline n=3 --auto")
+    out = capsys.readouterr().out
+    assert "racing the top recommendations on a held-out third of the rows" in out
+    laps = [line for line in out.splitlines() if line.startswith("  #")]
+    assert [line[:4] for line in laps] == ["  #1", "  #2", "  #3"] and all(" rmse " in line for line in laps)
+    won = next(line for line in out.splitlines() if line.endswith(" won the race"))
+    rank = int(won[1])
+    [run] = History.from_environment().runs()
+    [trial] = [t for t in run["trials"] if t["source"] != "reference"]
+    assert trial["family"] == run["recommendations"][rank - 1]["family"]
+
+    ip.run_line_magic("cash", "df target=price strategy=offline n=3 --auto --no-race")
+    out = capsys.readouterr().out
+    assert "racing" not in out and "won the race" not in out
+    newest = History.from_environment().runs()[0]
+    [trial] = [t for t in newest["trials"] if t["source"] != "reference"]
+    assert trial["family"] == newest["recommendations"][0]["family"]
