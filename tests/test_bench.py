@@ -267,3 +267,19 @@ def test_the_knowledge_build_takes_the_size_buckets_in_turn_the_rarest_first(tmp
         ("mid", 1_000),
     ]
     assert json.loads((tmp_path / "rows.json").read_text()) == rows  # learnt once, kept for the next start
+
+
+def test_an_entry_that_cannot_be_measured_is_skipped_with_one_line_and_the_build_goes_on(tmp_path, capsys):
+    from llm_cash_magic.bench.build_knowledge import build
+
+    def lonely(max_rows, seed):  # its third class has one row: no fold split can hold it
+        return pd.DataFrame({"x": range(300), "y": ["a"] * 150 + ["c"] * 149 + ["b"]}), "y", "multiclass"
+
+    def fine(max_rows, seed):
+        return frame(300, 2, task="regression", seed=1), "y", "regression"
+
+    tasks = [("lonely", lonely), ("fine", fine)]
+    kb = build(tasks, work=tmp_path / "work", out=tmp_path / "kb.json", cv=2, per_family=0, families=("linear",))
+    assert [(t["name"], t["size"]) for t in kb["tasks"]] == [("fine", 300)]
+    out = capsys.readouterr().out
+    assert "skipped lonely@300: class 'b' of target 'y' has a single row" in " ".join(out.split())
