@@ -331,8 +331,8 @@ def refine(
 def race(
     df: pd.DataFrame, plan: Plan, recommendations: list[Recommendation], on_lap: Callable[[Lap], None] | None = None
 ) -> tuple[Recommendation, list[Lap]]:
-    """The recommendation ``--auto`` trains: the winner of a race of the top few on the user's data
-    (``run.race``), else the first; ``Interrupted`` on Ctrl-C, with nothing trained."""
+    """The recommendation a run without the panel trains: the winner of a race of the top few on the
+    user's data (``run.race``), else the first; ``Interrupted`` on Ctrl-C, with nothing trained."""
     from .run.race import race as run_race  # scikit-learn, imported only when a race starts
     from .run.race import winner
 

@@ -233,6 +233,7 @@ def test_injected_text_in_notes_and_column_names_never_reaches_code(shell, llm_e
     [
         ("alice:hunter2pw@127.0.0.1:8000/v1", "base_url '****@127.0.0.1:8000/v1' must start with http:// or https://"),
         ("http://alice:hunter2pw@127.0.0.1:99999/v1", "base_url 'http://****@127.0.0.1:99999/v1' has no valid port"),
+        ("ftp://127.0.0.1/v1?api-key=hunter2pw&x=1", "base_url 'ftp://127.0.0.1/v1?api-key=****&x=****' must start"),
     ],
 )
 def test_a_base_url_in_any_form_never_shows_its_credentials(url, problem, shell, capsys, monkeypatch, history):
@@ -242,5 +243,5 @@ def test_a_base_url_in_any_form_never_shows_its_credentials(url, problem, shell,
     assert problem in str(error.value) and "hunter2pw" not in str(error.value)
     shell.run_line_magic("cash", "config")
     out = capsys.readouterr().out
-    assert "****@127.0.0.1" in out and "hunter2pw" not in out
+    assert "127.0.0.1" in out and "hunter2pw" not in out
     assert history.runs() == [] and history.requests() == []

@@ -58,3 +58,15 @@ def test_auto_trains_the_winner_of_the_race_and_no_race_trains_the_first(ip, hou
     newest = History.from_environment().runs()[0]
     [trial] = [t for t in newest["trials"] if t["source"] != "reference"]
     assert trial["family"] == newest["recommendations"][0]["family"]
+
+
+def test_a_large_frame_races_on_a_sample_taken_by_position_whatever_its_index(churn, monkeypatch):
+    import pandas as pd
+
+    import llm_cash_magic.run.race as race_module
+
+    monkeypatch.setattr(race_module, "RACE_ROWS", 150)  # churn has 400 rows; twice over, 800
+    doubled = pd.concat([churn, churn])  # every index label twice: a sample by label would not align
+    prof = cash.profile(doubled, "churned")
+    laps = race(doubled, prof, [rec("linear", {}, prof.task), rec("lightgbm", {}, prof.task)])
+    assert [lap.error for lap in laps] == [None, None] and all(0 < lap.score < 1 for lap in laps)

@@ -133,8 +133,8 @@ def _header(command, settings, strategies, tasks, plot_name) -> str:
             ),
             f"- Knowledge base {kb.version}: {kb.n_tasks} tasks in {len(kb.tasks)} entries (a task at each of the "
             f"sizes {', '.join(f'{s:,}' for s in kb.build.get('sizes', []))} rows its table allows), "
-            f"{kb.path.stat().st_size / 1e6:.2f} MB, built in {kb.build.get('wall_seconds', 0) / 3600:.1f} hours "
-            f"on {kb.build.get('cpus', '?')} cores; offline strategies leave the evaluated task out of it "
+            f"{kb.path.stat().st_size / 1e6:.2f} MB, measured in {kb.build.get('fit_hours', 0):.1f} fit-hours "
+            "(single-threaded fits); offline strategies leave the evaluated task out of it "
             "(leave-one-out). No setting of the offline recommender was tuned on these tasks.",
             "- Strategies: " + "; ".join(f"`{s.name}`: {s.help}" for s in strategies) + ".",
             "",

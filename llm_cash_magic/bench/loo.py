@@ -71,17 +71,20 @@ def _error_cut(metric, score: float | None, reference: float) -> float:
 
 
 def _race(metric, folds: list, picks: list[int], reference: int) -> dict:
-    """The race among ``picks`` on the first fold, the winner and the first pick then scored against
-    the reference on the folds the race did not see; empty where fewer than ``RACE_FOLDS`` were measured."""
-    if not folds[reference] or len(folds[reference]) < RACE_FOLDS or not all(folds[i] for i in picks):
+    """The race among ``picks`` on the first fold (a pick that failed there is out of it, as in
+    ``run.race``), the winner and the first pick then scored against the reference on the folds the
+    race did not see, a failed one losing; empty where fewer than ``RACE_FOLDS`` were measured."""
+    if not folds[reference] or len(folds[reference]) < RACE_FOLDS:
         return {}
-    winner = metric.best(picks, score=lambda i: folds[i][0])
-    rest = {i: float(np.mean(folds[i][1:])) for i in (*picks, reference)}
+    finished = [i for i in picks if folds[i]]
+    winner = metric.best(finished, score=lambda i: folds[i][0]) if finished else picks[0]
+    rest = {i: float(np.mean(folds[i][1:])) for i in (*finished, reference)}
+    first, won, ref = rest.get(picks[0]), rest.get(winner), rest[reference]
     return {
-        "first_beats_unseen": metric.is_better(rest[picks[0]], rest[reference]),
-        "race_beats_unseen": metric.is_better(rest[winner], rest[reference]),
-        "first_cut_unseen": _error_cut(metric, rest[picks[0]], rest[reference]),
-        "race_cut_unseen": _error_cut(metric, rest[winner], rest[reference]),
+        "first_beats_unseen": first is not None and metric.is_better(first, ref),
+        "race_beats_unseen": won is not None and metric.is_better(won, ref),
+        "first_cut_unseen": _error_cut(metric, first, ref),
+        "race_cut_unseen": _error_cut(metric, won, ref),
     }
 
 

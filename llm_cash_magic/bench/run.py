@@ -32,15 +32,16 @@ from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
 from ..run.evaluation import cross_validate, fit_blend, fit_final, score
-from ..run.race import race_score
+from ..run.race import RACE_FOLDS, RACE_ROWS, race_score
 from ..space import Config
-from .evaluate import Outcome, features_and_target, run_bounded
+from .evaluate import Outcome, features_and_target, one_thread, run_bounded
 from .pool import config_key
 from .progress import progress_bar
 from .sampling import suggest_config
 from .strategies import Context, Plan, Strategy, tpe_study
 
 TEST_SHARE = 0.25
+RACE = f"race{RACE_FOLDS}x{RACE_ROWS}"  # a race's cache key names its settings: changed, it runs again
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,7 @@ class Split:
         """Fit on the training split as generated code does (one that stops early learns its rounds
         from ``cv`` folds first), score on the test split."""
         model = build(self.profile, config, self.context.seed)
+        one_thread(model.model)
         seed = self.context.seed
         return lambda: score(
             self.profile,
@@ -197,14 +199,14 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         )
 
     def cv_job(config):
+        model = build(prof, config, seed)
+        one_thread(model.model)
         return lambda: float(
-            np.mean(
-                cross_validate(prof, build(prof, config, seed), data.X_train, data.y_train, cv=settings.cv, seed=seed)
-            )
+            np.mean(cross_validate(prof, model, data.X_train, data.y_train, cv=settings.cv, seed=seed))
         )
 
     def race_job(config):
-        return lambda: race_score(prof, config, data.X_train, data.y_train, seed)
+        return lambda: race_score(prof, config, data.X_train, data.y_train, seed, prepare=one_thread)
 
     plans, notes = {}, {}
     for strategy in strategies:
@@ -226,7 +228,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     cache.run(
         {f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv, bar, progress
     )
-    cache.run({f"race {k}": race_job(c) for k, c in raced.items()}, settings, settings.seconds, bar, progress)
+    cache.run({f"{RACE} {k}": race_job(c) for k, c in raced.items()}, settings, settings.seconds, bar, progress)
 
     tpe_chosen = {}
     for name, plan in plans.items():
@@ -238,7 +240,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         if candidates:
             finals[name] = _best(prof, candidates, cache)
         elif plan.race:
-            finals[name] = _best(prof, list(plan.race), cache, "race") or plan.race[0]
+            finals[name] = _best(prof, list(plan.race), cache, RACE) or plan.race[0]
         elif plan.single:
             finals[name] = plan.single
     data.holdout([c for c in finals.values() if c], settings)
@@ -311,7 +313,7 @@ def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache, kind: str 
 
 def _search_seconds(plan: Plan, tpe_tried: list[Config], cache: _Cache) -> float:
     searched = sum(cache.done[f"cv {config_key(c)}"].seconds for c in list(plan.search) + tpe_tried)
-    return searched + sum(cache.done[f"race {config_key(c)}"].seconds for c in plan.race)
+    return searched + sum(cache.done[f"{RACE} {config_key(c)}"].seconds for c in plan.race)
 
 
 def _blend_key(configs) -> str:

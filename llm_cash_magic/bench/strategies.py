@@ -1,9 +1,9 @@
 """What each benchmarked strategy proposes for a task, given its training split only.
 
-A strategy returns a ``Plan``: the configurations it fits once (``single``), or the ones it
+A strategy returns a ``Plan``: the configurations it fits once (``single``), races (``race``) or
 cross-validates on the training split before refitting the best (``search``), or blends; or, for
-Optuna's TPE, a sampler that must see each result before proposing the next. Every plan spends
-at most K model fits per fold, so strategies compare at equal budget.
+Optuna's TPE, a sampler that must see each result before proposing the next. A K strategy spends
+at most K model fits per fold, so those compare at equal budget; each strategy's help says its own.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """``%%cash`` / ``%cash``: parse the line, find the DataFrame, run the pipeline, show the result.
 
-In a Jupyter kernel a run shows the panel (``panel``); with ``--auto``, ``--blend``, ``--dry-run``, ``refine=``
-or in terminal IPython it prints rich tables and trains the top recommendation (with ``--blend``, a blend of
-all of them) in a new cell below. No business logic lives here: the steps are in ``pipeline``, the views in
-``terminal`` and ``panel``. Every CashError becomes an IPython UsageError, which notebooks show as one line
-without a traceback.
+In a Jupyter kernel a run shows the panel (``panel``); with ``--auto``, ``--blend``, ``--dry-run``,
+``refine=`` or in terminal IPython it prints rich tables and trains in a new cell below the winner of a
+race of the top recommendations on the data (``run.race``; with ``refine=``, the best trial; with
+``--blend``, a blend of all). No business logic lives here: the steps are in ``pipeline``, the views in
+``terminal`` and ``panel``. Every CashError becomes an IPython UsageError, which notebooks show as one
+line without a traceback.
 The LLM settings are traitlets: ``%config CashMagics.model = "…"`` or ``c.CashMagics.model``
 in ``ipython_config.py``; unset ones fall back to the environment (see ``recommenders.llm.settings``).
 """
@@ -155,8 +156,8 @@ class CashMagics(Magics):
     def _run_top(
         self, df: pd.DataFrame, plan: pipeline.Plan, notes: str, history: History, settings: LLMSettings
     ) -> None:
-        """Without the panel: rich tables, then the top recommendation (or the best refinement)
-        trained in a new cell below."""
+        """Without the panel: rich tables, then the race's winner (or the best refinement, or the
+        blend) trained in a new cell below."""
         options = plan.options
         terminal.show(terminal.profile_summary(plan.profile, options.data, plan.notes))
         if plan.banner:

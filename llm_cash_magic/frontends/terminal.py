@@ -134,7 +134,7 @@ def recommendations_table(recs: list[Recommendation], task: str) -> Table:
 
 
 def lap_line(lap, recs: list[Recommendation], metric: str) -> str:
-    """One candidate's result in the race of ``--auto`` (a ``run.race.Lap``)."""
+    """One candidate's result in the race before training (a ``run.race.Lap``)."""
     rank = recs.index(lap.recommendation) + 1
     result = f"{metric} {lap.score:.4f}" if lap.score is not None else f"failed: {clip(lap.error, MAX_CELL)}"
     return f"  #{rank} {family(lap.recommendation.family).label}: {result} ({lap.seconds:.1f} s)"

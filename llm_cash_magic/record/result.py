@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import numpy as np
 
 from ..codegen import BLEND, blend_params_of, estimator_of
-from ..errors import CashError
 from ..metrics import METRICS, TRIVIAL, Metric
 from ..space import family, family_of, params_from_estimator
+from ..text import error_line
 from .history import History
 
 
@@ -50,8 +48,8 @@ def record_result(
         line = _compared(history, trial, float(np.mean(scores)))
         if line:
             print(line)
-    except (sqlite3.Error, OSError, CashError) as exc:
-        print(f"llm_cash_magic: could not record the result: {exc}")
+    except Exception as exc:  # the last line of the user's cell: a model that trained stays trained
+        print(f"llm_cash_magic: could not record the result: {error_line(exc)}")
 
 
 def _compared(history: History, trial: dict, score: float) -> str:

@@ -1,5 +1,6 @@
 """The one cross-validation routine: the loop generated code runs, repeated in-process for
-refinement, the benchmark and the knowledge-base build (a test proves they agree fold by fold)."""
+refinement, the race, the benchmark and the knowledge-base build (a test proves they agree fold by
+fold)."""
 
 from __future__ import annotations
 

@@ -70,11 +70,12 @@ class LLMSettings:
     @property
     def shown_url(self) -> str:
         """The URL to print or store: credentials in it (``http://user:pass@host``, or the same
-        without a scheme) become ``****``."""
+        without a scheme) and the values of its query (``?api-key=…``) become ``****``."""
         scheme, authority, rest = split_url(self.url)
         if "@" in authority:
             authority = "****@" + authority.rpartition("@")[2]
-        return scheme + authority + rest
+        path, mark, query = rest.partition("?")
+        return scheme + authority + path + mark + re.sub(r"=[^&#]*", "=****", query)
 
     @property
     def host(self) -> str:

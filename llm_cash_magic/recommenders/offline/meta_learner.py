@@ -227,8 +227,8 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
                     family_of[canonical[stated]] = config.family
                 key = canonical[stated]
                 scores[key], ranks[key] = trial["cv_mean"], trial["normalized_rank"]
-        if defaults not in scores:
-            continue  # no yardstick here: it informs the measured lead and prompts, not the gains
+        if scores.get(defaults) is None:
+            continue  # no yardstick (not measured, or failed): it informs the measured lead and prompts only
         metric = METRICS[nb.task.profile.metric]
         span = max(metric.signed(s) for s in scores.values()) - metric.signed(nb.task.trivial)
         for key, score in scores.items():
