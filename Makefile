@@ -59,10 +59,11 @@ knowledge: bench-data
 
 # 1. The first pick against what users get for free, at the dev tasks' full size (at most 50,000
 #    training rows), 3 seeds; no reference pool (fitting it at that size takes days on 2 cores).
+#    A fit (with the folds that learn its rounds) stopped after 15 single-threaded minutes fails.
 # 2. Budgets, on at most 2,000 rows: a portfolio's best-of-5 and blend of 10 against Optuna TPE with
 #    20 and 50 trials, and warm- against cold-started refinement up to 50 trials, with percentiles.
 benchmark: bench-data
-	nice -n 10 $(PY) -m llm_cash_magic.bench --no-pool --max-rows 66667 --cv 5 --seconds 3600 --workers 2 \
+	nice -n 10 $(PY) -m llm_cash_magic.bench --no-pool --max-rows 66667 --cv 5 --seconds 900 --workers 2 \
 		--seeds 0 1 2 --strategy lightgbm-defaults --strategy defaults --strategy flaml-zero-shot \
 		--strategy offline-top1 --strategy offline-auto --strategy offline-auto-plain \
 		--work .cash-bench/first-pick --out benchmarks/RESULTS.md

@@ -11,6 +11,7 @@ Writes a Markdown report and a PNG plot; interrupted runs resume from --work.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -167,7 +168,9 @@ def _knowledge_section() -> str:
 
 
 def _cell(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float):
+        return "—" if math.isnan(value) else f"{value:.3f}"
+    return str(value)
 
 
 if __name__ == "__main__":
