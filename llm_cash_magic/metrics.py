@@ -51,6 +51,15 @@ class Metric:
         ranked = self.ranked(items, score)
         return ranked[0] if ranked else None
 
+    def error_cut(self, score: float | None, reference: float) -> float:
+        """The share of ``reference``'s error that ``score`` removes (negative: more error; AUC's
+        error is 1 − AUC); NaN for a missing score or a reference without error."""
+        if score is None:
+            return np.nan
+        error = (lambda s: 1.0 - s) if self.greater_is_better else (lambda s: s)
+        base = error(reference)
+        return (base - error(score)) / base if base > 0 else np.nan
+
 
 _CLASSIFICATION = frozenset({"binary", "multiclass"})
 _REGRESSION = frozenset({"regression"})

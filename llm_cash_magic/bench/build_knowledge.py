@@ -55,6 +55,7 @@ ONE_FOLD_FROM = 4_000  # from this size on, only the first of the folds is run
 DEFAULTS = {"cv": 3, "seed": 0, "seconds": 20.0, "random_per_family": 2}
 MAX_SECONDS = 600.0  # no fit may take longer, whatever the size
 SCORED_WITH = ("cv", "seed", "seconds_per_config", "sizes")  # what a stored score depends on
+WALL_SECONDS = "wall_seconds"  # in the work folder: the build's wall-clock time, summed over runs
 
 
 def entry_sizes(n_rows: int) -> list[int]:
@@ -109,7 +110,6 @@ def build(
     if families:
         pools = {kind: [(c, s) for c, s in pool if c.family in families] for kind, pool in pools.items()}
     started = time.monotonic()
-    spent = work / "wall_seconds"  # summed over resumed runs, even interrupted ones
     entries = _plan(tasks, work)
     try:
         with progress_bar() as bar:
@@ -123,12 +123,9 @@ def build(
                     bar.console.print(f"skipped {entry_name(name, size)}: {exc}")
                 bar.advance(overall)
     finally:
-        total = (float(spent.read_text()) if spent.exists() else 0.0) + time.monotonic() - started
-        spent.write_text(f"{total:.0f}", encoding="utf-8")
-    kb = assemble(pools, work, params | {"workers": workers, "cpus": os.cpu_count()}, total)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(kb, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
-    return kb
+        total = _wall_seconds(work) + time.monotonic() - started
+        (work / WALL_SECONDS).write_text(f"{total:.0f}", encoding="utf-8")
+    return _write(assemble(pools, work, params | {"workers": workers, "cpus": os.cpu_count()}, total), out)
 
 
 def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, object]]:
@@ -339,9 +336,17 @@ def snapshot(work: Path, out: Path) -> dict:
         raise CashError(f"{work} holds no knowledge-base build (no params.json)")
     params = json.loads(path.read_text(encoding="utf-8"))
     pools = {kind: build_pool(kind, params["random_per_family"], params["seed"]) for kind in KINDS}
-    spent = work / "wall_seconds"
-    wall = float(spent.read_text()) if spent.exists() else 0.0
-    kb = assemble(pools, work, params | {"cpus": os.cpu_count()}, wall, finished_only=True)
+    kb = assemble(pools, work, params | {"cpus": os.cpu_count()}, _wall_seconds(work), finished_only=True)
+    return _write(kb, out)
+
+
+def _wall_seconds(work: Path) -> float:
+    """The build's wall-clock time so far, summed over resumed runs, even interrupted ones."""
+    spent = work / WALL_SECONDS
+    return float(spent.read_text()) if spent.exists() else 0.0
+
+
+def _write(kb: dict, out: Path) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(kb, separators=(",", ":"), sort_keys=True) + "\n", encoding="utf-8")
     return kb

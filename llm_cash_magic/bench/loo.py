@@ -65,9 +65,9 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
 
 
 def _error_cut(metric, score: float | None, reference: float) -> float:
-    """The share of the reference's error that ``score`` removes (negative: more error); -1 if it failed."""
-    error = (lambda s: 1 - s) if metric.greater_is_better else (lambda s: s)
-    return (error(reference) - error(score)) / error(reference) if score is not None and error(reference) > 0 else -1.0
+    """``Metric.error_cut``, a failed fit (or a reference without error) counting as -1."""
+    cut = metric.error_cut(score, reference)
+    return -1.0 if np.isnan(cut) else cut
 
 
 def _race(metric, folds: list, picks: list[int], reference: int) -> dict:

@@ -72,9 +72,8 @@ def worst_against(results: list[Result], strategy: str, against: str = BASELINE)
         if score is None or ref is None or not np.isfinite(score):
             rows.append({"task": key[0], "seed": key[1], "delta": -np.inf, "relative": -np.inf})
             continue
-        delta = metric.signed(score) - metric.signed(ref)
-        error = 1 - ref if metric.greater_is_better else ref
-        rows.append({"task": key[0], "seed": key[1], "delta": delta, "relative": delta / error if error else 0.0})
+        delta, cut = metric.signed(score) - metric.signed(ref), metric.error_cut(score, ref)
+        rows.append({"task": key[0], "seed": key[1], "delta": delta, "relative": cut if np.isfinite(cut) else 0.0})
     return min(rows, key=lambda r: r["delta"] if np.isfinite(r["delta"]) else -np.inf) if rows else None
 
 

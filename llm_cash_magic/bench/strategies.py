@@ -117,9 +117,7 @@ def _offline_top1_plain(ctx: Context) -> Plan:
     return Plan(single=recommendations(ctx, "offline-plain", 1)[0].config)
 
 
-def _offline_auto(families: tuple[str, ...]) -> Callable[[Context], Plan]:
-    strategy = "offline-plain" if families == PLAIN else "offline"
-
+def _offline_auto(strategy: str) -> Callable[[Context], Plan]:
     def plan(ctx: Context) -> Plan:
         return Plan(race=tuple(r.config for r in recommendations(ctx, strategy, 5)[:RACE_SIZE]))
 
@@ -158,13 +156,13 @@ STRATEGIES: dict[str, Strategy] = {
         ),
         Strategy(
             "offline-auto",
-            _offline_auto(tuple(FAMILIES)),
+            _offline_auto("offline"),
             f"what `--auto` trains: the offline top {RACE_SIZE} raced on a held-out third of the training split, "
             "the winner fit (about 3 fits)",
         ),
         Strategy(
             "offline-auto-plain",
-            _offline_auto(PLAIN),
+            _offline_auto("offline-plain"),
             "`--auto` on a plain install, without the optional XGBoost and CatBoost (about 3 fits)",
         ),
         Strategy("offline-best-of-K", _offline_best, "the offline top K cross-validated, best refit"),

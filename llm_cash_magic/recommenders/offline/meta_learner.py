@@ -238,22 +238,13 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
                 gain = ranks[key] - ranks[defaults]
             else:
                 gain = (metric.signed(score) - metric.signed(scores[defaults])) / span
-            cut = _error_cut(metric, score, scores[defaults])
+            cut = metric.error_cut(score, scores[defaults])
             cells.append((row, names.setdefault(key, len(names)), max(WORST_GAIN, gain), cut))
     gains = np.full((len(neighbours), len(names)), np.nan)
     cuts = np.full_like(gains, np.nan)
     for row, column, gain, cut in cells:
         gains[row, column], cuts[row, column] = gain, cut
     return Evidence(list(names), gains, cuts, np.array([nb.weight for nb in neighbours]))
-
-
-def _error_cut(metric, score: float | None, reference: float) -> float:
-    """How much less error ``score`` has than ``reference``, relatively (AUC's error is 1 − AUC)."""
-    if score is None:
-        return np.nan
-    error = (lambda s: 1.0 - s) if metric.greater_is_better else (lambda s: s)
-    base = error(reference)
-    return (base - error(score)) / base if base > 0 else np.nan
 
 
 def _portfolio(evidence: Evidence, n: int) -> list[int]:
