@@ -130,7 +130,8 @@ def write_kb(tmp_path):
     """Write a knowledge base: pools per kind, and entries as (name, profile, quality per config),
     quality 0–100 higher is better (an AUC of quality / 100, or an RMSE of 1 − quality / 100; the
     trivial predictor scores as quality 0; None: not measured; a list: per fold, scored as their
-    mean). A profile's row count is its size."""
+    mean). A profile's row count is its size; ``seconds``, per configuration, what each took on every
+    entry (1 s by default)."""
     import json
 
     from llm_cash_magic.recommenders.offline.knowledge import FORMAT
@@ -138,15 +139,15 @@ def write_kb(tmp_path):
     def score(quality, task):
         return quality / 100 if task != "regression" else 1 - quality / 100
 
-    def result(quality, task):
+    def result(quality, task, seconds):
         if quality is None:
             return None
         if isinstance(quality, list):
             mean = sum(quality) / len(quality)
-            return [score(mean, task), [score(q, task) for q in quality], 1.0, mean]
-        return [score(quality, task), None, 1.0, quality]
+            return [score(mean, task), [score(q, task) for q in quality], seconds, mean]
+        return [score(quality, task), None, seconds, quality]
 
-    def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT):
+    def write(tasks, classification=(), regression=(), path=None, fmt=FORMAT, seconds=None):
         path = path or tmp_path / "kb.json"
         data = {
             "format": fmt,
@@ -163,7 +164,10 @@ def write_kb(tmp_path):
                     "source": "test",
                     "profile": prof.to_dict(),
                     "trivial": [score(0, prof.task)],
-                    "results": [result(q, prof.task) for q in qualities],
+                    "results": [
+                        result(q, prof.task, s)
+                        for q, s in zip(qualities, seconds or [1.0] * len(qualities), strict=True)
+                    ],
                 }
                 for name, prof, qualities in tasks
             ],

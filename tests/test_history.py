@@ -31,14 +31,14 @@ def frame(n: int, n_features: int, seed: int = 0, classes: int = 0) -> pd.DataFr
     return df
 
 
-def add_task(history: History, df: pd.DataFrame, results: dict[str, float]) -> str:
-    """A run on ``df`` with one finished trial per family → score."""
+def add_task(history: History, df: pd.DataFrame, results: dict[str, float], fit_seconds: float = 0.1) -> str:
+    """A run on ``df`` with one finished trial per family → score, each taking ``fit_seconds``."""
     prof = profile(df, "y")
     run_id = history.start_run(prof, data_name="df", n_columns=df.shape[1], strategy="defaults")
     for family_name, score in results.items():
         params = validate(family_name, {}, prof.task).params
         trial = history.add_trial(run_id, family=family_name, source="defaults", recommended=params, params=params)
-        history.finish_trial(trial, family=family_name, params=params, scores=[score, score], fit_seconds=0.1)
+        history.finish_trial(trial, family=family_name, params=params, scores=[score, score], fit_seconds=fit_seconds)
     return run_id
 
 
@@ -221,6 +221,14 @@ class TestMeasuredTasks:
         add_task(history, df, {"linear": 5.0})
         found = nearest(history, profile(df, "y"))
         assert found[0].distance == 0 and found[0].trials[0]["family"] == "linear"
+
+    def test_each_configuration_carries_its_mean_training_time(self, history):
+        df = frame(100, 3, seed=1)
+        add_task(history, df, {"linear": 5.0}, fit_seconds=1.0)
+        add_task(history, df, {"linear": 7.0, "knn": 4.0}, fit_seconds=3.0)
+        [task] = history.measured_tasks()
+        timed = [(t["family"], t["cv_mean"], t["seconds"]) for t in task.trials]
+        assert timed == [("knn", 4.0, 3.0), ("linear", 6.0, 2.0)]
 
     def test_a_lone_trial_ranks_in_the_middle_not_at_the_top(self, history):
         add_task(history, frame(100, 3, seed=1), {"knn": 4.0})

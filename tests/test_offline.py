@@ -65,6 +65,20 @@ def test_the_first_pick_beats_lightgbm_defaults_on_the_nearest_tasks_and_says_ho
     assert "nearest: near_" in first.rationale and " at 5" in first.rationale
 
 
+def test_each_recommendation_carries_its_training_time_next_to_lightgbm_defaults(write_kb, query):
+    tasks = [
+        ("near_one", cash.profile(frame(500, 5, seed=1), "y"), [80, 90, 70, 85]),
+        ("near_two", cash.profile(frame(520, 5, seed=2), "y"), [80, 88, 82, 84]),
+        ("near_three", cash.profile(frame(490, 5, seed=3), "y"), [80, 82, 79, 86]),
+    ]
+    configs = [LIGHTGBM, KNN, LINEAR, FOREST]
+    kb = knowledge.load(write_kb(tasks, classification=configs, seconds=[2.0, 30.0, 2.0, 4.0]))
+    recs = {r.family: r for r in recommend(kb, query, n=4)}
+    assert recs["knn"].time_factor == 15 and ", in about 15× their training time — " in recs["knn"].rationale
+    assert recs["random_forest"].time_factor == 2 and "in about 2× their" in recs["random_forest"].rationale
+    assert recs["linear"].time_factor == 1 and "training time" not in recs["linear"].rationale
+
+
 def test_a_configuration_that_wins_once_but_loses_elsewhere_is_not_picked_first(write_kb, query):
     tasks = [  # the forest wins big on one task and loses on two: losses weigh more than gains
         ("near_one", cash.profile(frame(500, 5, seed=1), "y"), [70, 60, 65, 100]),
@@ -93,6 +107,14 @@ def test_excluded_tasks_are_never_consulted(kb, query):
     recs = recommend(kb, query, exclude=("near_one",))
     assert all("near_one" not in r.rationale for r in recs)
     assert "near_two" in recs[0].rationale
+
+
+def test_a_knowledge_base_without_a_task_forgets_its_share_of_the_scale_too(kb, query):
+    unseen = kb.without(("other", "other_two"))
+    assert {t.name for t in unseen.tasks} == {"near_one", "near_two"} and len(kb.tasks) == 4
+    assert (unseen.scale <= kb.scale).all() and (unseen.scale < kb.scale).any()  # the far ones widened it
+    recs = recommend(unseen, query)
+    assert all("other" not in r.rationale for r in recs)
 
 
 def test_says_so_when_the_nearest_known_task_is_far(kb):
@@ -156,6 +178,12 @@ def test_what_was_measured_on_the_same_data_leads(kb, query, history):
     assert (first.family, first.params) == ("knn", KNN.params)
     assert "the best of the 3 configurations your history measured on this very data (roc_auc 0.95)" in first.rationale
     assert len(rest) == 2 and all(r.family != "knn" for r in rest)
+
+
+def test_a_knowledge_base_table_loaded_again_leads_with_what_the_knowledge_base_measured(kb):
+    first = recommend(kb, kb.tasks[2].profile)[0]  # "other": kNN was best there
+    assert first.family == "knn"
+    assert first.rationale.startswith("the best of the 4 configurations the knowledge base measured on this very data")
 
 
 def test_regression_profiles_only_consult_regression_tasks(write_kb):
@@ -233,7 +261,7 @@ def test_leave_one_task_out_scores_each_first_pick_against_lightgbm_defaults_per
     assert not without["first"].str.contains("random_forest").any()
 
 
-def test_leave_one_task_out_races_the_top_three_on_the_first_fold_and_scores_them_on_the_others(write_kb):
+def test_leave_one_task_out_races_the_top_three_on_the_first_fold_and_scores_them_on_the_others(write_kb, tmp_path):
     from llm_cash_magic.bench.loo import evaluate, summary
 
     # on task_0 the forest (the first pick) looks best on no fold but the race's, kNN and linear
@@ -241,13 +269,19 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_fold_and_scores_the
     race = [[60] * 3, [95, 70, 70], [96, 70, 70], [30, 50, 50]]
     tasks = [(f"task_{i}", cash.profile(frame(300 + 200 * i, 5, seed=i), "y"), [60, 20, 50, 80]) for i in range(1, 4)]
     tasks.insert(0, ("task_0", cash.profile(frame(300, 5, seed=0), "y"), race))
-    kb = knowledge.load(write_kb(tasks, classification=[LIGHTGBM, KNN, LINEAR, FOREST]))
-    results = evaluate(kb).set_index("entry")
+    configs = [LIGHTGBM, KNN, LINEAR, FOREST]
+    results = evaluate(knowledge.load(write_kb(tasks, classification=configs))).set_index("entry")
     assert results.loc["task_0@300", "first"].startswith('["random_forest"')
     assert not results.loc["task_0@300", "first_beats_unseen"] and results.loc["task_0@300", "race_beats_unseen"]
     assert results.loc["task_0@300", "race_cut_unseen"] == pytest.approx(0.25)  # 0.30 against 0.40 error
+    assert results.loc["task_0@300", "race_laps"] == 3  # every candidate took as long as the first
     assert results.drop(index="task_0@300").race_beats_unseen.isna().all()  # one fold each: no race
     table = summary(results.reset_index()).set_index("size")
-    assert (
-        table.loc["all", "first pick (unseen folds)"] == "0/1" and table.loc["all", "race of 3 (unseen folds)"] == "1/1"
-    )
+    assert table.loc["all", "first pick (unseen folds)"] == "0/1" and table.loc["all", "race of 3, budgeted"] == "1/1"
+
+    # kNN and linear take 10 times the forest's time: within budget, only the third pick joins the
+    # forest (LightGBM's defaults, as quick), and kNN, which would have won, does not race
+    slow = write_kb(tasks, classification=configs, path=tmp_path / "slow.json", seconds=[1.0, 10.0, 10.0, 1.0])
+    results = evaluate(knowledge.load(slow)).set_index("entry").loc["task_0@300"]
+    assert not results.race_beats_unseen and results.race_laps == 2
+    assert results.race_all_beats_unseen and results.race_all_laps == 12

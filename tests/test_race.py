@@ -7,14 +7,15 @@ import pytest
 import llm_cash_magic as cash
 from llm_cash_magic import History
 from llm_cash_magic.codegen import build
+from llm_cash_magic.frontends.terminal import lap_line
 from llm_cash_magic.recommenders import Recommendation
 from llm_cash_magic.run.evaluation import cross_validate, training_data
-from llm_cash_magic.run.race import RACE_FOLDS, race, winner
+from llm_cash_magic.run.race import RACE_BUDGET, RACE_FLOOR, RACE_FOLDS, Lap, over_budget, race, winner
 from llm_cash_magic.space import validate
 
 
-def rec(family: str, params: dict, task: str = "regression") -> Recommendation:
-    return Recommendation(family, validate(family, params, task).params, "test", "test")
+def rec(family: str, params: dict, task: str = "regression", time_factor: float | None = None) -> Recommendation:
+    return Recommendation(family, validate(family, params, task).params, "test", "test", time_factor=time_factor)
 
 
 def test_each_candidate_is_scored_on_the_first_fold_generated_code_uses_and_the_best_wins(houses):
@@ -37,6 +38,30 @@ def test_a_candidate_that_cannot_train_has_a_one_line_lap_and_the_race_goes_on(h
     assert len(laps) == 3 and all(lap.score is None for lap in laps)
     assert all("city" in lap.error and "\n" not in lap.error for lap in laps)
     assert winner(laps, "rmse") is None
+
+
+def test_a_challenger_expected_to_break_the_budget_does_not_race(houses):
+    prof = cash.profile(houses, "price")
+    recs = [rec("lightgbm", {}, time_factor=1.0), rec("knn", {}, time_factor=1e9), rec("linear", {})]
+    first, slow, unknown = race(houses, prof, recs)
+    assert first.score is not None and unknown.score is not None  # a time factor not known: it races
+    assert slow.score is None and slow.seconds == 0 and slow.error is None
+    assert slow.skipped.startswith("not raced: its lap would take about ") and "× the first pick's" in slow.skipped
+    assert lap_line(slow, recs, "rmse") == f"  #2 k-nearest neighbours: {slow.skipped}"
+
+
+def test_the_budget_is_three_laps_of_the_first_pick_or_the_floor_whichever_is_longer():
+    first = Lap(rec("lightgbm", {}, time_factor=2.0), 1.0, 20.0)
+    fits = rec("catboost", {}, time_factor=2.0 * (RACE_BUDGET - 1))  # takes what the budget has left
+    assert over_budget([first], fits) is None
+    assert over_budget([first], rec("catboost", {}, time_factor=2.0 * RACE_BUDGET)) is not None
+    second = Lap(fits, 1.0, 25.0)  # what the others took counts: this one took longer than expected
+    assert over_budget([first, second], rec("linear", {}, time_factor=2.0)) is not None
+    quick = Lap(rec("lightgbm", {}, time_factor=1.0), 1.0, 0.5)  # half a second: the floor decides
+    assert over_budget([quick], rec("catboost", {}, time_factor=(RACE_FLOOR - 1) / 0.5)) is None
+    assert over_budget([quick], rec("catboost", {}, time_factor=(RACE_FLOOR + 1) / 0.5)) is not None
+    failed = Lap(first.recommendation, None, 20.0, "boom")  # the first pick failed: every other races
+    assert over_budget([failed], rec("catboost", {}, time_factor=1e9)) is None
 
 
 def test_auto_trains_the_winner_of_the_race_and_no_race_trains_the_first(ip, houses, capsys):

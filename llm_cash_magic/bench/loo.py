@@ -1,5 +1,6 @@
 """Leave one task out on the knowledge base itself: how the offline recommender would have done on
-each entry had its task (at every size) been unknown. No fit is needed (every measured score is
+each entry had its task (at every size) been unknown: its entries gone, from the meta-features'
+scale and the typical distance too (``KnowledgeBase.without``). No fit is needed (every measured score is
 stored), so the recommender's settings are chosen here, never on the benchmark's dev tasks.
 
     python -m llm_cash_magic.bench.loo [--k 8 16 32] [--loss-weight 1 2 4] [--prior-weight 0.5 1 2]
@@ -9,7 +10,10 @@ Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was
 its median and worst cut in error, the mean percentile of the first pick and of the best of the
 first 5, and how many distinct configurations the first pick used. Where an entry was measured on
 3 folds or more, also ``--auto``'s race (``run.race``): the top 3 race on the first fold, and the
-winner and the first pick are both scored on the other folds, which the race never saw.
+winner and the first pick are both scored on the other folds, which the race never saw; once as
+``run.race`` runs it, its budget read strictly (no floor of seconds, so it binds on these small
+entries as it would on large data), and once with every candidate racing, with what each costs in
+laps of the first pick (a lap: the entry's measured time over its folds).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pandas as pd
 from ..metrics import METRICS
 from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
-from ..run.race import RACE_FOLDS, RACE_SIZE
+from ..run.race import RACE_FOLDS, RACE_SIZE, Lap, over_budget, winner
 from ..space import FAMILIES, validate
 
 
@@ -32,21 +36,25 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
     """One row per entry whose LightGBM defaults were measured: the first pick against them."""
     with open(kb.path, encoding="utf-8") as fh:  # the fold scores, which the recommender does not keep
         folds = {(t["name"], t["size"]): [r and r[1] for r in t["results"]] for t in json.load(fh)["tasks"]}
-    rows = []
+    laps = {(t.name, t.size): [s / kb.build.get("cv", RACE_FOLDS) if s else 0.0 for s in t.seconds] for t in kb.tasks}
+    rows, kb_without = [], {}  # per task: the knowledge base had it never been measured
     for entry in kb.tasks:
         pool = kb.pool(entry.profile.task)
         index = {_key(c.family, c.params): i for i, c in enumerate(pool)}
         reference = index[_key("lightgbm", validate("lightgbm", {}, entry.profile.task).params)]
         if not entry.measured[reference] or entry.scores[reference] is None:
             continue
-        recs = OfflineRecommender(knowledge_base=kb, exclude=(entry.name,), **settings).recommend(entry.profile, n=n)
-        picks = [index[_key(r.family, r.params)] for r in recs]
-        picks = [i for i in picks if entry.measured[i]]
-        if not picks:
+        unseen = kb_without.get(entry.name) or kb_without.setdefault(entry.name, kb.without((entry.name,)))
+        recs = OfflineRecommender(knowledge_base=unseen, **settings).recommend(entry.profile, n=n)
+        picked = [(index[_key(r.family, r.params)], r) for r in recs]
+        picked = [(i, r) for i, r in picked if entry.measured[i]]
+        if not picked:
             continue
+        picks = [i for i, _ in picked]
         metric = METRICS[entry.profile.metric]
         first, ref = entry.scores[picks[0]], entry.scores[reference]
-        race = _race(metric, folds[(entry.name, entry.size)], picks[:RACE_SIZE], reference)
+        key = (entry.name, entry.size)
+        race = _race(metric, folds[key], laps[key], picked[:RACE_SIZE], reference)
         rows.append(
             {
                 "entry": f"{entry.name}@{entry.size}",
@@ -70,22 +78,29 @@ def _error_cut(metric, score: float | None, reference: float) -> float:
     return -1.0 if np.isnan(cut) else cut
 
 
-def _race(metric, folds: list, picks: list[int], reference: int) -> dict:
-    """The race among ``picks`` on the first fold (a pick that failed there is out of it, as in
-    ``run.race``), the winner and the first pick then scored against the reference on the folds the
-    race did not see, a failed one losing; empty where fewer than ``RACE_FOLDS`` were measured."""
+def _race(metric, folds: list, seconds: list[float], picked: list, reference: int) -> dict:
+    """The race among ``picked`` (pool index, recommendation) on the first fold (a pick that failed
+    there is out of it, as in ``run.race``), within its budget and with every pick racing; the
+    winners and the first pick then scored against the reference on the folds the race did not see,
+    a failed one losing; empty where fewer than ``RACE_FOLDS`` were measured."""
     if not folds[reference] or len(folds[reference]) < RACE_FOLDS:
         return {}
-    finished = [i for i in picks if folds[i]]
-    winner = metric.best(finished, score=lambda i: folds[i][0]) if finished else picks[0]
-    rest = {i: float(np.mean(folds[i][1:])) for i in (*finished, reference)}
-    first, won, ref = rest.get(picks[0]), rest.get(winner), rest[reference]
-    return {
-        "first_beats_unseen": first is not None and metric.is_better(first, ref),
-        "race_beats_unseen": won is not None and metric.is_better(won, ref),
-        "first_cut_unseen": _error_cut(metric, first, ref),
-        "race_cut_unseen": _error_cut(metric, won, ref),
-    }
+    first = picked[0][0]
+    rest = {i: float(np.mean(folds[i][1:])) for i, _ in picked if folds[i]} | {reference: np.mean(folds[reference][1:])}
+    row = {"first_beats_unseen": bool(first in rest and metric.is_better(rest[first], rest[reference]))}
+    row["first_cut_unseen"] = _error_cut(metric, rest.get(first), rest[reference])
+    for name, budget in (("race", True), ("race_all", False)):
+        raced = []  # (pool index, lap)
+        for i, rec in picked:
+            if budget and raced and over_budget([lap for _, lap in raced], rec, floor=0.0):
+                continue
+            raced.append((i, Lap(rec, folds[i][0] if folds[i] else None, seconds[i])))
+        won = winner([lap for _, lap in raced], metric.name)
+        index = next((i for i, lap in raced if lap is won), first)
+        row[f"{name}_beats_unseen"] = bool(index in rest and metric.is_better(rest[index], rest[reference]))
+        row[f"{name}_cut_unseen"] = _error_cut(metric, rest.get(index), rest[reference])
+        row[f"{name}_laps"] = sum(lap.seconds for _, lap in raced) / max(raced[0][1].seconds, 1e-9)
+    return row
 
 
 def summary(results: pd.DataFrame) -> pd.DataFrame:
@@ -119,8 +134,12 @@ def _race_summary(group: pd.DataFrame) -> dict:
         return {}
     return {
         "first pick (unseen folds)": f"{int(raced.first_beats_unseen.sum())}/{len(raced)}",
-        f"race of {RACE_SIZE} (unseen folds)": f"{int(raced.race_beats_unseen.sum())}/{len(raced)}",
-        "worst cut: first / race": f"{raced.first_cut_unseen.min():.3f} / {raced.race_cut_unseen.min():.3f}",
+        f"race of {RACE_SIZE}, budgeted": f"{int(raced.race_beats_unseen.sum())}/{len(raced)}",
+        "all racing": f"{int(raced.race_all_beats_unseen.sum())}/{len(raced)}",
+        "worst cut: first / budgeted / all": f"{raced.first_cut_unseen.min():.3f} / {raced.race_cut_unseen.min():.3f}"
+        f" / {raced.race_all_cut_unseen.min():.3f}",
+        "laps, budgeted (mean / max)": f"{raced.race_laps.mean():.1f} / {raced.race_laps.max():.1f}",
+        "laps, all racing (mean / max)": f"{raced.race_all_laps.mean():.1f} / {raced.race_all_laps.max():.1f}",
     }
 
 

@@ -32,7 +32,7 @@ from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
 from ..run.evaluation import cross_validate, fit_blend, fit_final, score
-from ..run.race import RACE_FOLDS, RACE_ROWS, race_score
+from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, over_budget, race_score, winner
 from ..space import Config
 from .evaluate import Outcome, features_and_target, one_thread, run_bounded
 from .pool import config_key
@@ -222,13 +222,14 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         if plan.single:
             singles[config_key(plan.single)] = plan.single
         searched |= {config_key(c): c for c in plan.search}
-        raced |= {config_key(c): c for c in plan.race}
+        raced |= {config_key(r.config): r for r in plan.race}
     progress = bar.add_task(f"  {task.name} (seed {seed})", total=len(singles) + len(searched) + len(raced))
     data.holdout(list(singles.values()), settings, bar, progress)
     cache.run(
         {f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv, bar, progress
     )
-    cache.run({f"{RACE} {k}": race_job(c) for k, c in raced.items()}, settings, settings.seconds, bar, progress)
+    raced_by = {name: plan.race for name, plan in plans.items() if plan.race}
+    laps = {name: _run_race(race, cache, race_job, settings, bar, progress) for name, race in raced_by.items()}
 
     tpe_chosen = {}
     for name, plan in plans.items():
@@ -240,7 +241,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         if candidates:
             finals[name] = _best(prof, candidates, cache)
         elif plan.race:
-            finals[name] = _best(prof, list(plan.race), cache, RACE) or plan.race[0]
+            finals[name] = (winner(laps[name], prof.metric) or laps[name][0]).recommendation.config
         elif plan.single:
             finals[name] = plan.single
     data.holdout([c for c in finals.values() if c], settings)
@@ -261,6 +262,7 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
         elif finals.get(name):
             outcome = cache.done[data.fit_key(finals[name])]
             seconds = outcome.seconds + _search_seconds(plan, tpe_chosen.get(name, []), cache)
+            seconds += sum(lap.seconds for lap in laps.get(name, []))
             chosen = finals[name].family
         elif plan is not None:
             notes.setdefault(name, "every configuration it tried failed")
@@ -303,17 +305,31 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
     return tried
 
 
-def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache, kind: str = "cv") -> Config | None:
-    """The candidate with the best cross-validated (or ``race``) score on the training split."""
-    scored = [(cache.done[f"{kind} {config_key(c)}"].value, c) for c in candidates]
+def _run_race(recs, cache: _Cache, race_job, settings: Settings, bar, progress) -> list[Lap]:
+    """The race as ``run.race`` runs it: the first pick's lap, then each challenger its budget admits."""
+    laps = []
+    for rec in recs:
+        skipped = over_budget(laps, rec) if laps else None
+        if skipped:
+            laps.append(Lap(rec, None, 0.0, skipped=skipped))
+            continue
+        key = f"{RACE} {config_key(rec.config)}"
+        cache.run({key: race_job(rec.config)}, settings, settings.seconds, bar, progress)
+        outcome = cache.done[key]
+        laps.append(Lap(rec, outcome.value, outcome.seconds, outcome.error))
+    return laps
+
+
+def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache) -> Config | None:
+    """The candidate with the best cross-validated score on the training split."""
+    scored = [(cache.done[f"cv {config_key(c)}"].value, c) for c in candidates]
     scored = [(v, c) for v, c in scored if v is not None]
     best = METRICS[prof.metric].best(scored, score=lambda vc: vc[0])
     return best[1] if best else None
 
 
 def _search_seconds(plan: Plan, tpe_tried: list[Config], cache: _Cache) -> float:
-    searched = sum(cache.done[f"cv {config_key(c)}"].seconds for c in list(plan.search) + tpe_tried)
-    return searched + sum(cache.done[f"{RACE} {config_key(c)}"].seconds for c in plan.race)
+    return sum(cache.done[f"cv {config_key(c)}"].seconds for c in list(plan.search) + tpe_tried)
 
 
 def _blend_key(configs) -> str:

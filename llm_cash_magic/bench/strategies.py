@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import CashError
 from ..profiling import TaskProfile
-from ..recommenders import DefaultsRecommender, get_recommender
+from ..recommenders import DefaultsRecommender, Recommendation, get_recommender
 from ..recommenders.llm.settings import LLMSettings
 from ..recommenders.offline import OfflineRecommender
 from ..record import History
@@ -36,7 +36,7 @@ class Plan:
     each, the winner refit), search among some, blend some, or TPE."""
 
     single: Config | None = None
-    race: tuple[Config, ...] = ()
+    race: tuple[Recommendation, ...] = ()  # their time factors budget the race
     search: tuple[Config, ...] = ()
     blend: tuple[Config, ...] = ()
     tpe_trials: int = 0
@@ -119,7 +119,7 @@ def _offline_top1_plain(ctx: Context) -> Plan:
 
 def _offline_auto(strategy: str) -> Callable[[Context], Plan]:
     def plan(ctx: Context) -> Plan:
-        return Plan(race=tuple(r.config for r in recommendations(ctx, strategy, 5)[:RACE_SIZE]))
+        return Plan(race=tuple(recommendations(ctx, strategy, 5)[:RACE_SIZE]))
 
     return plan
 

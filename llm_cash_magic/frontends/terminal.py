@@ -136,8 +136,11 @@ def recommendations_table(recs: list[Recommendation], task: str) -> Table:
 def lap_line(lap, recs: list[Recommendation], metric: str) -> str:
     """One candidate's result in the race before training (a ``run.race.Lap``)."""
     rank = recs.index(lap.recommendation) + 1
+    label = family(lap.recommendation.family).label
+    if lap.skipped:
+        return f"  #{rank} {label}: {lap.skipped}"
     result = f"{metric} {lap.score:.4f}" if lap.score is not None else f"failed: {clip(lap.error, MAX_CELL)}"
-    return f"  #{rank} {family(lap.recommendation.family).label}: {result} ({lap.seconds:.1f} s)"
+    return f"  #{rank} {label}: {result} ({lap.seconds:.1f} s)"
 
 
 def race_outcome(chosen: Recommendation, recs: list[Recommendation], laps: list) -> str:

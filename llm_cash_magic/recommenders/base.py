@@ -32,6 +32,7 @@ class Recommendation:
     rationale: str
     source: str  # "defaults", "offline", "llm:<model>", ...
     notes: tuple[str, ...] = ()  # repairs made while validating what the source said
+    time_factor: float | None = None  # its training time over LightGBM defaults' on similar tasks, where known
 
     @property
     def config(self) -> Config:
@@ -44,11 +45,19 @@ class Recommendation:
             "rationale": self.rationale,
             "source": self.source,
             "notes": list(self.notes),
+            "time_factor": self.time_factor,
         }
 
     @classmethod
     def from_dict(cls, data: dict) -> Recommendation:
-        return cls(data["family"], data["params"], data["rationale"], data["source"], tuple(data["notes"]))
+        return cls(
+            data["family"],
+            data["params"],
+            data["rationale"],
+            data["source"],
+            tuple(data["notes"]),
+            data.get("time_factor"),  # absent in runs recorded before it was
+        )
 
 
 class Recommender(Protocol):
@@ -70,8 +79,8 @@ class Recommender(Protocol):
 @dataclass(frozen=True)
 class PastTask:
     """A task measured before (in the knowledge base or the history): its profile and trials, best
-    first, each with family, params, cv_mean (full precision) and normalized_rank (the share of the
-    task's other configurations it beat, ties half)."""
+    first, each with family, params, cv_mean (full precision), normalized_rank (the share of the
+    task's other configurations it beat, ties half) and seconds (what training it took there)."""
 
     profile: TaskProfile
     trials: list[dict]

@@ -491,7 +491,7 @@ class History:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT r.fingerprint, r.data_name, r.profile, r.metric, t.family, t.params,"
-                " t.cv_mean FROM trials t JOIN runs r ON r.id = t.run_id"
+                " t.cv_mean, t.fit_seconds FROM trials t JOIN runs r ON r.id = t.run_id"
                 " WHERE t.status = 'done' AND t.cv_mean IS NOT NULL"
                 " AND t.family != 'blend'"  # a blend is not one configuration to recommend
                 " ORDER BY r.created_at DESC, t.id",
@@ -514,20 +514,29 @@ class History:
                 task["trivial"].append(row["cv_mean"])
                 continue
             key = (row["family"], row["params"])
-            task["trials"].setdefault(key, []).append(row["cv_mean"])
+            task["trials"].setdefault(key, []).append((row["cv_mean"], row["fit_seconds"]))
         return [self._past_task(task) for task in tasks.values() if task["trials"]]
 
     @staticmethod
     def _past_task(task: dict) -> PastTask:
         metric = METRICS[task["metric"]]
-        trials = [(family, params, float(np.mean(scores))) for (family, params), scores in task["trials"].items()]
-        trials = metric.ranked(sorted(trials), score=lambda t: t[2])  # equals by family and params
+        trials = [
+            (family, params, float(np.mean([score for score, _ in runs])), _mean_seconds(runs))
+            for (family, params), runs in task["trials"].items()
+        ]
+        trials = metric.ranked(sorted(trials, key=lambda t: t[:2]), score=lambda t: t[2])  # equals by family and params
         # as the knowledge base ranks its pools: the share of the task's other trials beaten, ties
         # half, so a lone trial sits at 0.5 rather than passing for the best there is
         ranks = percentiles([t[2] for t in trials], [t[2] for t in trials], metric) / 100.0
         ranked = [
-            {"family": family, "params": json.loads(params), "cv_mean": score, "normalized_rank": float(rank)}
-            for (family, params, score), rank in zip(trials, ranks, strict=True)
+            {
+                "family": family,
+                "params": json.loads(params),
+                "cv_mean": score,
+                "normalized_rank": float(rank),
+                "seconds": seconds,
+            }
+            for (family, params, score, seconds), rank in zip(trials, ranks, strict=True)
         ]
         trivial = float(np.mean(task["trivial"])) if task["trivial"] else None
         return PastTask(TaskProfile.from_dict(json.loads(task["profile"])), ranked, task["name"], trivial=trivial)
@@ -570,6 +579,12 @@ def overrides(recommended: dict, params: dict) -> dict:
 def _finite(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _mean_seconds(runs: list[tuple[float, float | None]]) -> float | None:
+    """The mean training time of a configuration's runs on one dataset, where any was timed."""
+    timed = [seconds for _, seconds in runs if seconds]
+    return float(np.mean(timed)) if timed else None
 
 
 def _json(value) -> str:

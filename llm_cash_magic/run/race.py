@@ -8,6 +8,13 @@ same splitter and seed, 3 folds): about two fits in all. Leave one task out on t
 entries measured on 3 folds (below 4,000 rows; ``python -m llm_cash_magic.bench.loo``), the winner
 beat LightGBM's defaults a little more often than the first pick alone and lost far less at worst;
 the benchmark's ``offline-auto`` measures it at every size on tasks the settings never saw.
+
+The race costs about two fits only if its candidates train alike, and they may not: a CatBoost
+configuration can take a hundred times LightGBM's time on many classes. So the first pick's lap sets
+a budget (``RACE_BUDGET`` of its laps, about two fits, or ``RACE_FLOOR`` seconds if that is longer),
+and a challenger whose lap is expected to break it does not race: its expected time is the first
+lap's, scaled by the two recommendations' ``time_factor`` (how long each trained on similar tasks
+next to LightGBM's defaults). One without a known time factor races.
 """
 
 from __future__ import annotations
@@ -31,16 +38,33 @@ from .evaluation import cross_validate, training_data
 RACE_SIZE = 3
 RACE_FOLDS = 3  # trained on the first fold's two thirds, scored on its third
 RACE_ROWS = 50_000  # above it, a sample (the largest size the knowledge base measured)
+RACE_BUDGET = 3.0  # laps of the first pick (each on two thirds of the rows): about two fits
+RACE_FLOOR = 30.0  # seconds a race may take however quick the first lap: that wait costs no one
 
 
 @dataclass(frozen=True)
 class Lap:
-    """One candidate's run: its score on the held-out third (natural sign), or why it failed."""
+    """One candidate's run: its score on the held-out third (natural sign), or why it failed or did
+    not race."""
 
     recommendation: Recommendation
     score: float | None
     seconds: float
     error: str | None = None
+    skipped: str | None = None
+
+
+def over_budget(laps: list[Lap], rec: Recommendation, floor: float = RACE_FLOOR) -> str | None:
+    """Why ``rec`` should not race after ``laps`` (the first pick's first), or None: its lap is
+    expected to take the race past its budget. Shared by ``race``, the benchmark and leave-one-out."""
+    first = laps[0]
+    if first.score is None or rec.time_factor is None or not first.recommendation.time_factor:
+        return None
+    expected = first.seconds * rec.time_factor / first.recommendation.time_factor
+    if sum(lap.seconds for lap in laps) + expected <= max(RACE_BUDGET * first.seconds, floor):
+        return None
+    times = expected / max(first.seconds, 1e-9)
+    return f"not raced: its lap would take about {expected:.0f} s, {times:.0f}× the first pick's"
 
 
 def race_score(
@@ -71,19 +95,24 @@ def race(
     on_lap: Callable[[Lap], None] | None = None,
 ) -> list[Lap]:
     """The top ``RACE_SIZE`` recommendations' laps, in their order; a candidate that cannot train on
-    this data has a lap with its error (the others race on)."""
+    this data has a lap with its error (the others race on), one over the budget a lap saying so."""
     X, y = training_data(df, profile)
     laps = []
     for rec in recommendations[:RACE_SIZE]:
-        started = time.perf_counter()
-        try:
-            lap = Lap(rec, race_score(profile, rec.config, X, y, seed), time.perf_counter() - started)
-        except Exception as exc:  # one candidate's failure is its lap, not the race's
-            lap = Lap(rec, None, time.perf_counter() - started, error_line(exc))
+        skipped = over_budget(laps, rec) if laps else None
+        lap = Lap(rec, None, 0.0, skipped=skipped) if skipped else _lap(profile, rec, X, y, seed)
         laps.append(lap)
         if on_lap:
             on_lap(lap)
     return laps
+
+
+def _lap(profile: TaskProfile, rec: Recommendation, X: pd.DataFrame, y: pd.Series, seed: int) -> Lap:
+    started = time.perf_counter()
+    try:
+        return Lap(rec, race_score(profile, rec.config, X, y, seed), time.perf_counter() - started)
+    except Exception as exc:  # one candidate's failure is its lap, not the race's
+        return Lap(rec, None, time.perf_counter() - started, error_line(exc))
 
 
 def winner(laps: list[Lap], metric: str) -> Lap | None:

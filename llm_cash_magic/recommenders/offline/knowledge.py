@@ -44,6 +44,7 @@ class KnowledgeTask:
     profile: TaskProfile
     scores: tuple[float | None, ...]  # mean CV score of each pool configuration (None: failed or not measured)
     measured: tuple[bool, ...]  # whether each pool configuration was measured here
+    seconds: tuple[float | None, ...]  # what each one's cross-validation took here (None: not measured)
     trivial: float | None  # the trivial predictor's score (class frequencies, the mean) on the same folds
     vector: np.ndarray = field(repr=False, compare=False)  # the profile's meta-features
 
@@ -63,6 +64,12 @@ class KnowledgeBase:
     pools: dict[str, tuple[Config, ...]]  # "classification" / "regression" → the shared pool
     tasks: tuple[KnowledgeTask, ...]  # its entries
     scale: np.ndarray  # per meta-feature spread over the entries, divided by its weight
+
+    def without(self, names: tuple[str, ...]) -> KnowledgeBase:
+        """This knowledge base as if ``names`` had never been measured: their entries gone, and with
+        them their share of the meta-features' scale and of the typical distance (leave-one-out)."""
+        tasks = tuple(t for t in self.tasks if t.name not in names)
+        return dataclasses.replace(self, tasks=tasks, scale=_scale(tasks))
 
     def pool(self, task: str) -> tuple[Config, ...]:
         return self.pools["regression" if task == "regression" else "classification"]
@@ -126,6 +133,7 @@ class KnowledgeBase:
                 "params": pool[i].params,
                 "cv_mean": task.scores[i],
                 "normalized_rank": pct[i] / 100.0,
+                "seconds": task.seconds[i],
             }
             for i in ranked[:top]
         ]
@@ -193,12 +201,16 @@ def _load(path: Path) -> KnowledgeBase:
         for kind, entries in data["configs"].items()
     }
     tasks = tuple(_task(t) for t in data["tasks"])
-    vectors = np.array([t.vector for t in tasks]) if tasks else np.ones((1, 1))
-    names = list(TaskProfile.meta_feature_names())
-    weights = np.array([WEIGHTS.get(name, 1.0) for name in names])
+    return KnowledgeBase(path, data["version"], data["build"], pools, tasks, _scale(tasks))
+
+
+def _scale(tasks: tuple[KnowledgeTask, ...]) -> np.ndarray:
+    """Per meta-feature, its spread over the entries divided by its weight."""
+    weights = np.array([WEIGHTS.get(name, 1.0) for name in TaskProfile.meta_feature_names()])
+    if not tasks:
+        return MIN_SCALE / weights
     # meta-features are shares or log10 sizes: a spread below 0.1 is noise, not a scale to amplify
-    scale = np.maximum(vectors.std(axis=0), MIN_SCALE) / weights
-    return KnowledgeBase(path, data["version"], data["build"], pools, tasks, scale)
+    return np.maximum(np.array([t.vector for t in tasks]).std(axis=0), MIN_SCALE) / weights
 
 
 def _task(entry: dict) -> KnowledgeTask:
@@ -212,6 +224,7 @@ def _task(entry: dict) -> KnowledgeTask:
         profile,
         tuple(r[0] if r else None for r in results),
         tuple(r is not None for r in results),
+        tuple(r[2] if r else None for r in results),
         float(np.mean(trivial)) if trivial else None,
         profile.meta_feature_vector(),
     )

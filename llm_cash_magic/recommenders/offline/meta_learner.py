@@ -17,9 +17,11 @@ history, no LLM needed.
    configuration is the one that most raises the weighted best-gain-so-far over the neighbours, so
    the second pick covers the tasks where the first falls short.
 
-What your history measured on this very data is known rather than predicted: its best
-configuration comes first. Configurations of families not installed here are skipped, with a note
-when one would have been picked.
+What was measured on this very data (by your history, or by the knowledge base where it holds
+the table) is known rather than predicted: its best configuration comes first. Each recommendation
+carries its training time as a multiple of LightGBM defaults' on the neighbours, which the race
+budgets with and a rationale mentions when it is large. Configurations of families not installed
+here are skipped, with a note when one would have been picked.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DEFAULT_K = 16  # nearest tasks consulted
 LOSS_WEIGHT = 2.0  # a loss against LightGBM's defaults counts this many times a gain of the same size
 PRIOR_WEIGHT = 1.0  # pseudo-tasks where a configuration ties LightGBM's defaults (gain 0)
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
+SLOW_FACTOR = 2.0  # from twice LightGBM defaults' training time on, a rationale says how much slower
 WORST_GAIN = -1.0  # a failed fit, or a worse one, counts as losing the whole way from defaults to trivial
 
 
@@ -63,13 +66,15 @@ class Neighbour:
 @dataclass
 class Evidence:
     """Configurations (as JSON keys) × neighbours: gain over LightGBM's defaults (nan: not measured
-    there, or no reference), and the relative error reduction behind the words of a rationale.
-    Where the trivial predictor's score is unknown (or nothing beat it), the gain is how much more of
-    the task's configurations it beat than LightGBM's defaults did."""
+    there, or no reference), the relative error reduction behind the words of a rationale, and the
+    training time as a multiple of the defaults' (what the race budgets with). Where the trivial
+    predictor's score is unknown (or nothing beat it), the gain is how much more of the task's
+    configurations it beat than LightGBM's defaults did."""
 
     names: list[str]
     gains: np.ndarray
     error_cuts: np.ndarray
+    time_factors: np.ndarray
     weights: np.ndarray
     loss_weight: float = LOSS_WEIGHT
     prior_weight: float = PRIOR_WEIGHT
@@ -80,6 +85,17 @@ class Evidence:
         utility = np.where(self.gains >= 0, self.gains, self.loss_weight * self.gains)
         total = (np.where(known, utility, 0) * self.weights[:, None]).sum(axis=0)
         return total / ((known * self.weights[:, None]).sum(axis=0) + self.prior_weight)
+
+    def time_factor(self, index: int) -> float | None:
+        """Configuration ``index``'s training time over LightGBM defaults', the weighted median over
+        the neighbours where both were timed."""
+        factors = self.time_factors[:, index]
+        timed = np.isfinite(factors)
+        if not timed.any():
+            return None
+        order = np.argsort(factors[timed])
+        weights = np.cumsum(self.weights[timed][order])
+        return float(factors[timed][order][np.searchsorted(weights, weights[-1] / 2)])
 
 
 class OfflineRecommender:
@@ -140,10 +156,12 @@ class OfflineRecommender:
                 return
             given.add(key)
             rationale = _rationale(neighbours, evidence, index, first=rank == 0, far=far)
-            yield Recommendation(config.family, config.params, rationale, self.name, config.notes)
+            time_factor = evidence.time_factor(index)
+            yield Recommendation(config.family, config.params, rationale, self.name, config.notes, time_factor)
 
     def _measured_lead(self, neighbours: list[Neighbour], profile: TaskProfile) -> Recommendation | None:
-        """The best configuration your history measured on this very data: known, not predicted."""
+        """The best configuration measured on this very data (your history's, or a knowledge-base
+        task's where you loaded one of its tables): known, not predicted."""
         mine = next((nb.task for nb in neighbours if nb.task.profile.fingerprint == profile.fingerprint), None)
         if mine is None or not mine.trials:
             return None
@@ -151,8 +169,9 @@ class OfflineRecommender:
         if best["cv_mean"] is None or not family(best["family"]).installed:
             return None
         config = validate(best["family"], best["params"], profile.task)
+        where = "the knowledge base" if mine.source == "knowledge base" else "your history"
         rationale = (
-            f"the best of the {plural(len(mine.trials), 'configuration')} your history measured on this "
+            f"the best of the {plural(len(mine.trials), 'configuration')} {where} measured on this "
             f"very data ({mine.profile.metric} {best['cv_mean']:.4g})"
         )
         return Recommendation(config.family, config.params, rationale, self.name, config.notes)
@@ -217,7 +236,7 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
     family_of: dict[str, str] = {}
     cells = []
     for row, nb in enumerate(neighbours):
-        scores, ranks = {}, {}
+        scores, ranks, seconds = {}, {}, {}
         for trial in nb.task.trials:
             if trial["family"] in FAMILIES:
                 stated = _key(trial["family"], trial["params"])
@@ -226,7 +245,7 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
                     canonical[stated] = _key(config.family, config.params)
                     family_of[canonical[stated]] = config.family
                 key = canonical[stated]
-                scores[key], ranks[key] = trial["cv_mean"], trial["normalized_rank"]
+                scores[key], ranks[key], seconds[key] = trial["cv_mean"], trial["normalized_rank"], trial.get("seconds")
         if scores.get(defaults) is None:
             continue  # no yardstick (not measured, or failed): it informs the measured lead and prompts only
         metric = METRICS[nb.task.profile.metric]
@@ -239,12 +258,14 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
             else:
                 gain = (metric.signed(score) - metric.signed(scores[defaults])) / span
             cut = metric.error_cut(score, scores[defaults])
-            cells.append((row, names.setdefault(key, len(names)), max(WORST_GAIN, gain), cut))
+            timed = seconds[key] and seconds[defaults]
+            time_factor = seconds[key] / seconds[defaults] if timed else np.nan
+            cells.append((row, names.setdefault(key, len(names)), max(WORST_GAIN, gain), cut, time_factor))
     gains = np.full((len(neighbours), len(names)), np.nan)
-    cuts = np.full_like(gains, np.nan)
-    for row, column, gain, cut in cells:
-        gains[row, column], cuts[row, column] = gain, cut
-    return Evidence(list(names), gains, cuts, np.array([nb.weight for nb in neighbours]))
+    cuts, time_factors = np.full_like(gains, np.nan), np.full_like(gains, np.nan)
+    for row, column, gain, cut, time_factor in cells:
+        gains[row, column], cuts[row, column], time_factors[row, column] = gain, cut, time_factor
+    return Evidence(list(names), gains, cuts, time_factors, np.array([nb.weight for nb in neighbours]))
 
 
 def _portfolio(evidence: Evidence, n: int) -> list[int]:
@@ -279,7 +300,9 @@ def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, firs
         )
     else:
         by = f", with {abs(cut):.0%} {'less' if cut >= 0 else 'more'} error (median)" if np.isfinite(cut) else ""
-        lead = f"beat LightGBM's defaults on {wins} of {len(tried)} {similar}{by}"
+        slower = evidence.time_factor(index) or 1.0
+        took = f", in about {slower:.0f}× their training time" if slower >= SLOW_FACTOR else ""
+        lead = f"beat LightGBM's defaults on {wins} of {len(tried)} {similar}{by}{took}"
     role = "" if first else "; covers where the picks above fall short"
     shown = sorted(tried, key=lambda i: -neighbours[i].weight)[:3]
     details = "; ".join(f"{neighbours[i].label}: {_versus(gains[i], cuts[i])}" for i in shown)
