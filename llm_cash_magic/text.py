@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import textwrap
+
 
 def plural(count: int, word: str, words: str = "") -> str:
     """``1 line``, ``2 lines``: counts that read as English in prompts and notices."""
@@ -17,3 +20,17 @@ def clip(text: object, limit: int) -> str:
 def error_line(exc: BaseException, limit: int = 300) -> str:
     """An exception as the one line a failed trial stores and shows."""
     return f"{type(exc).__name__}: {clip(exc, limit)}"
+
+
+def terminal_width() -> int:
+    """``COLUMNS``, else the terminal's own width; 100 where there is none (a kernel)."""
+    return shutil.get_terminal_size((100, 24)).columns
+
+
+def fit_width(text: str) -> str:
+    """``text`` with each line wrapped between words to ``terminal_width()``, continuation lines
+    indented: the terminal would otherwise break them anywhere."""
+    return "\n".join(
+        "\n".join(textwrap.wrap(line, terminal_width(), subsequent_indent="  ", break_on_hyphens=False)) or line
+        for line in text.split("\n")
+    )

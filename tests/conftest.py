@@ -115,6 +115,12 @@ def no_real_llm(monkeypatch):
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """Output as a 200-column terminal shows it, so tests read whole lines; the width tests set theirs."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def frame(n_rows: int, n_numeric: int, n_categorical: int = 0, task: str = "binary", seed: int = 0) -> pd.DataFrame:
     """A random frame of the given shape with a target 'y' (binary labels or a number)."""
     rng = np.random.default_rng(seed)

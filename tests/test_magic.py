@@ -307,3 +307,18 @@ def test_targets_no_model_learns_are_refused_up_front(ip, y, problem):
     with pytest.raises(UsageError, match=problem):
         ip.run_line_magic("cash", "df target=y --auto")
     assert History.from_environment().runs() == []
+
+
+@pytest.mark.parametrize("columns", [80, 100])
+def test_terminal_output_fits_the_terminal_width(ip, houses, capsys, monkeypatch, columns):
+    monkeypatch.setenv("COLUMNS", str(columns))
+    ip.user_ns["df"] = houses
+    ip.run_line_magic("cash", "df target=price strategy=offline n=3 --auto")
+    ip.run_line_magic("cash", "df target=price refine=2")
+    ip.run_line_magic("cash", "history")
+    lines = capsys.readouterr().out.splitlines()
+    assert any("Recommendations" in line for line in lines) and any("history (2 runs)" in line for line in lines)
+    assert any("refine" in line.lower() for line in lines)
+    too_wide = [line for line in lines if len(line) > columns]
+    assert not too_wide, too_wide
+    assert all(run["id"] in "\n".join(lines) for run in History.from_environment().runs())  # ids unbroken

@@ -28,7 +28,7 @@ from ..recommenders.llm.settings import DEFAULT_MODEL, LLMSettings
 from ..record import History
 from ..run import bridge
 from ..space import family
-from ..text import plural
+from ..text import fit_width, plural
 from . import panel, terminal
 from .options import parse, split_line
 
@@ -134,7 +134,7 @@ class CashMagics(Magics):
         options = parse(line, n=settings.n)
         df = self._dataframe(options.data)
         history = History.from_environment()
-        plan = pipeline.plan(df, options, settings, history, notify=print)
+        plan = pipeline.plan(df, options, settings, history, notify=say)
         notes = notes.strip()
         if (
             any(options.flag(f) for f in ("auto", "blend", "dry-run"))
@@ -161,10 +161,10 @@ class CashMagics(Magics):
         options = plan.options
         terminal.show(terminal.profile_summary(plan.profile, options.data, plan.notes))
         if plan.banner:
-            print(plan.banner)
+            say(plan.banner)
         if options.flag("dry-run") and plan.strategy in LLM_STRATEGIES:
             print(terminal.messages_text(plan.recommender.messages(plan.profile, options.n, notes)))
-            print(
+            say(
                 f"dry run: the exact messages strategy {plan.strategy} would send to {settings.host}; "
                 "nothing was sent, stored or run"
             )
@@ -178,13 +178,13 @@ class CashMagics(Magics):
                 raise
             terminal.show(terminal.recommendations_table(recs, plan.profile.task))
             run_id = pipeline.start_run(history, plan, recs, notes)
-            print(f"{stop}; run {run_id} keeps them, and nothing was trained")
+            say(f"{stop}; run {run_id} keeps them, and nothing was trained")
             return
         if options.flag("blend") and len(recs) < 2:
             raise CashError(f"--blend needs 2 or more recommendations; the {plan.strategy} recommender gave 1")
         terminal.show(terminal.recommendations_table(recs, plan.profile.task))
         if options.flag("dry-run"):
-            print(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
+            say(f"dry run: strategy {plan.strategy} sends nothing; nothing was stored or run")
             return
         run_id = pipeline.start_run(history, plan, recs, notes)
         if options.flag("blend"):
@@ -199,16 +199,16 @@ class CashMagics(Magics):
             try:
                 chosen = self._race(df, plan, recs)
             except Interrupted as stop:
-                print(f"{stop}; run {run_id} keeps the recommendations, and nothing was trained")
+                say(f"{stop}; run {run_id} keeps the recommendations, and nothing was trained")
                 return
         self._train(df, history, run_id, plan, chosen)
 
     def _race(self, df, plan: pipeline.Plan, recs: list[Recommendation]) -> Recommendation:
         """The top few race on a held-out third of the data; the winner is trained (``run.race``)."""
         metric = plan.profile.metric
-        print("racing the top recommendations on a held-out third of the rows (--no-race trains #1 directly)")
-        chosen, laps = pipeline.race(df, plan, recs, on_lap=lambda lap: print(terminal.lap_line(lap, recs, metric)))
-        print(terminal.race_outcome(chosen, recs, laps))
+        say("racing the top recommendations on a held-out third of the rows (--no-race trains #1 directly)")
+        chosen, laps = pipeline.race(df, plan, recs, on_lap=lambda lap: say(terminal.lap_line(lap, recs, metric)))
+        say(terminal.race_outcome(chosen, recs, laps))
         return chosen
 
     def _train(self, df, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
@@ -222,17 +222,17 @@ class CashMagics(Magics):
         are measured first (once per dataset), so that the cell's own output names them."""
         pipeline.references(history, plan, df, run_id)
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
-            print(f"run {run_id}: training {what} in the new cell below")
+            say(f"run {run_id}: training {what} in the new cell below")
             return
         if panel.has_widget_frontend(self.shell):
             self.shell.set_next_input(code, replace=False)
-            print(f"run {run_id}: training {what}; its code is in the new cell below")
+            say(f"run {run_id}: training {what}; its code is in the new cell below")
         else:  # a terminal: a prompt filled with code that already ran invites running it twice
-            print(f"run {run_id}: training {what} (%cash code {run_id} prints its code)")
+            say(f"run {run_id}: training {what} (%cash code {run_id} prints its code)")
         error = pipeline.execute(code, self.shell.user_ns, history, trial_id)
         if error:
             where = "the cell below" if panel.has_widget_frontend(self.shell) else f"%cash code {run_id}"
-            print(f"training failed: {error} (run {where} to see the full traceback)")
+            say(f"training failed: {error} (run {where} to see the full traceback)")
 
     def _refine(
         self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str, n_trials: int
@@ -241,7 +241,7 @@ class CashMagics(Magics):
             result = pipeline.refine(df, plan, recs, n_trials, history=history, run_id=run_id, on_trial=progress.update)
         terminal.show(terminal.refine_table(result, plan.profile.metric))
         if result.interrupted:
-            print(
+            say(
                 f"refinement interrupted: the {len(result.trials)} finished trials are kept; "
                 f"resume with %cash refine {run_id} <trials>"
             )
@@ -278,9 +278,9 @@ class CashMagics(Magics):
                 terminal.show(terminal.history_table(runs))
         elif name == "forget":
             if args == ["--all"]:
-                print(f"forgot {plural(history.forget_all(), 'run')}")
+                say(f"forgot {plural(history.forget_all(), 'run')}")
             elif len(args) == 1 and not args[0].startswith("-"):
-                print(f"forgot run {history.forget(args[0])}")
+                say(f"forgot run {history.forget(args[0])}")
             else:
                 raise CashError("usage: %cash forget <run-id> | %cash forget --all")
         elif name == "refine":
@@ -293,24 +293,24 @@ class CashMagics(Magics):
             if len(args) > 1:
                 raise CashError("usage: %cash export [file.jsonl]")
             path = args[0] if args else "cash_history.jsonl"
-            print(f"exported {plural(history.export_jsonl(path), 'run')} to {path}")
+            say(f"exported {plural(history.export_jsonl(path), 'run')} to {path}")
         else:  # config
             if args:
                 raise CashError("usage: %cash config (change settings with %config CashMagics.<name> = …)")
             settings = self.llm_settings()
-            print(f"history: {history.path}")
+            say(f"history: {history.path}")
             if settings.configured:
-                print(
+                say(
                     f"strategy auto → {settings.model} at {settings.host}: meta-informed when the history has "
                     "similar past tasks, else zero-shot"
                 )
             else:
-                print(resolve_auto(settings)[1])
-            print("\n".join(settings.describe()))
+                say(resolve_auto(settings)[1])
+            say("\n".join(settings.describe()))
             kb = offline.load()
             held = f"{plural(kb.n_tasks, 'task')} in {plural(len(kb.tasks), 'entry', 'entries')}"
-            print(f"knowledge base: {kb.path} (version {kb.version}, {held})")
-            print(
+            say(f"knowledge base: {kb.path} (version {kb.version}, {held})")
+            say(
                 "change with %config CashMagics.<name> = … (or c.CashMagics.<name> in ipython_config.py); "
                 "%config CashMagics lists every setting"
             )
@@ -333,6 +333,11 @@ class CashMagics(Magics):
         plan, recs = pipeline.replan(df, run, history)
         n_trials = int(args[1]) if len(args) == 2 else 10
         self._train(df, history, run["id"], plan, self._refine(df, plan, recs, history, run["id"], n_trials))
+
+
+def say(text: str) -> None:
+    """Prose for the user, wrapped to the terminal's width (data, code and prompts print verbatim)."""
+    print(fit_width(text))
 
 
 def _run_lone_cell_magic_as_line(lines: list[str]) -> list[str]:

@@ -19,7 +19,7 @@ from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
 from ..space import family
-from ..text import clip, plural
+from ..text import clip, plural, terminal_width
 
 MAX_CELL = 120  # characters of untrusted text shown in a table cell
 MAX_NAME = 60  # characters of a column name in the profile summary
@@ -27,7 +27,8 @@ PRE_STYLE = "white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere;
 
 
 def console() -> Console:
-    return Console(width=120)
+    """A console as wide as the terminal: tables wrap their cells to fit, not the terminal its lines."""
+    return Console(width=terminal_width())
 
 
 def show(*renderables) -> None:
@@ -177,7 +178,7 @@ def _label(trial: dict) -> str:
 def history_table(runs: list[dict]) -> Table:
     table = Table(title=f"llm_cash_magic history ({plural(len(runs), 'run')})", title_justify="left")
     for name in ("run", "when", "data", "task · metric", "strategy", "best family", "CV score", "trials"):
-        table.add_column(name)
+        table.add_column(name, no_wrap=name in ("run", "CV score"))  # an id to copy, a number to read whole
     for run in runs:
         best = best_trial(run)
         when = dt.datetime.fromtimestamp(run["created_at"]).strftime("%Y-%m-%d %H:%M")

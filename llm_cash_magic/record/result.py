@@ -7,7 +7,7 @@ import numpy as np
 from ..codegen import BLEND, blend_params_of, estimator_of
 from ..metrics import METRICS, TRIVIAL, Metric
 from ..space import family, family_of, params_from_estimator
-from ..text import error_line
+from ..text import error_line, fit_width
 from .history import History
 
 
@@ -47,7 +47,7 @@ def record_result(
         )
         line = _compared(history, trial, float(np.mean(scores)))
         if line:
-            print(line)
+            print(fit_width(line))
     except Exception as exc:  # the last line of the user's cell: a model that trained stays trained
         print(f"llm_cash_magic: could not record the result: {error_line(exc)}")
 
