@@ -252,21 +252,27 @@ def test_a_users_file_must_exist_and_hold_the_target(tmp_path):
     assert json.dumps(list(datasets.load_file(tmp_path / "f.csv", "b").columns)) == '["a", "b"]'
 
 
-def test_the_knowledge_build_takes_the_size_buckets_in_turn_the_rarest_first(tmp_path):
+def test_the_knowledge_build_begins_each_new_task_then_takes_the_size_buckets_in_turn(tmp_path):
     from llm_cash_magic.bench.build_knowledge import _plan
 
     def table(n_rows):
         return lambda max_rows, seed: (pd.DataFrame({"x": range(n_rows)}), "x", "regression")
 
     rows = {"big": 60_000, "mid": 20_000, "a": 5_000, "b": 1_500, "tiny": 700}
-    plan = [(name, size) for name, size, _ in _plan([(n, table(r)) for n, r in rows.items()], tmp_path)]
+    tasks = [(n, table(r)) for n, r in rows.items()]
+    plan = [(name, size) for name, size, _ in _plan(tasks, tmp_path)]
     assert plan == [
-        *[("big", 50_000), ("tiny", 700), ("big", 16_000), ("a", 4_000), ("a", 1_000)],  # one of each size
-        *[("mid", 16_000), ("big", 4_000), ("b", 1_000)],
-        *[("mid", 4_000), ("big", 1_000)],
-        ("mid", 1_000),
+        *[("a", 1_000), ("b", 1_000), ("big", 1_000), ("mid", 1_000), ("tiny", 700)],  # each task, smallest
+        *[("big", 50_000), ("big", 16_000), ("a", 4_000)],  # then one of each size, the rarest first
+        *[("mid", 16_000), ("big", 4_000)],
+        ("mid", 4_000),
     ]
     assert json.loads((tmp_path / "rows.json").read_text()) == rows  # learnt once, kept for the next start
+
+    (tmp_path / "entries").mkdir()
+    (tmp_path / "entries" / "big@50000.meta.json").write_text("{}")  # begun: its smallest waits its turn
+    plan = [(name, size) for name, size, _ in _plan(tasks, tmp_path)]
+    assert plan[:5] == [("a", 1_000), ("b", 1_000), ("mid", 1_000), ("tiny", 700), ("big", 50_000)]
 
 
 def test_an_entry_that_cannot_be_measured_is_skipped_with_one_line_and_the_build_goes_on(tmp_path, capsys):

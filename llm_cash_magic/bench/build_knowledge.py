@@ -129,8 +129,10 @@ def build(
 
 
 def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, object]]:
-    """Every (task, size) entry, the size buckets taken in turn (the rarest first, few tasks reach
-    50,000 rows): a build stopped early has evidence at every size rather than all of one."""
+    """Every (task, size) entry. First the smallest entry of each task not yet begun: a new task is a
+    new neighbour, where another size of a known one refines one. Then the rest, the size buckets
+    taken in turn (the rarest first, few tasks reach 50,000 rows): a build stopped early has
+    evidence at every size rather than all of one."""
     entries = []
     for name, loader in tasks:
         rows = work / "rows.json"
@@ -139,11 +141,20 @@ def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, o
             known[name] = len(loader(None, 0)[0])
             rows.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
         entries += [(name, size, loader) for size in entry_sizes(known[name])]
+    begun = {path.name.partition("@")[0] for path in (work / "entries").glob("*.meta.json")}
+    first = {}
+    for entry in sorted(entries, key=lambda e: (e[0], e[1])):
+        if entry[0] not in begun:
+            first.setdefault(entry[0], entry)
+    new = list(first.values())
     buckets: dict[int, list] = {}
     for entry in sorted(entries, key=lambda e: (e[0], e[1])):
-        buckets.setdefault(_bucket(entry[1]), []).append(entry)
+        if entry not in new:
+            buckets.setdefault(_bucket(entry[1]), []).append(entry)
+    if not buckets:
+        return new
     rarest_first = sorted(buckets.values(), key=lambda b: (len(b), -b[0][1]))
-    return [b[i] for i in range(max(map(len, rarest_first))) for b in rarest_first if i < len(b)]
+    return new + [b[i] for i in range(max(map(len, rarest_first))) for b in rarest_first if i < len(b)]
 
 
 def _bucket(size: int) -> int:
