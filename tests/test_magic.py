@@ -322,3 +322,30 @@ def test_terminal_output_fits_the_terminal_width(ip, houses, capsys, monkeypatch
     too_wide = [line for line in lines if len(line) > columns]
     assert not too_wide, too_wide
     assert all(run["id"] in "\n".join(lines) for run in History.from_environment().runs())  # ids unbroken
+
+
+def test_a_long_training_is_announced_from_lightgbm_defaults_time_on_the_same_folds():
+    from llm_cash_magic.frontends.terminal import duration, expected_line
+    from llm_cash_magic.recommenders import Recommendation
+
+    slow = Recommendation("catboost", {}, "test", "offline", time_factor=12.0)
+    refs = {"lightgbm": {"fit_seconds": 4.0}}
+    assert expected_line(slow, refs) == (
+        "expected to take about 48 s: 12× what LightGBM's defaults took on these folds (4.0 s), as on similar tasks"
+    )
+    assert expected_line(Recommendation("catboost", {}, "test", "offline", time_factor=2.0), refs) is None  # 8 s
+    assert expected_line(Recommendation("catboost", {}, "test", "llm:x"), refs) is None  # no time factor
+    assert expected_line(slow, {}) is None  # no reference measured
+    assert [duration(s) for s in (8.46, 45.2, 720, 5400)] == ["8.5 s", "45 s", "12 min", "1.5 h"]
+
+
+def test_the_magic_says_how_long_training_should_take(ip, houses, capsys, monkeypatch):
+    from llm_cash_magic.frontends import terminal
+
+    monkeypatch.setattr(terminal, "SAY_EXPECTED_FROM", 0.0)  # announce even this small table's training
+    ip.user_ns["df"] = houses
+    ip.run_line_magic("cash", "df target=price strategy=offline n=3 --auto --no-race")
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("expected to take about "))
+    assert "× what LightGBM's defaults took on these folds (" in line
+    assert out.index(line) < out.index("rmse: ")  # said before the training's own output

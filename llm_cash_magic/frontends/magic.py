@@ -213,14 +213,27 @@ class CashMagics(Magics):
 
     def _train(self, df, history: History, run_id: str, plan: pipeline.Plan, rec: Recommendation) -> None:
         trial_id, code = pipeline.prepare_trial(history, run_id, plan, rec)
-        self._execute(df, plan, history, run_id, trial_id, code, f"{family(rec.family).label} ({rec.source})")
+        what = f"{family(rec.family).label} ({rec.source})"
+        self._execute(df, plan, history, run_id, trial_id, code, what, rec)
 
     def _execute(
-        self, df, plan: pipeline.Plan, history: History, run_id: str, trial_id: str, code: str, what: str
+        self,
+        df,
+        plan: pipeline.Plan,
+        history: History,
+        run_id: str,
+        trial_id: str,
+        code: str,
+        what: str,
+        rec: Recommendation | None = None,
     ) -> None:
         """The code to a new cell below, run there (or here); the references it is compared with
-        are measured first (once per dataset), so that the cell's own output names them."""
-        pipeline.references(history, plan, df, run_id)
+        are measured first (once per dataset), so that the cell's own output names them, and so
+        that a long training can be announced from LightGBM's time on the same folds."""
+        refs = pipeline.references(history, plan, df, run_id)
+        expected = terminal.expected_line(rec, refs) if rec else None
+        if expected:
+            say(expected)
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):
             say(f"run {run_id}: training {what} in the new cell below")
             return

@@ -23,6 +23,7 @@ from ..text import clip, plural, terminal_width
 
 MAX_CELL = 120  # characters of untrusted text shown in a table cell
 MAX_NAME = 60  # characters of a column name in the profile summary
+SAY_EXPECTED_FROM = 10.0  # seconds of training from which the magic says how long to expect
 PRE_STYLE = "white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; margin: 0"
 
 
@@ -149,6 +150,32 @@ def race_outcome(chosen: Recommendation, recs: list[Recommendation], laps: list)
         return "no candidate finished the race; training #1"
     rank = recs.index(chosen) + 1
     return f"#{rank} {family(chosen.family).label} won the race"
+
+
+def expected_line(rec: Recommendation, refs: dict) -> str | None:
+    """How long training ``rec`` should take: what LightGBM's defaults took on these folds (a
+    reference, measured first) times the recommendation's time factor; None when unknown or short."""
+    lightgbm = refs.get("lightgbm") or {}
+    if rec.time_factor is None or not lightgbm.get("fit_seconds"):
+        return None
+    seconds = lightgbm["fit_seconds"] * rec.time_factor
+    if seconds < SAY_EXPECTED_FROM:
+        return None
+    return (
+        f"expected to take about {duration(seconds)}: {rec.time_factor:.0f}× what LightGBM's defaults took "
+        f"on these folds ({duration(lightgbm['fit_seconds'])}), as on similar tasks"
+    )
+
+
+def duration(seconds: float) -> str:
+    """``8.5 s``, ``45 s``, ``12 min``, ``1.5 h``: a wait as a person reads it."""
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def messages_text(messages: list[dict]) -> str:
