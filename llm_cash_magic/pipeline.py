@@ -311,6 +311,7 @@ def refine(
     history: History,
     run_id: str,
     on_trial: Callable[[TrialOutcome], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> RefineResult:
     """``n_trials`` more trials of the run's search, warm-started by ``recommendations`` (``run.refine``)."""
     from .run.refine import refine as search  # Optuna, imported only when a refinement starts
@@ -325,6 +326,7 @@ def refine(
         cv=plan.cv,
         seed=plan.options.seed,
         on_trial=on_trial,
+        on_fold=on_fold,
     )
 
 

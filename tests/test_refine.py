@@ -117,3 +117,46 @@ def test_only_families_installed_here_are_searched(task, monkeypatch):
     df, prof, recs, history, run_id = task
     result = refine(df, prof, [r for r in recs if r.family == "linear"], 6, history=history, run_id=run_id, cv=3)
     assert "knn" not in {t.family for t in result.trials}
+
+
+def test_a_configuration_measured_before_on_the_same_folds_is_not_fitted_again(task):
+    df, prof, recs, history, _ = task
+    first_run = history.start_run(prof, data_name="df", n_columns=4, strategy="defaults", options={"cv": 3, "seed": 0})
+    first = refine(df, prof, recs, len(recs), history=history, run_id=first_run, cv=3, families=("linear", "knn"))
+    assert not any(t.reused for t in first.trials)
+    again = history.start_run(prof, data_name="df", n_columns=4, strategy="defaults", options={"cv": 3, "seed": 0})
+    folds = []
+    second = refine(
+        df,
+        prof,
+        recs,
+        len(recs),
+        history=history,
+        run_id=again,
+        cv=3,
+        families=("linear", "knn"),
+        on_fold=lambda trial, fold: folds.append((trial, fold)),
+    )
+    assert all(t.reused for t in second.trials) and not folds  # nothing was fitted
+    assert [t.score for t in second.trials] == [t.score for t in first.trials]
+    trials = {t["id"]: t for t in history.run(again)["trials"]}
+    for before, now in zip(first.trials, second.trials, strict=True):
+        assert trials[now.history_trial]["details"] == {"reused": before.history_trial}
+        assert trials[now.history_trial]["fit_seconds"] == 0
+    other_folds = refine(df, prof, recs, 1, history=history, run_id=again, cv=4, families=("linear", "knn"))
+    assert not other_folds.trials[-1].reused  # scored on other folds: fitted
+
+
+def test_each_fold_is_reported_and_library_warnings_are_counted_not_printed(task, recwarn):
+    df, prof, _, history, run_id = task
+    from llm_cash_magic import Recommendation, validate
+
+    noisy = Recommendation("mlp", validate("mlp", {"max_iter": 20}, "regression").params, "test", "test")
+    folds = []
+    result = refine(
+        df, prof, [noisy], 1, history=history, run_id=run_id, cv=3, on_fold=lambda t, f: folds.append((t, f))
+    )
+    assert folds == [(0, 1), (0, 2)]  # the last fold ends the trial itself
+    [trial] = [t for t in history.run(run_id)["trials"] if t["id"] == result.trials[0].history_trial]
+    assert trial["details"]["warnings"] >= 3 and trial["details"]["first_warning"].startswith("ConvergenceWarning: ")
+    assert not [w for w in recwarn if "Converg" in str(w.category)]

@@ -250,8 +250,17 @@ class CashMagics(Magics):
     def _refine(
         self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str, n_trials: int
     ) -> Recommendation:
-        with terminal.RefineProgress(n_trials, plan.profile.metric) as progress:
-            result = pipeline.refine(df, plan, recs, n_trials, history=history, run_id=run_id, on_trial=progress.update)
+        with terminal.RefineProgress(n_trials, plan.profile.metric, plan.cv) as progress:
+            result = pipeline.refine(
+                df,
+                plan,
+                recs,
+                n_trials,
+                history=history,
+                run_id=run_id,
+                on_trial=progress.update,
+                on_fold=progress.fold,
+            )
         terminal.show(terminal.refine_table(result, plan.profile.metric))
         if result.interrupted:
             say(

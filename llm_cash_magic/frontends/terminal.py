@@ -10,7 +10,14 @@ import datetime as dt
 import io
 
 from rich.console import Console, Group
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -223,16 +230,20 @@ def history_table(runs: list[dict]) -> Table:
 
 
 class RefineProgress:
-    """A progress bar for a refinement: trials done, best score so far and its family."""
+    """A progress bar for a refinement: trials done, time left, the running trial's folds, and the
+    best score so far with its family."""
 
-    def __init__(self, total: int, metric: str):
-        self.metric = METRICS[metric]
+    def __init__(self, total: int, metric: str, cv: int):
+        self.metric, self.cv = METRICS[metric], cv
         self.best: float | None = None
+        self.running = ""
         self.progress = Progress(
             TextColumn("refining"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             TextColumn("{task.description}"),
             console=console(),
         )
@@ -246,11 +257,21 @@ class RefineProgress:
         return self.progress.__exit__(*exc)
 
     def update(self, outcome) -> None:
+        """A trial finished."""
         if outcome.score is not None and self.metric.is_better(outcome.score, self.best):
             self.best = outcome.score
             self.best_family = family(outcome.family).label
+        self.running = ""
+        self.progress.update(self.task, advance=1, description=self._description())
+
+    def fold(self, trial: int, fold: int) -> None:
+        """The running trial finished a fold (a long trial shows it moving)."""
+        self.running = f"trial {trial + 1}: fold {fold}/{self.cv} done"
+        self.progress.update(self.task, description=self._description())
+
+    def _description(self) -> str:
         best = f"best {self.metric.name} {self.best:.4f} ({self.best_family})" if self.best is not None else ""
-        self.progress.update(self.task, advance=1, description=best)
+        return " · ".join(part for part in (self.running, best) if part)
 
 
 def refine_table(result, metric: str, limit: int = 10) -> Table:
@@ -267,6 +288,9 @@ def refine_table(result, metric: str, limit: int = 10) -> Table:
         table.add_column(name)
     for t in done[:limit]:
         table.add_row(
-            str(t.number), family(t.family).label, f"{t.score:.4f}", "recommendation" if t.warm_start else "TPE"
+            str(t.number),
+            family(t.family).label,
+            f"{t.score:.4f}",
+            ("recommendation" if t.warm_start else "TPE") + (", measured before" if t.reused else ""),
         )
     return table

@@ -432,23 +432,25 @@ class History:
                 (fingerprint, metric, family, REFERENCE),
             ).fetchall()
         for trial in map(_row_dict, rows):
-            options = trial.pop("options")
-            same_folds = options.get("cv_used", options.get("cv")) == cv and options.get("seed") == seed
-            if same_folds and params in (None, trial["params"]):
+            if _same_folds(trial.pop("options"), cv, seed) and params in (None, trial["params"]):
                 return trial
         return None
 
     @_recovering
-    def find_trial(self, fingerprint: str, metric: str, family: str, params: dict) -> dict | None:
-        """The newest finished trial of exactly ``family`` with ``params`` on this dataset and metric."""
+    def find_trial(self, fingerprint: str, metric: str, family: str, params: dict, cv: int, seed: int) -> dict | None:
+        """The newest finished trial of exactly ``family`` with ``params`` on this dataset, metric and
+        folds (``cv``, ``seed``), whoever ran it: a refinement need not fit it again."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT t.* FROM trials t JOIN runs r ON r.id = t.run_id"
+                "SELECT t.*, r.options FROM trials t JOIN runs r ON r.id = t.run_id"
                 " WHERE r.fingerprint = ? AND r.metric = ? AND t.family = ? AND t.status = 'done'"
                 " AND t.cv_mean IS NOT NULL ORDER BY t.updated_at DESC, t.id",
                 (fingerprint, metric, family),
             ).fetchall()
-        return next((t for t in map(_row_dict, rows) if t["params"] == params), None)
+        for trial in map(_row_dict, rows):
+            if _same_folds(trial.pop("options"), cv, seed) and trial["params"] == params:
+                return trial
+        return None
 
     @_recovering
     def requests(self, run_id: str | None = None) -> list[dict]:
@@ -579,6 +581,11 @@ def overrides(recommended: dict, params: dict) -> dict:
 def _finite(x) -> float | None:
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def _same_folds(options: dict, cv: int, seed: int) -> bool:
+    """Whether a run's trials were scored on the folds ``cv`` and ``seed`` make."""
+    return options.get("cv_used", options.get("cv")) == cv and options.get("seed") == seed
 
 
 def _mean_seconds(runs: list[tuple[float, float | None]]) -> float | None:

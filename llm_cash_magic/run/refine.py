@@ -27,7 +27,7 @@ from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
 from ..space import Param, families_for, family, validate
-from ..text import error_line
+from ..text import clip, error_line
 from .evaluation import cross_validate, training_data
 
 PRUNE_BELOW = 25.0  # a trial among the worst quarter at the same fold, after half its folds, stops
@@ -40,7 +40,12 @@ class TrialLog(Protocol):
 
     def add_trial(self, run_id: str, *, family: str, source: str, recommended: dict, params: dict) -> str: ...
 
-    def finish_trial(self, trial_id: str, *, family: str, params: dict, scores, fit_seconds: float) -> None: ...
+    def finish_trial(
+        self, trial_id: str, *, family: str, params: dict, scores, fit_seconds: float, details: dict | None = None
+    ) -> None: ...
+
+    def find_trial(self, fingerprint: str, metric: str, family: str, params: dict, cv: int, seed: int) -> dict | None:
+        """A finished trial of exactly this configuration on the same data and folds, if any."""
 
     def fail_trial(self, trial_id: str, error: str) -> None: ...
 
@@ -56,6 +61,7 @@ class TrialOutcome:
     state: str  # "complete", "pruned", "failed"
     warm_start: bool  # an enqueued recommendation rather than a TPE suggestion
     history_trial: str  # the trial's id in the History
+    reused: bool = False  # its scores are a trial's the history measured before, on the same folds
 
 
 @dataclass(frozen=True)
@@ -94,11 +100,15 @@ def refine(
     seed: int = 0,
     families: tuple[str, ...] | None = None,
     on_trial: Callable[[TrialOutcome], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> RefineResult:
     """Run ``n_trials`` more trials of the run's study (created, warm-started, on first use).
 
     ``families`` limits the search (default: every family); the recommendations' families are
-    always included. A KeyboardInterrupt stops the search and keeps every trial finished so far.
+    always included. A configuration the history already measured on these folds is not fitted
+    again: its scores are reused (and the trial says so). A trial's library warnings are counted
+    in its record instead of printed. ``on_fold(trial_number, fold)`` follows each fold. A
+    KeyboardInterrupt stops the search and keeps every trial finished so far.
     """
     searched = [f.name for f in families_for(profile.task)] if families is None else [family(f).name for f in families]
     searched += [r.family for r in recommendations if r.family not in searched]
@@ -134,28 +144,48 @@ def refine(
         trial.set_user_attr("history_trial", trial_id)
         fold_scores: list[float] = []
 
-        def report(fold: int, score: float) -> None:
+        def report(fold: int, score: float, fitted: bool = True) -> None:
             fold_scores.append(score)
             trial.report(float(np.mean(fold_scores)), fold)
-            if trial.should_prune():
+            if fitted and trial.should_prune():
                 raise optuna.TrialPruned()
+            if fitted and on_fold and fold < cv:
+                on_fold(trial.number, fold)
 
+        known = history.find_trial(profile.fingerprint, profile.metric, config.family, config.params, cv, seed)
+        if known:  # measured before on these very folds: its scores, not another fit
+            for fold, score in enumerate(known["cv_scores"], start=1):
+                report(fold, score, fitted=False)
+            details = {"reused": known["id"]}
+            history.finish_trial(
+                trial_id,
+                family=config.family,
+                params=config.params,
+                scores=known["cv_scores"],
+                fit_seconds=0.0,
+                details=details,
+            )
+            trial.set_user_attr("reused", known["id"])
+            return float(np.mean(known["cv_scores"]))
         started = time.perf_counter()
-        try:
-            model = build(profile, config, seed, cv)
-            scores = cross_validate(profile, model, X, y, cv=cv, seed=seed, on_fold=report)
-        except optuna.TrialPruned:
-            history.fail_trial(trial_id, f"pruned: worse than {PRUNE_BELOW:g} % of the trials after the same folds")
-            raise
-        except Exception as exc:  # a config that cannot train on this data is a failed trial
-            history.fail_trial(trial_id, error_line(exc))
-            raise
+        with warnings.catch_warnings(record=True) as caught:  # counted in the trial's record, not printed
+            warnings.simplefilter("always")
+            try:
+                model = build(profile, config, seed, cv)
+                scores = cross_validate(profile, model, X, y, cv=cv, seed=seed, on_fold=report)
+            except optuna.TrialPruned:
+                history.fail_trial(trial_id, f"pruned: worse than {PRUNE_BELOW:g} % of the trials after the same folds")
+                raise
+            except Exception as exc:  # a config that cannot train on this data is a failed trial
+                history.fail_trial(trial_id, error_line(exc))
+                raise
         history.finish_trial(
             trial_id,
             family=config.family,
             params=config.params,
             scores=scores,
             fit_seconds=time.perf_counter() - started,
+            details=_warned(caught),
         )
         return float(np.mean(scores))
 
@@ -227,6 +257,14 @@ def _encode(rec: Recommendation, task: str) -> dict:
     return params
 
 
+def _warned(caught: list[warnings.WarningMessage]) -> dict:
+    """What a trial's warnings leave in its record: how many, and the first one's message."""
+    if not caught:
+        return {}
+    first = caught[0]
+    return {"warnings": len(caught), "first_warning": f"{first.category.__name__}: {clip(first.message, 200)}"}
+
+
 def _outcome(t: optuna.trial.FrozenTrial) -> TrialOutcome:
     fam = t.params.get("family", "")
     params = {
@@ -241,6 +279,7 @@ def _outcome(t: optuna.trial.FrozenTrial) -> TrialOutcome:
         state,
         "recommendation" in t.user_attrs,
         t.user_attrs.get("history_trial", ""),
+        "reused" in t.user_attrs,
     )
 
 
