@@ -52,7 +52,8 @@ class RunOptions:
     n: int = 5
     cv: int = 5
     seed: int = 0
-    refine: int = 0
+    refine: int = 0  # trials of a refinement (0: none) ...
+    refine_seconds: float = 0.0  # ... or the seconds it may take
     flags: frozenset[str] = field(default_factory=frozenset)
 
     def flag(self, name: str) -> bool:
@@ -67,6 +68,7 @@ class RunOptions:
             "cv": self.cv,
             "seed": self.seed,
             "refine": self.refine,
+            "refine_seconds": self.refine_seconds,
             "flags": sorted(self.flags),
         }
 
@@ -306,14 +308,16 @@ def refine(
     df: pd.DataFrame,
     plan: Plan,
     recommendations: list[Recommendation],
-    n_trials: int,
+    n_trials: int | None,
     *,
     history: History,
     run_id: str,
+    timeout: float | None = None,
     on_trial: Callable[[TrialOutcome], None] | None = None,
     on_fold: Callable[[int, int], None] | None = None,
 ) -> RefineResult:
-    """``n_trials`` more trials of the run's search, warm-started by ``recommendations`` (``run.refine``)."""
+    """``n_trials`` more trials of the run's search (or as many as ``timeout`` seconds allow),
+    warm-started by ``recommendations`` (``run.refine``)."""
     from .run.refine import refine as search  # Optuna, imported only when a refinement starts
 
     return search(
@@ -325,6 +329,7 @@ def refine(
         run_id=run_id,
         cv=plan.cv,
         seed=plan.options.seed,
+        timeout=timeout,
         on_trial=on_trial,
         on_fold=on_fold,
     )

@@ -255,8 +255,10 @@ def test_the_usage_line_lists_every_option(ip):
 @pytest.mark.parametrize(
     "line, problem",
     [
-        ("refine abc ²", "usage: %cash refine <run-id> [trials, default 10]"),
+        ("refine abc ²", "usage: %cash refine <run-id> [trials or a time such as 5m, default 10 trials]"),
         ("df target=price n=²", "n='²' must be an integer from 1 to 20"),
+        ("df target=price refine=5x", "refine='5x' must be an integer from 0 to 10000 trials, or a time such as 90s"),
+        ("df target=price refine=0.5s", "refine='0.5s': a time budget runs from 1s to 168h"),
         ("df target=price " + "x" * 200_000, "the line has 200,016 characters; its options fit in far fewer"),
         (
             "df target=price " + "y" * 5_000,

@@ -160,3 +160,19 @@ def test_each_fold_is_reported_and_library_warnings_are_counted_not_printed(task
     [trial] = [t for t in history.run(run_id)["trials"] if t["id"] == result.trials[0].history_trial]
     assert trial["details"]["warnings"] >= 3 and trial["details"]["first_warning"].startswith("ConvergenceWarning: ")
     assert not [w for w in recwarn if "Converg" in str(w.category)]
+
+
+def test_a_refinement_can_be_given_a_time_instead_of_trials(ip, capsys):
+    from llm_cash_magic.frontends.options import parse
+
+    assert (parse("df target=y refine=5m").refine, parse("df target=y refine=5m").refine_seconds) == (0, 300.0)
+    assert parse("df target=y refine=1.5h").refine_seconds == 5400.0 and parse("df target=y refine=7").refine == 7
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"a": rng.normal(size=120)})
+    df["y"] = df["a"] * 3 + rng.normal(0, 0.2, 120)
+    ip.user_ns["df"] = df
+    ip.run_line_magic("cash", "df target=y refine=3s n=2 cv=3")
+    [run] = History.from_environment().runs()
+    assert run["options"]["refine_seconds"] == 3.0
+    searched = [t for t in run["trials"] if t["source"] == "refine"][:-1]  # the last: the best, trained
+    assert len(searched) >= 1 and f"Refinement: {len(searched)} trials" in capsys.readouterr().out

@@ -30,7 +30,7 @@ from ..run import bridge
 from ..space import family
 from ..text import fit_width, plural
 from . import panel, terminal
-from .options import parse, split_line
+from .options import parse, refine_budget, split_line
 
 SUBCOMMANDS = ("history", "forget", "export", "config", "refine", "code")
 _DEFAULTS = LLMSettings()
@@ -139,6 +139,7 @@ class CashMagics(Magics):
         if (
             any(options.flag(f) for f in ("auto", "blend", "dry-run"))
             or options.refine
+            or options.refine_seconds
             or not panel.has_widget_frontend(self.shell)
         ):
             self._run_top(df, plan, notes, history, settings)
@@ -193,8 +194,8 @@ class CashMagics(Magics):
             self._execute(df, plan, history, run_id, trial_id, code, what)
             return
         chosen = recs[0]
-        if options.refine:
-            chosen = self._refine(df, plan, recs, history, run_id, options.refine)
+        if options.refine or options.refine_seconds:
+            chosen = self._refine(df, plan, recs, history, run_id, options.refine, options.refine_seconds)
         elif len(recs) > 1 and not options.flag("no-race"):
             try:
                 chosen = self._race(df, plan, recs)
@@ -248,16 +249,25 @@ class CashMagics(Magics):
             say(f"training failed: {error} (run {where} to see the full traceback)")
 
     def _refine(
-        self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str, n_trials: int
+        self,
+        df,
+        plan: pipeline.Plan,
+        recs: list[Recommendation],
+        history: History,
+        run_id: str,
+        n_trials: int,
+        seconds: float = 0.0,
     ) -> Recommendation:
-        with terminal.RefineProgress(n_trials, plan.profile.metric, plan.cv) as progress:
+        """A refinement of ``n_trials`` trials, or of ``seconds`` (then as many trials as fit)."""
+        with terminal.RefineProgress(n_trials or None, plan.profile.metric, plan.cv) as progress:
             result = pipeline.refine(
                 df,
                 plan,
                 recs,
-                n_trials,
+                n_trials or None,
                 history=history,
                 run_id=run_id,
+                timeout=seconds or None,
                 on_trial=progress.update,
                 on_fold=progress.fold,
             )
@@ -347,14 +357,21 @@ class CashMagics(Magics):
         return trials[-1]["code"]
 
     def _resume_refinement(self, args: list[str], history: History) -> None:
-        """``%cash refine <run-id> [trials]``: continue a run's study on the same, unchanged data."""
-        if not 1 <= len(args) <= 2 or (len(args) == 2 and not (args[1].isascii() and args[1].isdecimal())):
-            raise CashError("usage: %cash refine <run-id> [trials, default 10]")
+        """``%cash refine <run-id> [trials or time]``: continue a run's study on the same, unchanged data."""
+        usage = CashError("usage: %cash refine <run-id> [trials or a time such as 5m, default 10 trials]")
+        if not 1 <= len(args) <= 2:
+            raise usage
+        try:
+            n_trials, seconds = refine_budget(args[1]) if len(args) == 2 else (10, 0.0)
+        except CashError:
+            raise usage from None
+        if not (n_trials or seconds):
+            raise usage
         run = history.run(history.resolve(args[0]))
         df = self._dataframe(run["data_name"])
         plan, recs = pipeline.replan(df, run, history)
-        n_trials = int(args[1]) if len(args) == 2 else 10
-        self._train(df, history, run["id"], plan, self._refine(df, plan, recs, history, run["id"], n_trials))
+        refined = self._refine(df, plan, recs, history, run["id"], n_trials, seconds)
+        self._train(df, history, run["id"], plan, refined)
 
 
 def say(text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from ..errors import CashError
@@ -83,9 +84,25 @@ def parse(line: str, n: int = 5) -> RunOptions:
         n=_int(values, "n", n, 1, 20),
         cv=_int(values, "cv", 5, 2, 20),
         seed=_int(values, "seed", 0, 0, 2**32 - 1),
-        refine=_int(values, "refine", 0, 0, 10_000),
+        **_refine(values),
         flags=frozenset(flags),
     )
+
+
+def refine_budget(text: str, key: str = "refine") -> tuple[int, float]:
+    """``refine=20`` (trials) or ``refine=90s`` / ``5m`` / ``1.5h`` (a time budget): (trials, seconds)."""
+    duration = re.fullmatch(r"(\d+(?:\.\d+)?)([smh])", text) if text.isascii() else None
+    if duration:
+        seconds = float(duration[1]) * {"s": 1, "m": 60, "h": 3600}[duration[2]]
+        if not 1 <= seconds <= 7 * 24 * 3600:
+            raise CashError(f"{key}={_shown(text)}: a time budget runs from 1s to 168h")
+        return 0, seconds
+    return _int({key: text}, key, 0, 0, 10_000), 0.0
+
+
+def _refine(values: dict) -> dict:
+    trials, seconds = refine_budget(values["refine"]) if "refine" in values else (0, 0.0)
+    return {"refine": trials, "refine_seconds": seconds}
 
 
 def _int(values: dict, key: str, default: int, low: int, high: int) -> int:
@@ -94,7 +111,8 @@ def _int(values: dict, key: str, default: int, low: int, high: int) -> int:
     text = values[key]
     number = int(text) if text.isascii() and text.lstrip("+-").isdecimal() else None  # not "²", not "1e3"
     if number is None or not low <= number <= high:
-        raise CashError(f"{key}={_shown(text)} must be an integer from {low} to {high}")
+        budget = " trials, or a time such as 90s, 5m or 2h" if key == "refine" else ""
+        raise CashError(f"{key}={_shown(text)} must be an integer from {low} to {high}{budget}")
     return number
 
 

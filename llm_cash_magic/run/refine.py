@@ -92,7 +92,7 @@ def refine(
     df: pd.DataFrame,
     profile: TaskProfile,
     recommendations: list[Recommendation],
-    n_trials: int,
+    n_trials: int | None,
     *,
     history: TrialLog,
     run_id: str,
@@ -101,8 +101,10 @@ def refine(
     families: tuple[str, ...] | None = None,
     on_trial: Callable[[TrialOutcome], None] | None = None,
     on_fold: Callable[[int, int], None] | None = None,
+    timeout: float | None = None,
 ) -> RefineResult:
-    """Run ``n_trials`` more trials of the run's study (created, warm-started, on first use).
+    """Run ``n_trials`` more trials of the run's study (created, warm-started, on first use), or
+    with ``timeout``, start trials for that many seconds (and at most ``n_trials``, if given).
 
     ``families`` limits the search (default: every family); the recommendations' families are
     always included. A configuration the history already measured on these folds is not fitted
@@ -112,7 +114,9 @@ def refine(
     """
     searched = [f.name for f in families_for(profile.task)] if families is None else [family(f).name for f in families]
     searched += [r.family for r in recommendations if r.family not in searched]
-    if n_trials < 1:
+    if n_trials is None and timeout is None:
+        raise CashError("a refinement needs a number of trials or a time budget")
+    if n_trials is not None and n_trials < 1:
         raise CashError(f"refine={n_trials} must be at least 1")
     X, y = training_data(df, profile)
     metric = METRICS[profile.metric]
@@ -196,7 +200,7 @@ def refine(
     interrupted = False
     with _quiet_optuna():
         try:
-            study.optimize(objective, n_trials=n_trials, catch=(Exception,), callbacks=[callback])
+            study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(Exception,), callbacks=[callback])
         except KeyboardInterrupt:
             interrupted = True
     finished = [t for t in study.trials if t.state.is_finished()]
