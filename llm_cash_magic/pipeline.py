@@ -336,10 +336,17 @@ def refine(
 
 
 def race(
-    df: pd.DataFrame, plan: Plan, recommendations: list[Recommendation], on_lap: Callable[[Lap], None] | None = None
+    df: pd.DataFrame,
+    plan: Plan,
+    recommendations: list[Recommendation],
+    on_lap: Callable[[Lap], None] | None = None,
+    *,
+    history: History | None = None,
+    run_id: str | None = None,
 ) -> tuple[Recommendation, list[Lap]]:
     """The recommendation a run without the panel trains: the winner of a race of the top few on the
-    user's data (``run.race``), else the first; ``Interrupted`` on Ctrl-C, with nothing trained."""
+    user's data (``run.race``), else the first; ``Interrupted`` on Ctrl-C, with nothing trained.
+    With a ``history``, each raced recommendation of run ``run_id`` keeps its lap (``race``)."""
     from .run.race import race as run_race  # scikit-learn, imported only when a race starts
     from .run.race import winner
 
@@ -348,7 +355,18 @@ def race(
     except KeyboardInterrupt:
         raise Interrupted("interrupted during the race of the top recommendations") from None
     best = winner(laps, plan.profile.metric)
+    if history is not None and run_id is not None:
+        kept = [r.to_dict() for r in recommendations]
+        for rank, lap in enumerate(laps):  # the laps of the first len(laps), in their order
+            kept[rank]["race"] = _lap_record(lap)
+        history.set_recommendations(run_id, kept)
     return (best.recommendation if best else recommendations[0]), laps
+
+
+def _lap_record(lap: Lap) -> dict:
+    """A lap as the history keeps it: its score on the held-out third, its seconds, why it did not finish."""
+    record = {"score": lap.score, "seconds": round(lap.seconds, 3)}
+    return record | ({"error": lap.error} if lap.error else {}) | ({"skipped": lap.skipped} if lap.skipped else {})
 
 
 def recommend_for(

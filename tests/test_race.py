@@ -74,6 +74,9 @@ def test_auto_trains_the_winner_of_the_race_and_no_race_trains_the_first(ip, hou
     won = next(line for line in out.splitlines() if line.endswith(" won the race"))
     rank = int(won[1])
     [run] = History.from_environment().runs()
+    laps = [rec.get("race") for rec in run["recommendations"]]
+    assert all(lap["seconds"] > 0 and lap["score"] > 0 for lap in laps)  # each lap kept with its run
+    assert min(laps, key=lambda lap: lap["score"]) is laps[rank - 1]
     [trial] = [t for t in run["trials"] if t["source"] != "reference"]
     assert trial["family"] == run["recommendations"][rank - 1]["family"]
 

@@ -198,17 +198,21 @@ class CashMagics(Magics):
             chosen = self._refine(df, plan, recs, history, run_id, options.refine, options.refine_seconds)
         elif len(recs) > 1 and not options.flag("no-race"):
             try:
-                chosen = self._race(df, plan, recs)
+                chosen = self._race(df, plan, recs, history, run_id)
             except Interrupted as stop:
                 say(f"{stop}; run {run_id} keeps the recommendations, and nothing was trained")
                 return
         self._train(df, history, run_id, plan, chosen)
 
-    def _race(self, df, plan: pipeline.Plan, recs: list[Recommendation]) -> Recommendation:
+    def _race(
+        self, df, plan: pipeline.Plan, recs: list[Recommendation], history: History, run_id: str
+    ) -> Recommendation:
         """The top few race on a held-out third of the data; the winner is trained (``run.race``)."""
         metric = plan.profile.metric
         say("racing the top recommendations on a held-out third of the rows (--no-race trains #1 directly)")
-        chosen, laps = pipeline.race(df, plan, recs, on_lap=lambda lap: say(terminal.lap_line(lap, recs, metric)))
+        chosen, laps = pipeline.race(
+            df, plan, recs, lambda lap: say(terminal.lap_line(lap, recs, metric)), history=history, run_id=run_id
+        )
         say(terminal.race_outcome(chosen, recs, laps))
         return chosen
 
