@@ -289,3 +289,11 @@ def test_an_entry_that_cannot_be_measured_is_skipped_with_one_line_and_the_build
     assert [(t["name"], t["size"]) for t in kb["tasks"]] == [("fine", 300)]
     out = capsys.readouterr().out
     assert "skipped lonely@300: class 'b' of target 'y' has a single row" in " ".join(out.split())
+
+
+def test_a_users_file_with_a_class_of_one_row_is_one_line(tmp_path):
+    rare = pd.DataFrame({"x": range(60), "y": ["a"] * 30 + ["b"] * 29 + ["c"]})
+    rare.to_csv(tmp_path / "rare.csv", index=False)
+    done = bench("--data", "rare.csv", "--target", "y", "--k", 1, "--out", "r.md", "--work", "w", cwd=tmp_path)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "class 'c' of target 'y' has a single row" in done.stderr + done.stdout
