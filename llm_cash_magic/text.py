@@ -29,8 +29,8 @@ def terminal_width() -> int:
 
 def fit_width(text: str) -> str:
     """``text`` with each line wrapped between words to ``terminal_width()``, continuation lines
-    indented: the terminal would otherwise break them anywhere."""
-    return "\n".join(
-        "\n".join(textwrap.wrap(line, terminal_width(), subsequent_indent="  ", break_on_hyphens=False)) or line
-        for line in text.split("\n")
-    )
+    indented: the terminal would otherwise break them anywhere (a word longer than a line, a path
+    say, stays whole)."""
+    width = terminal_width()
+    wrap = textwrap.TextWrapper(width, subsequent_indent="  ", break_long_words=False, break_on_hyphens=False)
+    return "\n".join("\n".join(wrap.wrap(line)) or line for line in text.split("\n"))

@@ -113,6 +113,7 @@ def test_a_knowledge_base_without_a_task_forgets_its_share_of_the_scale_too(kb, 
     unseen = kb.without(("other", "other_two"))
     assert {t.name for t in unseen.tasks} == {"near_one", "near_two"} and len(kb.tasks) == 4
     assert (unseen.scale <= kb.scale).all() and (unseen.scale < kb.scale).any()  # the far ones widened it
+    assert unseen.typical_nearest_distance("binary") != kb.typical_nearest_distance("binary")
     recs = recommend(unseen, query)
     assert all("other" not in r.rationale for r in recs)
 
@@ -178,6 +179,7 @@ def test_what_was_measured_on_the_same_data_leads(kb, query, history):
     assert (first.family, first.params) == ("knn", KNN.params)
     assert "the best of the 3 configurations your history measured on this very data (roc_auc 0.95)" in first.rationale
     assert len(rest) == 2 and all(r.family != "knn" for r in rest)
+    assert first.time_factor == 1  # timed next to LightGBM's defaults on the same data, as alike
 
 
 def test_a_knowledge_base_table_loaded_again_leads_with_what_the_knowledge_base_measured(kb):

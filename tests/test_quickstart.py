@@ -32,11 +32,16 @@ def test_quickstart_runs_and_records_its_score():
     )
     client.execute()
 
-    magic_index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("%%cash"))
+    magic_index = next(i for i, c in enumerate(nb.cells) if c.source.startswith("%%cash df target=price --auto"))
     printed = "".join(o.get("text", "") for o in nb.cells[magic_index].outputs if o.output_type == "stream")
     score = float(re.search(r"rmse: ([\d.]+) ±", printed).group(1))
 
-    [run] = History.from_environment().runs()
+    panel_index = next(i for i, c in enumerate(nb.cells) if c.source.strip() == "%%cash df target=price")
+    shown = [o for o in nb.cells[panel_index].outputs if o.output_type == "display_data"]
+    assert any("application/vnd.jupyter.widget-view+json" in o["data"] for o in shown)  # the panel
+
+    runs = History.from_environment().runs()
+    [run] = [r for r in runs if "auto" in r["options"]["flags"]]
     [trial] = [t for t in run["trials"] if t["source"] != "reference"]
     assert run["data_name"] == "df" and run["n_rows"] == 53_940
     assert trial["status"] == "done" and trial["cv_mean"] == pytest.approx(score, abs=1e-4)

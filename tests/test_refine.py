@@ -147,6 +147,20 @@ def test_a_configuration_measured_before_on_the_same_folds_is_not_fitted_again(t
     assert not other_folds.trials[-1].reused  # scored on other folds: fitted
 
 
+def test_lightgbm_defaults_measured_as_a_reference_are_not_fitted_again(task):
+    df, prof, _, history, _ = task
+    from llm_cash_magic import Recommendation, validate
+    from llm_cash_magic.run.references import measure
+
+    run_id = history.start_run(prof, data_name="df", n_columns=4, strategy="defaults", options={"cv": 3, "seed": 0})
+    defaults = validate("lightgbm", {}, "regression").params
+    scores, seconds = measure("lightgbm", prof, df, cv=3, seed=0)
+    history.record_reference(run_id, "lightgbm", scores, params=defaults, fit_seconds=seconds)
+    rec = Recommendation("lightgbm", defaults, "test", "test")
+    [trial] = refine(df, prof, [rec], 1, history=history, run_id=run_id, cv=3).trials
+    assert trial.reused and trial.score == pytest.approx(np.mean(scores))
+
+
 def test_each_fold_is_reported_and_library_warnings_are_counted_not_printed(task, recwarn):
     df, prof, _, history, run_id = task
     from llm_cash_magic import Recommendation, validate
@@ -176,3 +190,7 @@ def test_a_refinement_can_be_given_a_time_instead_of_trials(ip, capsys):
     assert run["options"]["refine_seconds"] == 3.0
     searched = [t for t in run["trials"] if t["source"] == "refine"][:-1]  # the last: the best, trained
     assert len(searched) >= 1 and f"Refinement: {len(searched)} trials" in capsys.readouterr().out
+
+    ip.run_line_magic("cash", f"refine {run['id']} 2s")  # continued for two seconds more
+    refined = [t for t in History.from_environment().run(run["id"])["trials"] if t["source"] == "refine"]
+    assert len(refined) >= len(searched) + 1 + 2  # the first refinement's, its best trained, 1 more and the best

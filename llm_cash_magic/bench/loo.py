@@ -10,10 +10,10 @@ Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was
 its median and worst cut in error, the mean percentile of the first pick and of the best of the
 first 5, and how many distinct configurations the first pick used. Where an entry was measured on
 3 folds or more, also ``--auto``'s race (``run.race``): the top 3 race on the first fold, and the
-winner and the first pick are both scored on the other folds, which the race never saw; once as
-``run.race`` runs it, its budget read strictly (no floor of seconds, so it binds on these small
-entries as it would on large data), and once with every candidate racing, with what each costs in
-laps of the first pick (a lap: the entry's measured time over its folds).
+winner and the first pick are both scored on the other folds, which the race never saw; once
+within the race's budget, read strictly (without its floor of seconds, so that it binds on these
+small entries as it would on large data), and once with every candidate racing, with what each
+costs in laps of the first pick (a lap: the entry's measured time over its folds).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import pandas as pd
 from ..metrics import METRICS
 from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
-from ..run.race import RACE_FOLDS, RACE_SIZE, Lap, over_budget, winner
+from ..run.race import RACE_FOLDS, RACE_SIZE, Lap, winner, within_budget
 from ..space import FAMILIES, validate
 
 
@@ -36,7 +36,9 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
     """One row per entry whose LightGBM defaults were measured: the first pick against them."""
     with open(kb.path, encoding="utf-8") as fh:  # the fold scores, which the recommender does not keep
         folds = {(t["name"], t["size"]): [r and r[1] for r in t["results"]] for t in json.load(fh)["tasks"]}
-    laps = {(t.name, t.size): [s / kb.build.get("cv", RACE_FOLDS) if s else 0.0 for s in t.seconds] for t in kb.tasks}
+    lap_seconds = {
+        (t.name, t.size): [s / kb.build.get("cv", RACE_FOLDS) if s else 0.0 for s in t.seconds] for t in kb.tasks
+    }
     rows, kb_without = [], {}  # per task: the knowledge base had it never been measured
     for entry in kb.tasks:
         pool = kb.pool(entry.profile.task)
@@ -54,7 +56,7 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
         metric = METRICS[entry.profile.metric]
         first, ref = entry.scores[picks[0]], entry.scores[reference]
         key = (entry.name, entry.size)
-        race = _race(metric, folds[key], laps[key], picked[:RACE_SIZE], reference)
+        race = _race(metric, folds[key], lap_seconds[key], picked[:RACE_SIZE], reference)
         rows.append(
             {
                 "entry": f"{entry.name}@{entry.size}",
@@ -89,17 +91,22 @@ def _race(metric, folds: list, seconds: list[float], picked: list, reference: in
     rest = {i: float(np.mean(folds[i][1:])) for i, _ in picked if folds[i]} | {reference: np.mean(folds[reference][1:])}
     row = {"first_beats_unseen": bool(first in rest and metric.is_better(rest[first], rest[reference]))}
     row["first_cut_unseen"] = _error_cut(metric, rest.get(first), rest[reference])
-    for name, budget in (("race", True), ("race_all", False)):
-        raced = []  # (pool index, lap)
-        for i, rec in picked:
-            if budget and raced and over_budget([lap for _, lap in raced], rec, floor=0.0):
-                continue
-            raced.append((i, Lap(rec, folds[i][0] if folds[i] else None, seconds[i])))
-        won = winner([lap for _, lap in raced], metric.name)
-        index = next((i for i, lap in raced if lap is won), first)
+
+    def pool_index(rec) -> int:
+        return next(i for i, r in picked if r is rec)
+
+    def lap(rec) -> Lap:  # the first fold's score, a failed fit's None
+        i = pool_index(rec)
+        return Lap(rec, folds[i][0] if folds[i] else None, seconds[i])
+
+    for name, floor in (("race", 0.0), ("race_all", np.inf)):  # no floor: the budget binds; no budget
+        laps = within_budget([rec for _, rec in picked], lap, floor=floor)
+        won = winner(laps, metric.name)
+        index = pool_index(won.recommendation) if won else first
         row[f"{name}_beats_unseen"] = bool(index in rest and metric.is_better(rest[index], rest[reference]))
         row[f"{name}_cut_unseen"] = _error_cut(metric, rest.get(index), rest[reference])
-        row[f"{name}_laps"] = sum(lap.seconds for _, lap in raced) / max(raced[0][1].seconds, 1e-9)
+        first_lap = laps[0].seconds
+        row[f"{name}_laps"] = sum(lap.seconds for lap in laps) / first_lap if first_lap > 0 else np.nan
     return row
 
 

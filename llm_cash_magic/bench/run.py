@@ -32,7 +32,7 @@ from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
 from ..run.evaluation import cross_validate, fit_blend, fit_final, score
-from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, over_budget, race_score, winner
+from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, race_score, winner, within_budget
 from ..space import Config
 from .evaluate import Outcome, features_and_target, one_thread, run_bounded
 from .pool import config_key
@@ -307,17 +307,18 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
 
 def _run_race(recs, cache: _Cache, race_job, settings: Settings, bar, progress) -> list[Lap]:
     """The race as ``run.race`` runs it: the first pick's lap, then each challenger its budget admits."""
-    laps = []
-    for rec in recs:
-        skipped = over_budget(laps, rec) if laps else None
-        if skipped:
-            laps.append(Lap(rec, None, 0.0, skipped=skipped))
-            continue
+
+    def run_lap(rec) -> Lap:
         key = f"{RACE} {config_key(rec.config)}"
         cache.run({key: race_job(rec.config)}, settings, settings.seconds, bar, progress)
         outcome = cache.done[key]
-        laps.append(Lap(rec, outcome.value, outcome.seconds, outcome.error))
-    return laps
+        return Lap(rec, outcome.value, outcome.seconds, outcome.error)
+
+    def skipped(lap: Lap) -> None:
+        if lap.skipped:
+            bar.advance(progress)
+
+    return within_budget(list(recs), run_lap, on_lap=skipped)
 
 
 def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache) -> Config | None:

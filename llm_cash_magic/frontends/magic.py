@@ -263,7 +263,7 @@ class CashMagics(Magics):
         seconds: float = 0.0,
     ) -> Recommendation:
         """A refinement of ``n_trials`` trials, or of ``seconds`` (then as many trials as fit)."""
-        with terminal.RefineProgress(n_trials or None, plan.profile.metric, plan.cv) as progress:
+        with terminal.RefineProgress(n_trials or None, plan.profile.metric, plan.cv, seconds or None) as progress:
             result = pipeline.refine(
                 df,
                 plan,
@@ -279,7 +279,7 @@ class CashMagics(Magics):
         if result.interrupted:
             say(
                 f"refinement interrupted: the {len(result.trials)} finished trials are kept; "
-                f"resume with %cash refine {run_id} <trials>"
+                f"resume with %cash refine {run_id} <trials or a time such as 5m>"
             )
         return pipeline.refined_recommendation(result, plan)
 

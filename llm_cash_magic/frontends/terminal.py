@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 
 from rich.console import Console, Group
 from rich.progress import (
@@ -168,8 +169,9 @@ def expected_line(rec: Recommendation, refs: dict) -> str | None:
     seconds = lightgbm["fit_seconds"] * rec.time_factor
     if seconds < SAY_EXPECTED_FROM:
         return None
+    times = f"{rec.time_factor:.0f}" if rec.time_factor >= 10 else f"{rec.time_factor:.1f}"
     return (
-        f"expected to take about {duration(seconds)}: {rec.time_factor:.0f}× what LightGBM's defaults took "
+        f"expected to take about {duration(seconds)}: {times}× what LightGBM's defaults took "
         f"on these folds ({duration(lightgbm['fit_seconds'])}), as on similar tasks"
     )
 
@@ -230,24 +232,26 @@ def history_table(runs: list[dict]) -> Table:
 
 
 class RefineProgress:
-    """A progress bar for a refinement: trials done, time left, the running trial's folds, and the
-    best score so far with its family."""
+    """A progress bar for a refinement: trials done and the time left (of ``trials``, or of a time
+    budget of ``seconds``), the running trial's folds, and the best score so far with its family."""
 
-    def __init__(self, total: int, metric: str, cv: int):
-        self.metric, self.cv = METRICS[metric], cv
+    def __init__(self, trials: int | None, metric: str, cv: int, seconds: float | None = None):
+        self.metric, self.cv, self.seconds = METRICS[metric], cv, seconds
         self.best: float | None = None
-        self.running = ""
+        self.running, self.done = "", 0
+        self.started = time.monotonic()
+        count = [TextColumn(f"of {duration(seconds)}")] if seconds else [MofNCompleteColumn()]
         self.progress = Progress(
             TextColumn("refining"),
             BarColumn(),
-            MofNCompleteColumn(),
+            *count,
             TimeElapsedColumn(),
             TextColumn("left"),
             TimeRemainingColumn(),
             TextColumn("{task.description}"),
             console=console(),
         )
-        self.task = self.progress.add_task("", total=total)
+        self.task = self.progress.add_task("", total=seconds or trials)
 
     def __enter__(self):
         self.progress.__enter__()
@@ -261,17 +265,23 @@ class RefineProgress:
         if outcome.score is not None and self.metric.is_better(outcome.score, self.best):
             self.best = outcome.score
             self.best_family = family(outcome.family).label
-        self.running = ""
-        self.progress.update(self.task, advance=1, description=self._description())
+        self.running, self.done = "", self.done + 1
+        self._show(advance=1)
 
     def fold(self, trial: int, fold: int) -> None:
         """The running trial finished a fold (a long trial shows it moving)."""
         self.running = f"trial {trial + 1}: fold {fold}/{self.cv} done"
-        self.progress.update(self.task, description=self._description())
+        self._show()
 
-    def _description(self) -> str:
+    def _show(self, advance: int = 0) -> None:
         best = f"best {self.metric.name} {self.best:.4f} ({self.best_family})" if self.best is not None else ""
-        return " · ".join(part for part in (self.running, best) if part)
+        trials = plural(self.done, "trial") if self.seconds else ""
+        description = " · ".join(part for part in (trials, self.running, best) if part)
+        if self.seconds:  # the bar measures the time budget
+            elapsed = min(time.monotonic() - self.started, self.seconds)
+            self.progress.update(self.task, completed=elapsed, description=description)
+        else:
+            self.progress.update(self.task, advance=advance, description=description)
 
 
 def refine_table(result, metric: str, limit: int = 10) -> Table:
@@ -288,7 +298,7 @@ def refine_table(result, metric: str, limit: int = 10) -> Table:
         table.add_column(name)
     for t in done[:limit]:
         table.add_row(
-            str(t.number),
+            str(t.number + 1),
             family(t.family).label,
             f"{t.score:.4f}",
             ("recommendation" if t.warm_start else "TPE") + (", measured before" if t.reused else ""),

@@ -80,7 +80,9 @@ class Recommender(Protocol):
 class PastTask:
     """A task measured before (in the knowledge base or the history): its profile and trials, best
     first, each with family, params, cv_mean (full precision), normalized_rank (the share of the
-    task's other configurations it beat, ties half) and seconds (what training it took there)."""
+    task's other configurations it beat, ties half) and seconds (what training it took there, read
+    only next to another trial of the same task: the knowledge base times all of an entry's folds,
+    the history one fold)."""
 
     profile: TaskProfile
     trials: list[dict]

@@ -424,31 +424,29 @@ class History:
     ) -> dict | None:
         """The newest reference of ``family`` with ``params`` (None: any) measured on this dataset with
         the same metric and folds (``cv``, ``seed``): cached, so each dataset pays for its references once."""
-        with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT t.*, r.options FROM trials t JOIN runs r ON r.id = t.run_id"
-                " WHERE r.fingerprint = ? AND r.metric = ? AND t.family = ? AND t.source = ? AND t.status = 'done'"
-                " ORDER BY t.updated_at DESC, t.id",
-                (fingerprint, metric, family, REFERENCE),
-            ).fetchall()
-        for trial in map(_row_dict, rows):
-            if _same_folds(trial.pop("options"), cv, seed) and params in (None, trial["params"]):
-                return trial
-        return None
+        return self._on_same_folds(fingerprint, metric, family, params, cv, seed, source=REFERENCE)
 
-    @_recovering
     def find_trial(self, fingerprint: str, metric: str, family: str, params: dict, cv: int, seed: int) -> dict | None:
         """The newest finished trial of exactly ``family`` with ``params`` on this dataset, metric and
         folds (``cv``, ``seed``), whoever ran it: a refinement need not fit it again."""
+        return self._on_same_folds(fingerprint, metric, family, params, cv, seed)
+
+    @_recovering
+    def _on_same_folds(
+        self, fingerprint, metric, family, params: dict | None, cv: int, seed: int, source: str | None = None
+    ) -> dict | None:
+        """The newest finished trial of ``family`` (and ``params``, None: any; and ``source``, None:
+        any) scored on every fold of this dataset's folds ``cv`` and ``seed``, in ``metric``."""
+        query = (
+            "SELECT t.*, r.options FROM trials t JOIN runs r ON r.id = t.run_id"
+            " WHERE r.fingerprint = ? AND r.metric = ? AND t.family = ? AND t.status = 'done'"
+            " AND t.cv_mean IS NOT NULL" + (" AND t.source = ?" if source else "") + " ORDER BY t.updated_at DESC, t.id"
+        )
         with self._connect() as conn:
-            rows = conn.execute(
-                "SELECT t.*, r.options FROM trials t JOIN runs r ON r.id = t.run_id"
-                " WHERE r.fingerprint = ? AND r.metric = ? AND t.family = ? AND t.status = 'done'"
-                " AND t.cv_mean IS NOT NULL ORDER BY t.updated_at DESC, t.id",
-                (fingerprint, metric, family),
-            ).fetchall()
+            rows = conn.execute(query, (fingerprint, metric, family, *([source] if source else []))).fetchall()
         for trial in map(_row_dict, rows):
-            if _same_folds(trial.pop("options"), cv, seed) and trial["params"] == params:
+            every_fold = len(trial["cv_scores"] or []) == cv  # not a run whose code was edited to other folds
+            if _same_folds(trial.pop("options"), cv, seed) and every_fold and params in (None, trial["params"]):
                 return trial
         return None
 
@@ -493,7 +491,7 @@ class History:
         with self._connect() as conn:
             rows = conn.execute(
                 "SELECT r.fingerprint, r.data_name, r.profile, r.metric, t.family, t.params,"
-                " t.cv_mean, t.fit_seconds FROM trials t JOIN runs r ON r.id = t.run_id"
+                " t.cv_mean, t.cv_scores, t.fit_seconds FROM trials t JOIN runs r ON r.id = t.run_id"
                 " WHERE t.status = 'done' AND t.cv_mean IS NOT NULL"
                 " AND t.family != 'blend'"  # a blend is not one configuration to recommend
                 " ORDER BY r.created_at DESC, t.id",
@@ -516,7 +514,9 @@ class History:
                 task["trivial"].append(row["cv_mean"])
                 continue
             key = (row["family"], row["params"])
-            task["trials"].setdefault(key, []).append((row["cv_mean"], row["fit_seconds"]))
+            folds = len(json.loads(row["cv_scores"] or "[0]"))
+            per_fold = row["fit_seconds"] / folds if row["fit_seconds"] else None  # runs may differ in folds
+            task["trials"].setdefault(key, []).append((row["cv_mean"], per_fold))
         return [self._past_task(task) for task in tasks.values() if task["trials"]]
 
     @staticmethod
@@ -589,7 +589,7 @@ def _same_folds(options: dict, cv: int, seed: int) -> bool:
 
 
 def _mean_seconds(runs: list[tuple[float, float | None]]) -> float | None:
-    """The mean training time of a configuration's runs on one dataset, where any was timed."""
+    """The mean training time per fold of a configuration's runs on one dataset, where any was timed."""
     timed = [seconds for _, seconds in runs if seconds]
     return float(np.mean(timed)) if timed else None
 

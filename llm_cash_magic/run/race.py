@@ -97,13 +97,24 @@ def race(
     """The top ``RACE_SIZE`` recommendations' laps, in their order; a candidate that cannot train on
     this data has a lap with its error (the others race on), one over the budget a lap saying so."""
     X, y = training_data(df, profile)
-    laps = []
-    for rec in recommendations[:RACE_SIZE]:
-        skipped = over_budget(laps, rec) if laps else None
-        lap = Lap(rec, None, 0.0, skipped=skipped) if skipped else _lap(profile, rec, X, y, seed)
-        laps.append(lap)
+    return within_budget(recommendations[:RACE_SIZE], lambda rec: _lap(profile, rec, X, y, seed), on_lap=on_lap)
+
+
+def within_budget(
+    recommendations: list[Recommendation],
+    run_lap: Callable[[Recommendation], Lap],
+    *,
+    floor: float = RACE_FLOOR,
+    on_lap: Callable[[Lap], None] | None = None,
+) -> list[Lap]:
+    """Each recommendation's lap from ``run_lap``, in order, or a lap saying why it did not race:
+    the race as ``race`` runs it, and as the benchmark and leave-one-out replay it."""
+    laps: list[Lap] = []
+    for rec in recommendations:
+        skipped = over_budget(laps, rec, floor) if laps else None
+        laps.append(Lap(rec, None, 0.0, skipped=skipped) if skipped else run_lap(rec))
         if on_lap:
-            on_lap(lap)
+            on_lap(laps[-1])
     return laps
 
 

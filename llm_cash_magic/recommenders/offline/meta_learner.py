@@ -169,12 +169,15 @@ class OfflineRecommender:
         if best["cv_mean"] is None or not family(best["family"]).installed:
             return None
         config = validate(best["family"], best["params"], profile.task)
+        measured = _evidence([Neighbour(mine, 1.0)], profile.task, self.families)  # its time, as for the others
+        key = _key(config.family, config.params)
+        time_factor = measured.time_factor(measured.names.index(key)) if key in measured.names else None
         where = "the knowledge base" if mine.source == "knowledge base" else "your history"
         rationale = (
             f"the best of the {plural(len(mine.trials), 'configuration')} {where} measured on this "
             f"very data ({mine.profile.metric} {best['cv_mean']:.4g})"
         )
-        return Recommendation(config.family, config.params, rationale, self.name, config.notes)
+        return Recommendation(config.family, config.params, rationale, self.name, config.notes, time_factor)
 
     def _installed(self, neighbours: list[Neighbour], profile: TaskProfile, n: int) -> set[str]:
         """The families that can train here; says once which missing one would have been picked."""
@@ -258,7 +261,7 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
             else:
                 gain = (metric.signed(score) - metric.signed(scores[defaults])) / span
             cut = metric.error_cut(score, scores[defaults])
-            timed = seconds[key] and seconds[defaults]
+            timed = score is not None and seconds[key] and seconds[defaults]  # a failed fit's time says little
             time_factor = seconds[key] / seconds[defaults] if timed else np.nan
             cells.append((row, names.setdefault(key, len(names)), max(WORST_GAIN, gain), cut, time_factor))
     gains = np.full((len(neighbours), len(names)), np.nan)
