@@ -15,11 +15,15 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
 
 def _text(output) -> str:
     if output.output_type == "stream":
         return output.text
     if output.output_type in ("execute_result", "display_data"):
+        if WIDGET in output.get("data", {}):
+            return "[an interactive widget: open the notebook in JupyterLab to use it]\n"
         return output.get("data", {}).get("text/plain", "") + "\n"
     if output.output_type == "error":
         return f"{output.ename}: {output.evalue}\n"
