@@ -269,6 +269,22 @@ def test_the_score_is_shown_next_to_the_references_on_the_same_folds(make_panel,
     assert sum(t["source"] == "reference" for t in history.run(panel.run_id)["trials"]) == 2  # measured once
 
 
+def test_a_long_training_is_announced_before_it_starts(make_panel, houses, monkeypatch):
+    import dataclasses
+
+    from llm_cash_magic.frontends import terminal
+
+    monkeypatch.setattr(terminal, "SAY_EXPECTED_FROM", 0.0)  # announce even this small table's training
+    panel = make_panel(Scripted([dataclasses.replace(rec("linear"), time_factor=3.0)]), data=houses)
+    panel.stream()
+    card = panel.cards[0]
+    statuses = []
+    card.view.status.observe(lambda change: statuses.append(change.new), "value")
+    card.run_button.click()
+    started = next(s for s in statuses if "training with 3-fold cross-validation…" in s)
+    assert "expected to take about " in started and "3.0× what LightGBM&#x27;s defaults took" in started
+
+
 def test_a_result_no_better_than_the_trivial_predictor_is_flagged_in_red(make_panel, history, houses):
     panel = make_panel(Scripted([rec("knn", {"n_neighbors": 1})]), data=houses)
     panel.stream()

@@ -232,7 +232,7 @@ class Panel:
                 except CashError as exc:
                     card.view.failed(str(exc))
                     return
-                self._deliver(card.view, trial_id, code)
+                self._deliver(card.view, trial_id, code, rec=card.rec)
         finally:
             card.run_button.disabled = False
 
@@ -298,10 +298,17 @@ class Panel:
         finally:
             self.refine_button.disabled = False
 
-    def _deliver(self, view: RunView, trial_id: str, code: str, then: Callable[[], None] = lambda: None) -> None:
+    def _deliver(
+        self,
+        view: RunView,
+        trial_id: str,
+        code: str,
+        then: Callable[[], None] = lambda: None,
+        rec: Recommendation | None = None,
+    ) -> None:
         """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has.
         The references it is compared with are measured first (once per dataset), so that the cell's
-        own output can name them too."""
+        own output can name them too, and a long training of ``rec`` be announced."""
         refs = {}
         if self.data is not None:
             view.measuring()
@@ -311,7 +318,7 @@ class Panel:
             view.finished(self.history.trial(trial_id), outcome, code, self.plan.profile, refs)
             then()
 
-        view.started(self.plan.cv)
+        view.started(self.plan.cv, terminal.expected_line(rec, refs) if rec else None)
         if pipeline.deliver(
             code, trial_id, self.history, self.namespace, below=self.cell, on_fold=view.fold, on_done=done
         ):
@@ -465,8 +472,8 @@ class RunView:
             [self.status, self.progress, self.output, self.code_hint, self.code], layout=looks.row
         )
 
-    def started(self, folds: int) -> None:
-        self._say(_text_html(f"training with {folds}-fold cross-validation…"))
+    def started(self, folds: int, expected: str | None = None) -> None:
+        self._say(_text_html(f"training with {folds}-fold cross-validation…" + (f" {expected}" if expected else "")))
         self.progress.max, self.progress.value = folds, 0
         self.progress.layout.display = None
         self.hide_code()
