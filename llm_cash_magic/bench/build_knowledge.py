@@ -142,19 +142,16 @@ def _plan(tasks: list[tuple[str, object]], work: Path) -> list[tuple[str, int, o
             rows.write_text(json.dumps(known, sort_keys=True), encoding="utf-8")
         entries += [(name, size, loader) for size in entry_sizes(known[name])]
     begun = {path.name.partition("@")[0] for path in (work / "entries").glob("*.meta.json")}
-    first = {}
-    for entry in sorted(entries, key=lambda e: (e[0], e[1])):
-        if entry[0] not in begun:
-            first.setdefault(entry[0], entry)
-    new = list(first.values())
+    new: dict[str, tuple] = {}  # each task not yet begun: its smallest entry
     buckets: dict[int, list] = {}
     for entry in sorted(entries, key=lambda e: (e[0], e[1])):
-        if entry not in new:
+        if entry[0] not in begun and entry[0] not in new:
+            new[entry[0]] = entry
+        else:
             buckets.setdefault(_bucket(entry[1]), []).append(entry)
-    if not buckets:
-        return new
     rarest_first = sorted(buckets.values(), key=lambda b: (len(b), -b[0][1]))
-    return new + [b[i] for i in range(max(map(len, rarest_first))) for b in rarest_first if i < len(b)]
+    rounds = max(map(len, rarest_first), default=0)
+    return [*new.values()] + [b[i] for i in range(rounds) for b in rarest_first if i < len(b)]
 
 
 def _bucket(size: int) -> int:

@@ -46,8 +46,9 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
         reference = index[_key("lightgbm", validate("lightgbm", {}, entry.profile.task).params)]
         if not entry.measured[reference] or entry.scores[reference] is None:
             continue
-        unseen = kb_without.get(entry.name) or kb_without.setdefault(entry.name, kb.without((entry.name,)))
-        recs = OfflineRecommender(knowledge_base=unseen, **settings).recommend(entry.profile, n=n)
+        if entry.name not in kb_without:
+            kb_without[entry.name] = kb.without((entry.name,))
+        recs = OfflineRecommender(knowledge_base=kb_without[entry.name], **settings).recommend(entry.profile, n=n)
         picked = [(index[_key(r.family, r.params)], r) for r in recs]
         picked = [(i, r) for i, r in picked if entry.measured[i]]
         if not picked:

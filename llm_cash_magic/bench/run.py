@@ -228,8 +228,11 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
     cache.run(
         {f"cv {k}": cv_job(c) for k, c in searched.items()}, settings, settings.seconds * settings.cv, bar, progress
     )
-    raced_by = {name: plan.race for name, plan in plans.items() if plan.race}
-    laps = {name: _run_race(race, cache, race_job, settings, bar, progress) for name, race in raced_by.items()}
+    laps = {
+        name: _run_race(plan.race, cache, race_job, settings, bar, progress)
+        for name, plan in plans.items()
+        if plan.race
+    }
 
     tpe_chosen = {}
     for name, plan in plans.items():

@@ -97,7 +97,12 @@ def refine_budget(text: str, key: str = "refine") -> tuple[int, float]:
         if not 1 <= seconds <= 7 * 24 * 3600:
             raise CashError(f"{key}={_shown(text)}: a time budget runs from 1s to 168h")
         return 0, seconds
-    return _int({key: text}, key, 0, 0, 10_000), 0.0
+    try:
+        return _int({key: text}, key, 0, 0, 10_000), 0.0
+    except CashError:
+        raise CashError(
+            f"{key}={_shown(text)} must be an integer from 0 to 10000 trials, or a time such as 90s, 5m or 2h"
+        ) from None
 
 
 def _refine(values: dict) -> dict:
@@ -111,8 +116,7 @@ def _int(values: dict, key: str, default: int, low: int, high: int) -> int:
     text = values[key]
     number = int(text) if text.isascii() and text.lstrip("+-").isdecimal() else None  # not "²", not "1e3"
     if number is None or not low <= number <= high:
-        budget = " trials, or a time such as 90s, 5m or 2h" if key == "refine" else ""
-        raise CashError(f"{key}={_shown(text)} must be an integer from {low} to {high}{budget}")
+        raise CashError(f"{key}={_shown(text)} must be an integer from {low} to {high}")
     return number
 
 

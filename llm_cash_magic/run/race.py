@@ -56,7 +56,7 @@ class Lap:
 
 def over_budget(laps: list[Lap], rec: Recommendation, floor: float = RACE_FLOOR) -> str | None:
     """Why ``rec`` should not race after ``laps`` (the first pick's first), or None: its lap is
-    expected to take the race past its budget. Shared by ``race``, the benchmark and leave-one-out."""
+    expected to take the race past its budget (``within_budget`` asks it of each challenger)."""
     first = laps[0]
     if first.score is None or rec.time_factor is None or not first.recommendation.time_factor:
         return None

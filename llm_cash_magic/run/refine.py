@@ -160,14 +160,13 @@ def refine(
         if known:  # measured before on these very folds: its scores, not another fit
             for fold, score in enumerate(known["cv_scores"], start=1):
                 report(fold, score, fitted=False)
-            details = {"reused": known["id"]}
             history.finish_trial(
                 trial_id,
                 family=config.family,
                 params=config.params,
                 scores=known["cv_scores"],
                 fit_seconds=0.0,
-                details=details,
+                details={"reused": known["id"]},
             )
             trial.set_user_attr("reused", known["id"])
             return float(np.mean(known["cv_scores"]))
