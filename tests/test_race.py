@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import time
+
+import numpy as np
 import pytest
 
 import llm_cash_magic as cash
@@ -10,7 +14,17 @@ from llm_cash_magic.codegen import build
 from llm_cash_magic.frontends.terminal import lap_line
 from llm_cash_magic.recommenders import Recommendation
 from llm_cash_magic.run.evaluation import cross_validate, training_data
-from llm_cash_magic.run.race import RACE_BUDGET, RACE_FLOOR, RACE_FOLDS, Lap, over_budget, race, winner
+from llm_cash_magic.run.race import (
+    RACE_BUDGET,
+    RACE_FLOOR,
+    RACE_FOLDS,
+    Lap,
+    LapDeadline,
+    deadline,
+    over_budget,
+    race,
+    winner,
+)
 from llm_cash_magic.space import validate
 
 
@@ -62,6 +76,57 @@ def test_the_budget_is_three_laps_of_the_first_pick_or_the_floor_whichever_is_lo
     assert over_budget([quick], rec("catboost", {}, time_factor=(RACE_FLOOR + 1) / 0.5)) is not None
     failed = Lap(first.recommendation, None, 20.0, "boom")  # the first pick failed: every other races
     assert over_budget([failed], rec("catboost", {}, time_factor=1e9)) is None
+
+
+def test_a_challenger_still_training_when_the_budget_runs_out_is_stopped_there(houses, monkeypatch):
+    import llm_cash_magic.run.race as race_module
+
+    monkeypatch.setattr(race_module, "RACE_FLOOR", 0.5)  # the first lap is quicker: half a second in all
+    prof = cash.profile(houses, "price")
+    slow = rec("catboost", {"iterations": 3000, "depth": 10})  # ~11 s on 2 cores; no time factor to predict it
+    first, stopped, last = race(houses, prof, [rec("linear", {}), slow, rec("knn", {})])
+    assert first.score is not None and first.seconds < 0.5
+    assert stopped.score is None and stopped.error is None and stopped.seconds < 3
+    assert stopped.skipped.startswith("stopped after ") and "the race's time budget ran out" in stopped.skipped
+    assert last.score is None and last.skipped  # nothing left for it
+    assert winner([first, stopped, last], "rmse") is first
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        pytest.param(lambda X, y: time.sleep(5), id="python"),
+        pytest.param(
+            lambda X, y: (
+                __import__("catboost")
+                .CatBoostRegressor(iterations=100_000, allow_writing_files=False)
+                .fit(X, y, verbose=0)
+            ),
+            id="catboost",  # trains in C++ and turns a signal into KeyboardInterrupt
+        ),
+        pytest.param(
+            lambda X, y: __import__("lightgbm").LGBMRegressor(n_estimators=100_000, verbose=-1).fit(X, y),
+            id="lightgbm",
+        ),
+    ],
+)
+def test_a_deadline_stops_a_fit_and_leaves_the_timer_as_it_found_it(fit):
+    rng = np.random.default_rng(0)
+    X, y = rng.random((2000, 20)), rng.random(2000)
+    before = signal.getsignal(signal.SIGALRM)
+    started = time.perf_counter()
+    with pytest.raises(LapDeadline), deadline(0.3):
+        fit(X, y)
+    assert time.perf_counter() - started < 2
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0 and signal.getsignal(signal.SIGALRM) is before
+
+
+def test_a_users_ctrl_c_inside_a_deadline_stays_a_ctrl_c_and_no_deadline_means_none():
+    with pytest.raises(KeyboardInterrupt), deadline(10):
+        raise KeyboardInterrupt
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    with deadline(None), deadline(float("inf")):
+        time.sleep(0.01)
 
 
 def test_auto_trains_the_winner_of_the_race_and_no_race_trains_the_first(ip, houses, capsys):

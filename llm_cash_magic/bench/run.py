@@ -32,7 +32,7 @@ from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
 from ..run.evaluation import cross_validate, fit_blend, fit_final, score
-from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, race_score, winner, within_budget
+from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, race_score, stopped, winner, within_budget
 from ..space import Config
 from .evaluate import Outcome, features_and_target, one_thread, run_bounded
 from .pool import config_key
@@ -309,12 +309,16 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
 
 
 def _run_race(recs, cache: _Cache, race_job, settings: Settings, bar, progress) -> list[Lap]:
-    """The race as ``run.race`` runs it: the first pick's lap, then each challenger its budget admits."""
+    """The race as ``run.race`` runs it: the first pick's lap, then each challenger its budget admits,
+    stopped (here: its worker killed) at what the budget has left."""
 
-    def run_lap(rec) -> Lap:
+    def run_lap(rec, left: float | None) -> Lap:
         key = f"{RACE} {config_key(rec.config)}"
-        cache.run({key: race_job(rec.config)}, settings, settings.seconds, bar, progress)
+        limit = settings.seconds if left is None else min(settings.seconds, left)
+        cache.run({key: race_job(rec.config)}, settings, limit, bar, progress)
         outcome = cache.done[key]
+        if left is not None and outcome.value is None and outcome.seconds >= left:
+            return stopped(rec, min(outcome.seconds, left))
         return Lap(rec, outcome.value, outcome.seconds, outcome.error)
 
     def skipped(lap: Lap) -> None:

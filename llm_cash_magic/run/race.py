@@ -14,14 +14,20 @@ configuration can take a hundred times LightGBM's time on many classes. So the f
 a budget (``RACE_BUDGET`` of its laps, about two fits, or ``RACE_FLOOR`` seconds if that is longer),
 and a challenger whose lap is expected to break it does not race: its expected time is the first
 lap's, scaled by the two recommendations' ``time_factor`` (how long each trained on similar tasks
-next to LightGBM's defaults). One without a known time factor races.
+next to LightGBM's defaults). One without a known time factor races. A prediction can be far off
+(few neighbours had as many classes), so a challenger's lap also runs against a deadline, what the
+budget has left: one still training then is stopped (``deadline``), and does not win.
 """
 
 from __future__ import annotations
 
+import math
+import signal
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,6 +60,59 @@ class Lap:
     skipped: str | None = None
 
 
+class LapDeadline(BaseException):
+    """A lap ran past its deadline (a BaseException, as Ctrl-C is: libraries let it through)."""
+
+
+def budget(laps: list[Lap], floor: float = RACE_FLOOR) -> float | None:
+    """The seconds the race may take, set by its first lap; None (no limit) before it, or when the
+    first pick failed and anything that trains is better than nothing."""
+    if not laps or laps[0].score is None:
+        return None
+    return max(RACE_BUDGET * laps[0].seconds, floor)
+
+
+def stopped(rec: Recommendation, seconds: float) -> Lap:
+    """The lap of a challenger stopped at its deadline, the race's budget spent."""
+    return Lap(rec, None, seconds, skipped=f"stopped after {seconds:.0f} s: the race's time budget ran out")
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise ``LapDeadline`` in the code inside once ``seconds`` have passed: a timer signal, which
+    interrupts a fit between its rounds as Ctrl-C does (CatBoost turns it into a KeyboardInterrupt,
+    read back here). No limit where there is no timer signal to use: off the main thread, on Windows,
+    or with a timer someone else set."""
+    usable = (
+        seconds is not None
+        and math.isfinite(seconds)
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
+    if not usable:
+        yield
+        return
+    expired = False
+
+    def expire(signum, frame):
+        nonlocal expired
+        expired = True
+        raise LapDeadline
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    try:
+        yield
+    except KeyboardInterrupt:
+        if expired:
+            raise LapDeadline from None
+        raise
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def over_budget(laps: list[Lap], rec: Recommendation, floor: float = RACE_FLOOR) -> str | None:
     """Why ``rec`` should not race after ``laps`` (the first pick's first), or None: its lap is
     expected to take the race past its budget (``within_budget`` asks it of each challenger)."""
@@ -61,7 +120,7 @@ def over_budget(laps: list[Lap], rec: Recommendation, floor: float = RACE_FLOOR)
     if first.score is None or rec.time_factor is None or not first.recommendation.time_factor:
         return None
     expected = first.seconds * rec.time_factor / first.recommendation.time_factor
-    if sum(lap.seconds for lap in laps) + expected <= max(RACE_BUDGET * first.seconds, floor):
+    if sum(lap.seconds for lap in laps) + expected <= budget(laps, floor):
         return None
     times = expected / max(first.seconds, 1e-9)
     return f"not raced: its lap would take about {expected:.0f} s, {times:.0f}× the first pick's"
@@ -97,33 +156,43 @@ def race(
     """The top ``RACE_SIZE`` recommendations' laps, in their order; a candidate that cannot train on
     this data has a lap with its error (the others race on), one over the budget a lap saying so."""
     X, y = training_data(df, profile)
-    return within_budget(recommendations[:RACE_SIZE], lambda rec: _lap(profile, rec, X, y, seed), on_lap=on_lap)
+
+    def run_lap(rec: Recommendation, left: float | None) -> Lap:
+        started = time.perf_counter()
+        try:
+            with deadline(left):
+                return Lap(rec, race_score(profile, rec.config, X, y, seed), time.perf_counter() - started)
+        except LapDeadline:
+            return stopped(rec, time.perf_counter() - started)
+        except Exception as exc:  # one candidate's failure is its lap, not the race's
+            return Lap(rec, None, time.perf_counter() - started, error_line(exc))
+
+    return within_budget(recommendations[:RACE_SIZE], run_lap, floor=RACE_FLOOR, on_lap=on_lap)
 
 
 def within_budget(
     recommendations: list[Recommendation],
-    run_lap: Callable[[Recommendation], Lap],
+    run_lap: Callable[[Recommendation, float | None], Lap],
     *,
     floor: float = RACE_FLOOR,
     on_lap: Callable[[Lap], None] | None = None,
 ) -> list[Lap]:
-    """Each recommendation's lap from ``run_lap``, in order, or a lap saying why it did not race:
-    the race as ``race`` runs it, and as the benchmark and leave-one-out replay it."""
+    """Each recommendation's lap from ``run_lap(rec, seconds the budget has left)`` (None: no limit),
+    in order, or a lap saying why it did not race: the race as ``race`` runs it, and as the benchmark
+    and leave-one-out replay it."""
     laps: list[Lap] = []
     for rec in recommendations:
-        skipped = over_budget(laps, rec, floor) if laps else None
-        laps.append(Lap(rec, None, 0.0, skipped=skipped) if skipped else run_lap(rec))
+        limit = budget(laps, floor)
+        left = None if limit is None else limit - sum(lap.seconds for lap in laps)
+        if laps and (skipped := over_budget(laps, rec, floor)):
+            laps.append(Lap(rec, None, 0.0, skipped=skipped))
+        elif left is not None and left <= 0:
+            laps.append(Lap(rec, None, 0.0, skipped="not raced: the race's time budget ran out"))
+        else:
+            laps.append(run_lap(rec, left))
         if on_lap:
             on_lap(laps[-1])
     return laps
-
-
-def _lap(profile: TaskProfile, rec: Recommendation, X: pd.DataFrame, y: pd.Series, seed: int) -> Lap:
-    started = time.perf_counter()
-    try:
-        return Lap(rec, race_score(profile, rec.config, X, y, seed), time.perf_counter() - started)
-    except Exception as exc:  # one candidate's failure is its lap, not the race's
-        return Lap(rec, None, time.perf_counter() - started, error_line(exc))
 
 
 def winner(laps: list[Lap], metric: str) -> Lap | None:
