@@ -24,7 +24,8 @@ def _text(output) -> str:
     if output.output_type in ("execute_result", "display_data"):
         if WIDGET in output.get("data", {}):
             return "[an interactive widget: open the notebook in JupyterLab to use it]\n"
-        return output.get("data", {}).get("text/plain", "") + "\n"
+        plain = output.get("data", {}).get("text/plain")
+        return plain + "\n" if plain is not None else ""  # HTML only (the panel's static copy): not for a terminal
     if output.output_type == "error":
         return f"{output.ename}: {output.evalue}\n"
     return ""

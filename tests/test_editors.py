@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 import pytest
 
-from llm_cash_magic.frontends.editors import ParamEditor
+from llm_cash_magic.frontends.editors import Looks, ParamEditor
 from llm_cash_magic.space import FAMILIES, family
 
 
@@ -80,6 +80,14 @@ def test_nullable_numbers_have_a_none_box_that_hides_the_number():
     assert isinstance(editor.value, int)
     editor.value = 12
     assert (editor.none_box.value, editor.value) == (False, 12)
+
+
+def test_a_ticked_none_hides_its_own_number_only_among_editors_sharing_one_panels_looks():
+    looks = Looks()  # one panel's shared layouts: a slider's layout must not be one of them when it can hide
+    forest = [ParamEditor(p, p.default, looks) for p in family("random_forest").params]
+    linear = ParamEditor(family("linear").param("alpha"), 1.0, looks)
+    hidden = [e.param.name for e in [*forest, linear] if e.input.layout.visibility == "hidden"]
+    assert hidden == ["max_depth", "max_leaf_nodes"]  # the two whose "none" is ticked, and no other
 
 
 def test_a_changed_value_is_flagged_in_place_and_reset_restores_the_recommendation():

@@ -259,15 +259,18 @@ def open_sidebar(page):
 
 # ---- tests --------------------------------------------------------------------------------------
 def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_show_its_score(lab, page, lab_history):
-    nb = Notebook(page, lab.notebook("panel.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
+    url = lab.notebook("panel.ipynb", [SETUP, "%%cash df target=price strategy=defaults"])
+    nb = Notebook(page, url)
     sidebar = open_sidebar(page)
     nb.run(0)
     nb.run(1)
     nb.select(0)
     page.keyboard.press("b")  # a cell added above the %%cash cell after the panel appeared
     cash = 2
-    card = nb.cells.nth(cash).locator(".widget-vbox:has(> .widget-html:has-text('#2 RandomForest'))")
+    card = nb.cells.nth(cash).locator(".widget-vbox:has(> .widget-html:has-text('#2 RandomForest · '))")
     editor = card.locator(".widget-hbox:has(> .widget-label:text-is('max_depth'))")
+    trees = nb.cells.nth(cash).locator(".widget-hbox:has(> .widget-label:text-is('n_estimators')) .widget-hslider")
+    expect(trees.first).to_be_visible()  # a ticked "none" (max_leaf_nodes) hides its own number, no other
     editor.locator("input[type=checkbox]").uncheck()  # "none" off: a depth of our own
     editor.locator("input[type=number]").fill("7")
     editor.locator("input[type=number]").press("Tab")
@@ -291,6 +294,15 @@ def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_s
     nb.cells.nth(generated).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
     mean, std = re.search(r"rmse: ([\d.]+) ± ([\d.]+) over 5 folds", nb.output(generated)).groups()
     card.get_by_text(re.compile(rf"rmse {mean} ± {std} over 5 folds · fit time")).wait_for()  # the card too
+    board = nb.cells.nth(cash).locator(".widget-html table", has_text="#2 RandomForest (edited)")
+    expect(board).to_contain_text(mean)
+    expect(board).to_contain_text("LightGBM defaults (reference)")
+    static = nb.cells.nth(cash).locator("[class^='lcm-static-']")
+    expect(static).to_have_count(1)
+    expect(static).to_be_hidden()  # the live panel hides its static copy
+    ARTIFACTS.mkdir(exist_ok=True)
+    board.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "panel-with-leaderboard.png"))
 
     page.set_viewport_size({"width": 760, "height": 1000})  # a narrow notebook beside the sidebar
     none_box = editor.locator("input[type=checkbox]")
@@ -312,6 +324,18 @@ def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_s
     sidebar.locator(".jp-LlmCash-insert").first.click()
     assert nb.cells.count() == n_cells + 1
     assert "max_depth=7," in nb.source(1)
+
+    # saved, the kernel restarted, the page reloaded: the widgets are gone, their static copy is not
+    page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("!window.jupyterapp.shell.currentWidget.context.model.dirty")
+    for kernel in {s["kernel"]["id"] for s in lab.api("sessions") if s["path"] == "panel.ipynb"}:
+        lab.api(f"kernels/{kernel}/restart", {})
+    nb = Notebook(page, url)
+    static = nb.panel.locator("[class^='lcm-static-']")
+    expect(static).to_be_visible()
+    expect(static).to_contain_text("#2 RandomForest (edited)")
+    expect(static).to_contain_text(f"{mean}")
+    static.screenshot(path=str(ARTIFACTS / "panel-static-copy-after-restart.png"))
 
 
 def test_cash_auto_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_score(lab, page):

@@ -437,6 +437,65 @@ def test_blend_top_k_trains_the_top_k_cards_as_edited(make_panel, history):
     assert "rmse" in panel.blend_view.status.value and "over 3 folds" in panel.blend_view.status.value
 
 
+def test_the_leaderboard_ranks_what_was_trained_with_the_references_and_updates_as_results_arrive(
+    make_panel, history, houses
+):
+    panel = make_panel(Scripted(three()), data=houses, prepare_blend=pipeline.prepare_blend_trial)
+    panel.stream()
+    assert panel.leaderboard.layout.display == "none"  # nothing trained yet
+    panel.cards[2].run_button.click()
+    assert panel.leaderboard.layout.display is None
+    assert [r.label for r in panel.leaderboard_rows()] == [
+        "#3 Linear",
+        "LightGBM defaults",
+        "trivial predictor (the mean)",
+    ]
+    panel.cards[0].editors[0].value = 60
+    panel.cards[0].run_button.click()
+    panel.blend_k.value = 2
+    panel.blend_button.click()
+    rows = panel.leaderboard_rows()
+    assert [r.label for r in rows if not r.reference] == ["#3 Linear", "#1 LightGBM (edited)", "blend of the top 2"]
+    mine = [t for t in history.run(panel.run_id)["trials"] if t["source"] != "reference"]
+    assert sorted(r.mean for r in rows if not r.reference) == sorted(t["cv_mean"] for t in mine)
+
+    html = panel.leaderboard.value
+    best = min(rows, key=lambda r: r.mean)  # rmse: lower is better
+    ranked = re.findall(r"<td[^>]*>(\d)\.</td><td[^>]*>([^<]+)</td><td[^>]*>([\d.]+)</td>", html)
+    assert [float(score) for _, _, score in ranked] == sorted(round(r.mean, 4) for r in rows)
+    assert ranked[0][1].startswith(html_escape(best.label, quote=True)[:10])
+    assert html.count("<svg") == 5 and "(reference)" in html
+    assert "rmse over the same folds, lower is better" in html
+
+
+def test_the_static_copy_shows_the_cards_and_scores_and_the_live_panel_hides_it(make_panel, houses, monkeypatch):
+    from llm_cash_magic.frontends import panel as panel_module
+
+    shown = []
+
+    class Handle:
+        def update(self, bundle, raw):
+            shown.append(bundle["text/html"])
+
+    monkeypatch.setattr(
+        panel_module, "display", lambda bundle, raw, display_id: shown.append(bundle["text/html"]) or Handle()
+    )
+    evil = rec("linear", {"alpha": 3.0}, "<img src=x onerror=alert(1)> wins")
+    panel = make_panel(Scripted([evil, rec("knn")]), data=houses)
+    panel.stream()
+    panel.show_static()
+    first = shown[-1]
+    assert f'class="{panel.static_class}"' in first and "nothing trained yet" in first
+    assert "#1 Linear</b>: alpha=3<br>" in first and "#2 k-nearest neighbours</b>: library defaults" in first
+    assert "<img" not in first and "&lt;img src=x onerror=alert(1)&gt; wins" in first
+    assert f"run {panel.run_id}" in first and "houses" in first
+    panel.cards[0].run_button.click()
+    assert len(shown) == 2 and "nothing trained yet" not in shown[-1] and "#1 Linear" in shown[-1]
+    assert "LightGBM defaults (reference)" in shown[-1]
+    hiding = [w.value for w in all_widgets(panel.widget) if isinstance(w, widgets.HTML) and "<style>" in w.value]
+    assert hiding == [f"<style>.{panel.static_class} {{ display: none !important; }}</style>"]
+
+
 # ---- data is text ------------------------------------------------------------------------------
 def test_rationales_notes_and_column_names_are_escaped_never_markup(make_panel, houses, history):
     houses["<script>alert('feature')</script>"] = houses["area"] * 2

@@ -47,6 +47,13 @@ def test_cash_in_a_kernel_shows_the_panel_and_the_executed_notebook_keeps_its_wi
     top = family(run["recommendations"][0]["family"]).label  # the offline recommender's first pick
     assert "houses</span>: 300 rows" in text and f"#1 {top}</b>" in text
     assert len(run["recommendations"]) == 5 and run["trials"] == []  # nothing trains before Run
+    # what a reopened notebook shows once the widgets are gone: the static copy, kept with the outputs
+    [static] = [
+        o.data["text/html"] for o in nb.cells[2].outputs if "lcm-static-" in o.get("data", {}).get("text/html", "")
+    ]
+    assert f"<b>#1 {top}</b>: " in static and f"run {run['id']}" in static and "nothing trained yet" in static
+    hidden = static.split('"')[1]  # its class, which a style rule inside the live panel hides
+    assert f"<style>.{hidden} {{ display: none !important; }}</style>" in text
 
 
 def test_clicking_run_in_a_kernel_streams_fold_lines_into_the_card_and_records_the_score(history):
@@ -85,6 +92,8 @@ def test_clicking_run_in_a_kernel_streams_fold_lines_into_the_card_and_records_t
             in final[0]
             and "trivial predictor (the mean)" in final[0]
         )
+        [static] = [m["content"]["data"]["text/html"] for m in during if m["msg_type"] == "update_display_data"]
+        assert f"{trial['cv_mean']:.4f}" in static and "LightGBM defaults (reference)" in static
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -123,10 +123,11 @@ class ParamEditor:
 
 def _input_for(param: Param, looks: Looks) -> widgets.Widget:
     """The input widget whose every possible value is valid for ``param``."""
+    layout = widgets.Layout(**INPUT) if param.nullable else looks.input  # its own: hidden while "none" is ticked
     if param.type == "bool":
-        return widgets.Checkbox(False, indent=False, layout=looks.input, style=looks.checkbox)
+        return widgets.Checkbox(False, indent=False, layout=layout, style=looks.checkbox)
     if param.type == "categorical":
-        return widgets.Dropdown(options=[_label(c) for c in param.choices], layout=looks.input, style=looks.text)
+        return widgets.Dropdown(options=[_label(c) for c in param.choices], layout=layout, style=looks.text)
     if param.log:
         return widgets.FloatLogSlider(  # continuous (step None): stops would move the recommended value
             base=10,
@@ -135,12 +136,11 @@ def _input_for(param: Param, looks: Looks) -> widgets.Widget:
             step=None,
             value=param.low,
             readout_format=".0f" if param.type == "int" else ".3g",
-            layout=looks.input,
+            layout=layout,
             style=looks.slider,
         )
     box = widgets.BoundedIntText if param.type == "int" else widgets.BoundedFloatText
     start = next((g for g in param.grid if g is not None), param.low)  # the number when "none" is unticked
-    layout = widgets.Layout(**INPUT) if param.nullable else looks.input  # its own: hidden while "none" is ticked
     return box(min=param.low, max=param.high, value=start, layout=layout, style=looks.text)
 
 

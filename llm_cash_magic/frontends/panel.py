@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,7 +25,7 @@ from IPython.display import display
 
 from .. import pipeline
 from ..errors import CashError, Interrupted
-from ..metrics import METRICS, Metric
+from ..metrics import METRICS, TRIVIAL, Metric
 from ..recommenders import Recommendation
 from ..record import History
 from ..record.result import comparison
@@ -34,6 +35,7 @@ from ..space import family
 from ..text import clip
 from . import terminal
 from .editors import Looks, ParamEditor
+from .leaderboard import Result, static_html, table_html
 
 MAX_RATIONALE = 400  # characters of a rationale shown on a card
 MAX_NOTES = 300  # characters of repair notes shown on a card
@@ -72,17 +74,19 @@ def show_panel(
     data: pd.DataFrame | None = None,
     cell: str | None = None,
 ) -> Panel:
-    """Display a panel for ``plan`` and fill it as the recommendations arrive."""
+    """Display a panel for ``plan`` and fill it as the recommendations arrive; then its static copy
+    below it, which the notebook keeps (see ``Panel.show_static``)."""
     panel = Panel(plan, notes, history, namespace, prepare_blend=prepare_blend, data=data, cell=cell)
     display(panel)
     panel.stream()
+    panel.show_static()
     return panel
 
 
 class Panel:
-    """Header (profile, recommender, elapsed time, live response), one card per recommendation,
-    and the panel-wide actions (Blend top-K when blend code exists, Refine (N) when the panel has
-    the data, Show prompt)."""
+    """Header (profile, recommender, elapsed time, live response), a leaderboard of what it
+    trained, one card per recommendation, and the panel-wide actions (Blend top-K when blend code
+    exists, Refine (N) when the panel has the data, Show prompt)."""
 
     def __init__(
         self,
@@ -104,26 +108,33 @@ class Panel:
         self._text: list[str] = []
         self._text_shown_at = 0.0
         self.looks = Looks()
+        self.results: list[Result] = []  # what this panel trained, in the order it finished
+        self.refs: dict = {}  # the references, once measured
+        self.static_class = f"lcm-static-{uuid.uuid4().hex[:12]}"
+        self._static = None  # the static copy's display handle, once shown
 
         recommender = plan.recommender
         model = getattr(recommender, "model", None)
         sends = callable(getattr(recommender, "messages", None))
         about = f" · model {model}" if model else "" if sends else f" ({NO_MODEL.get(plan.strategy, 'offline')})"
-        header = [
-            widgets.HTML(terminal.html(terminal.profile_summary(plan.profile, plan.options.data, plan.notes))),
-            widgets.HTML(
-                _prose(
-                    "<br>".join(
-                        _text_html(line) for line in (f"recommender: {plan.strategy}{about}", plan.banner) if line
-                    )
-                )
+        self.header_html = [
+            terminal.html(terminal.profile_summary(plan.profile, plan.options.data, plan.notes)),
+            _prose(
+                "<br>".join(_text_html(line) for line in (f"recommender: {plan.strategy}{about}", plan.banner) if line)
             ),
         ]
+        header = [widgets.HTML(html) for html in self.header_html]
         self.clock = widgets.Label()
         self.live_text = widgets.HTML()
         self.live = widgets.Accordion([self.live_text], titles=("response text",), selected_index=0)
         self.live.layout.display = None if hasattr(recommender, "on_text") else "none"
         self.card_box = widgets.VBox()
+        self.leaderboard = widgets.HTML(layout=widgets.Layout(display="none"), style=self.looks.html)
+        # while the live panel is on the page, its static copy is not (see ``show_static``)
+        hide_static = widgets.HTML(
+            f"<style>.{self.static_class} {{ display: none !important; }}</style>",
+            layout=widgets.Layout(display="none"),
+        )
 
         self.prompt_button = widgets.Button(
             description="Show prompt", icon="comment", tooltip="the exact messages sent to the model"
@@ -161,7 +172,9 @@ class Panel:
             footer.insert(1, self.refine_view.widget)
         if prepare_blend:
             footer.insert(1, self.blend_view.widget)
-        self.widget = widgets.VBox([*header, self.clock, self.live, self.card_box, *footer])
+        self.widget = widgets.VBox(
+            [*header, self.clock, self.live, self.leaderboard, self.card_box, *footer, hide_static]
+        )
 
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs) | {"text/plain": TEXT_FORM}
@@ -232,7 +245,8 @@ class Panel:
                 except CashError as exc:
                     card.view.failed(str(exc))
                     return
-                self._deliver(card.view, trial_id, code, rec=card.rec)
+                edited = " (edited)" if card.params() != card.rec.params else ""
+                self._deliver(card.view, trial_id, code, f"{card.title}{edited}", rec=card.rec)
         finally:
             card.run_button.disabled = False
 
@@ -264,7 +278,7 @@ class Panel:
                 except CashError as exc:
                     self.blend_view.failed(str(exc))
                     return
-                self._deliver(self.blend_view, trial_id, code)
+                self._deliver(self.blend_view, trial_id, code, f"blend of the top {len(cards)}")
         finally:
             self.blend_button.disabled = False
 
@@ -294,7 +308,8 @@ class Panel:
                 except CashError as exc:
                     view.run.failed(str(exc))
                     return
-                self._deliver(view.run, trial_id, code, then=view.trained)
+                label = f"refined {family(best.family).label} (best of {len(result.trials)} trials)"
+                self._deliver(view.run, trial_id, code, label, then=view.trained)
         finally:
             self.refine_button.disabled = False
 
@@ -303,19 +318,25 @@ class Panel:
         view: RunView,
         trial_id: str,
         code: str,
+        label: str,
         then: Callable[[], None] = lambda: None,
         rec: Recommendation | None = None,
     ) -> None:
-        """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has.
-        The references it is compared with are measured first (once per dataset), so that the cell's
-        own output can name them too, and a long training of ``rec`` be announced."""
+        """Run the code where it can run; ``view`` follows it (and ``then`` is called) until it has,
+        and its score joins the leaderboard as ``label``. The references it is compared with are
+        measured first (once per dataset), so that the cell's own output can name them too, and a
+        long training of ``rec`` be announced."""
         refs = {}
         if self.data is not None:
             view.measuring()
-            refs = pipeline.references(self.history, self.plan, self.data, self.run_id)
+            refs = self.refs = pipeline.references(self.history, self.plan, self.data, self.run_id)
 
         def done(outcome: Delivery) -> None:
-            view.finished(self.history.trial(trial_id), outcome, code, self.plan.profile, refs)
+            trial = self.history.trial(trial_id)
+            view.finished(trial, outcome, code, self.plan.profile, refs)
+            if trial and trial["status"] == "done" and not outcome.error:
+                self.results.append(Result(label, trial["cv_mean"], trial["cv_std"], trial["fit_seconds"]))
+                self._show_results()
             then()
 
         view.started(self.plan.cv, terminal.expected_line(rec, refs) if rec else None)
@@ -323,6 +344,45 @@ class Panel:
             code, trial_id, self.history, self.namespace, below=self.cell, on_fold=view.fold, on_done=done
         ):
             view.inserted()
+
+    # ---- results -----------------------------------------------------------------------------
+    def leaderboard_rows(self) -> list[Result]:
+        """What this panel trained and, once measured, the references on the same folds."""
+        task = self.plan.profile.task
+        trivial = f"trivial predictor ({'the mean' if task == 'regression' else 'class frequencies'})"
+        refs = [
+            Result(label, ref["cv_mean"], ref["cv_std"], ref["fit_seconds"], reference=True, scales=scales)
+            for label, ref, scales in (
+                ("LightGBM defaults", self.refs.get("lightgbm"), True),
+                (trivial, self.refs.get(TRIVIAL), False),
+            )
+            if ref and ref.get("cv_mean") is not None
+        ]
+        return self.results + refs
+
+    def _show_results(self) -> None:
+        self.leaderboard.value = _prose(table_html(self.leaderboard_rows(), METRICS[self.plan.profile.metric]))
+        self.leaderboard.layout.display = None
+        if self._static is not None:
+            self._static.update(self._static_bundle(), raw=True)
+
+    def show_static(self) -> None:
+        """Display the panel's static copy below it: the cards and the leaderboard as plain HTML,
+        updated as results arrive. The notebook keeps it, so a saved or reopened notebook still shows
+        what was recommended and measured when the widgets are gone (a kernel restart); while the live
+        panel is on the page, a style rule inside it hides the copy."""
+        self._static = display(self._static_bundle(), raw=True, display_id=True)
+
+    def _static_bundle(self) -> dict:
+        task = self.plan.profile.task
+        cards = [
+            (c.title, terminal.changed_params(c.rec.family, c.rec.params, task) or "library defaults", c.rec.rationale)
+            for c in self.cards
+        ]
+        run = f"run {self.run_id}" if self.run_id else "not recorded"
+        header = "".join(self.header_html) + _prose(_text_html(run))
+        html = static_html(self.static_class, header, cards, self.leaderboard_rows(), METRICS[self.plan.profile.metric])
+        return {"text/html": html}
 
     def _toggle_prompt(self, _button) -> None:
         if self.prompt_view.layout.display != "none":
@@ -343,6 +403,7 @@ class Card:
     def __init__(self, rank: int, rec: Recommendation, task: str, looks: Looks):
         fam = family(rec.family)
         self.rec = rec
+        self.title = f"#{rank} {fam.label}"
         self.editors = [
             ParamEditor(p, rec.params.get(p.name, p.default_for(task)), looks) for p in fam.params_for(task)
         ]

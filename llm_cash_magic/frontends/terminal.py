@@ -115,12 +115,15 @@ def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ())
     return Group(*lines)
 
 
+def changed_params(family_name: str, params: dict, task: str) -> str:
+    """The values that differ from the library's defaults, as Python; "" when none differ."""
+    defaults = family(family_name).defaults(task)
+    return ", ".join(f"{k}={_short(v)}" for k, v in params.items() if defaults.get(k) != v)
+
+
 def _params_text(rec: Recommendation, task: str) -> Text:
-    defaults = family(rec.family).defaults(task)
-    changed = {k: v for k, v in rec.params.items() if defaults.get(k) != v}
-    if not changed:
-        return Text("library defaults", style="dim")
-    return _clip(", ".join(f"{k}={_short(v)}" for k, v in changed.items()), 300)
+    changed = changed_params(rec.family, rec.params, task)
+    return _clip(changed, 300) if changed else Text("library defaults", style="dim")
 
 
 def _short(value) -> str:
