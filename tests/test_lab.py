@@ -67,9 +67,10 @@ def _free_port() -> int:
 
 
 class Lab:
-    """A running ``jupyter lab`` and how to reach it."""
+    """A running ``jupyter lab`` (or, with ``app="notebook"``, Notebook 7) and how to reach it."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, app: str = "jupyterlab"):
+        self.app = app
         self.root = tmp / "root"
         self.home = tmp / "cash-home"
         self.token = secrets.token_hex(16)
@@ -95,20 +96,21 @@ class Lab:
             "IPYTHONDIR": str(tmp / "ipython"),
         }
         self.log = open(tmp / "jupyter-lab.log", "wb")  # noqa: SIM115 -- the server writes to it until stop()
+        options = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                app,
                 "--no-browser",
                 "--allow-root",
                 "--ip=127.0.0.1",
                 f"--port={self.port}",
                 f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root}",
-                f"--LabApp.workspaces_dir={tmp / 'workspaces'}",
-                f"--LabServerApp.app_settings_dir={tmp / 'settings'}",
-                "--LabApp.expose_app_in_browser=True",
+                f"--{options}.workspaces_dir={tmp / 'workspaces'}",
+                f"--{options}.app_settings_dir={tmp / 'settings'}",
+                f"--{options}.expose_app_in_browser=True",
             ],
             env=env,
             stdout=self.log,
@@ -162,6 +164,8 @@ class Lab:
             )
         )
         self.api("sessions", {"path": name, "type": "notebook", "kernel": {"name": "python3"}})
+        if self.app == "notebook":
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         workspace = Path(name).stem  # a workspace of its own: no layout left over from another test
         return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
 
@@ -477,3 +481,42 @@ def test_forget_asks_first_and_says_so_when_it_fails(lab, page, lab_history, hou
     dialog.get_by_role("button", name="Forget").click()
     expect(entry).to_have_count(0)
     assert lab_history.run(run_id) is None
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory):
+    _require_chromium()
+    server = Lab(tmp_path_factory.mktemp("notebook7"), app="notebook")
+    yield server
+    server.stop()
+
+
+def test_in_notebook_7_the_panel_trains_and_the_sidebar_in_the_left_area_lists_the_score(notebook7, page):
+    page.goto(notebook7.notebook("seven.ipynb", [SETUP, "%%cash df target=price strategy=defaults"]))
+    page.wait_for_function(
+        "() => window.jupyterapp?.shell?.currentWidget?.sessionContext?.session?.kernel?.connectionStatus"
+        " === 'connected'"
+    )
+    nb = Notebook.__new__(Notebook)  # the same cell helpers, on Notebook 7's page
+    nb.page, nb.panel = page, page.locator(".jp-NotebookPanel:visible")
+    nb.run(0)
+    nb.run(1)
+    card = nb.cells.nth(1).locator(".widget-vbox:has(> .widget-html:has-text('#1 Linear · '))")
+    card.locator("button:has-text('Run')").click()
+    page.wait_for_function(
+        "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(2).sharedModel"
+        ".getSource().startsWith('# %%cash')"
+    )
+    nb.wait_executed(2)
+    nb.cells.nth(2).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
+    mean = re.search(r"rmse: ([\d.]+) ± [\d.]+ over 5 folds", nb.output(2)).group(1)
+    expect(nb.cells.nth(1).locator(".widget-html table", has_text="#1 Linear")).to_contain_text(mean)
+
+    # Notebook 7 has no ILabShell: the sidebar lives in its left area (View > Left Sidebar)
+    page.evaluate("() => window.jupyterapp.shell.expandLeft()")
+    page.evaluate("() => window.jupyterapp.shell.activateById('llm-cash-magic-sidebar')")
+    sidebar = page.locator("#llm-cash-magic-sidebar")
+    expect(sidebar).to_be_visible()
+    sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=mean).wait_for()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "notebook7-panel-and-sidebar.png"))

@@ -1,7 +1,8 @@
 /**
- * llm_cash_magic's JupyterLab extension: the history sidebar and the cell bridge.
+ * llm_cash_magic's JupyterLab extension: the history sidebar and the cell bridge. It asks for no
+ * JupyterLab-only service (ILabShell): Notebook 7 loads it too, the sidebar in its left area.
  */
-import { ILabShell, ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ISessionContextDialogs, SessionContextDialogs } from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -17,12 +18,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'llm-cash-magic:plugin',
   description: 'A sidebar over the %%cash history, and the bridge that runs generated code in a new cell.',
   autoStart: true,
-  requires: [INotebookTracker, ILabShell],
+  requires: [INotebookTracker],
   optional: [ILayoutRestorer, ISessionContextDialogs],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
-    shell: ILabShell,
     restorer: ILayoutRestorer | null,
     dialogs: ISessionContextDialogs | null
   ) => {
@@ -32,7 +32,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     sidebar.id = 'llm-cash-magic-sidebar';
     sidebar.title.icon = cashIcon;
     sidebar.title.caption = '%%cash history';
-    shell.add(sidebar, 'left', { rank: 600 });
+    app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, sidebar.id);
 
     // A run completes when the kernel that trained it goes idle: refresh then.
