@@ -393,6 +393,14 @@ def test_the_code_lands_below_its_cell_even_after_cells_were_added_above(lab, pa
     nb.cells.nth(4).locator(".jp-OutputArea", has_text="42").wait_for()
     assert nb.source(5).startswith("bridge.run_in_frontend")
 
+    nb.run(5)  # again: the new cell goes below the first one, in run order
+    assert nb.source(5) == "print(6 * 7)" and nb.source(6).startswith("bridge.run_in_frontend")
+    nb.wait_executed(5)
+    first, second = (
+        int(re.search(r"\d+", nb.cells.nth(i).locator(".jp-InputPrompt").inner_text()).group()) for i in (4, 5)
+    )
+    assert first < second
+
 
 def test_sidebar_renders_history_text_as_text_and_clips_long_text_keeping_it_in_a_tooltip(
     lab, page, lab_history, houses

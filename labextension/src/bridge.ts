@@ -4,8 +4,9 @@
  * Every notebook kernel gets a comm target. When the kernel loads llm_cash_magic it opens a
  * comm to it and this side answers "ready"; a page that connects later (a reload) opens the comm
  * itself if the kernel already has one. The kernel then sends
- * {type: "insert-and-run", client, below, code}: insert `code` as a new code cell directly below
- * the cell whose id is `below`, scroll to it and run it; or {type: "copy", client, request, text}:
+ * {type: "insert-and-run", client, below, code}: insert `code` as a new code cell below the cell
+ * whose id is `below`, after the cells inserted for it before (so they stay in run order), scroll
+ * to it and run it; or {type: "copy", client, request, text}:
  * put `text` on the clipboard and answer {type: "copied", request, ok} (browsers may refuse).
  * Only the client that made the request acts on it (the kernel names it), so two open pages never
  * both insert.
@@ -15,6 +16,7 @@ import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/no
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
 export const COMM_TARGET = 'llm_cash_magic';
+const METADATA = 'llm_cash_magic'; // an inserted cell's metadata: {below: the id of its %%cash cell}
 
 type Request =
   | { type: 'insert-and-run'; client: string; below: string; code: string }
@@ -88,8 +90,16 @@ export class CellBridge {
       return;
     }
     const notebook = panel.content;
-    const index = this.indexOf(panel, below) + 1;
-    notebook.model!.sharedModel.insertCell(index, { cell_type: 'code', source: code });
+    const cells = notebook.model!.sharedModel.cells;
+    let index = this.indexOf(panel, below) + 1;
+    while (index < cells.length && insertedFor(cells[index].getMetadata(METADATA)) === below) {
+      index++; // an earlier run's cell: the new one goes after it, so the newest is last
+    }
+    notebook.model!.sharedModel.insertCell(index, {
+      cell_type: 'code',
+      source: code,
+      metadata: { [METADATA]: { below } }
+    });
     notebook.activeCellIndex = index; // as Shift+Enter moves on
     const ran = NotebookActions.runCells(notebook, [notebook.widgets[index]], panel.sessionContext, this.dialogs);
     // After runCells' own scroll ('smart': the cell's bottom edge, measured before its code rendered),
@@ -102,6 +112,12 @@ export class CellBridge {
     const cells = panel.content.model?.sharedModel.cells ?? [];
     return cells.findIndex(cell => cell.getId() === cellId);
   }
+}
+
+/** The id of the %%cash cell a cell was inserted for (its metadata), if it was. */
+function insertedFor(metadata: unknown): string | undefined {
+  const below = (metadata as { below?: unknown } | undefined)?.below;
+  return typeof below === 'string' ? below : undefined;
 }
 
 /** Put `text` on the clipboard; false when the browser has no clipboard API here or refuses. */
