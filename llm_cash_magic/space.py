@@ -32,6 +32,7 @@ class Param:
     choices: tuple = ()
     grid: tuple = ()  # the discrete values offered in prompts, as in the paper
     nullable: bool = False  # None is valid, e.g. "no depth limit"
+    no_limit: Any = None  # the number the library reads as "no limit" (LightGBM's max_depth -1), if any
     tasks: tuple[str, ...] | None = None  # None: every task of the family
     task_defaults: dict = field(default_factory=dict)  # library defaults that differ by task
     help: str = ""
@@ -279,7 +280,7 @@ _register(
             ),
             Param("learning_rate", "float", 0.1, 0.001, 1.0, log=True, grid=(0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
             Param("num_leaves", "int", 31, 2, 1024, log=True, grid=(7, 15, 31, 63, 127, 255)),
-            Param("max_depth", "int", -1, -1, 64, grid=(-1, 3, 4, 6, 8, 12), help="-1 means no limit"),
+            Param("max_depth", "int", -1, -1, 64, grid=(-1, 3, 4, 6, 8, 12), no_limit=-1, help="-1 means no limit"),
             Param("min_child_samples", "int", 20, 1, 1000, log=True, grid=(1, 5, 10, 20, 50, 100, 200)),
             Param(
                 "subsample",
@@ -553,8 +554,8 @@ _register(
                 "n_estimators", "int", 100, 10, 2000, log=True, grid=(50, 100, 200, 500, 1000, 2000), help=_ROUNDS_HELP
             ),
             Param("learning_rate", "float", 0.3, 0.001, 1.0, log=True, grid=(0.01, 0.02, 0.05, 0.1, 0.2, 0.3)),
-            Param("max_depth", "int", 6, 0, 20, grid=(0, 3, 4, 6, 8, 10), help="0 means no limit"),
-            Param("max_leaves", "int", 0, 0, 1024, grid=(0, 15, 31, 63, 255), help="0 means no limit"),
+            Param("max_depth", "int", 6, 0, 20, grid=(0, 3, 4, 6, 8, 10), no_limit=0, help="0 means no limit"),
+            Param("max_leaves", "int", 0, 0, 1024, grid=(0, 15, 31, 63, 255), no_limit=0, help="0 means no limit"),
             Param("grow_policy", "categorical", "depthwise", choices=("depthwise", "lossguide")),
             Param("min_child_weight", "float", 1.0, 0.001, 128.0, log=True, grid=(0.01, 0.1, 1.0, 5.0, 20.0)),
             Param("subsample", "float", 1.0, 0.1, 1.0, grid=(0.5, 0.7, 0.8, 0.9, 1.0)),

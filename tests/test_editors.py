@@ -27,7 +27,7 @@ def test_the_browsers_log_round_trip_does_not_count_as_an_edit():
     editor = ParamEditor(family("hist_gradient_boosting").param("learning_rate"), 0.1)
     editor.input.value = 0.10000000000000002  # what 10 ** log10(0.1) gives in the browser, written back
     assert editor.value == 0.1 and not editor.changed
-    assert editor.flag.value == ""
+    assert "edited" not in editor.flag.value
     assert editor.input.step is None  # no slider stops to snap the recommended value to
 
 
@@ -92,12 +92,31 @@ def test_a_ticked_none_hides_its_own_number_only_among_editors_sharing_one_panel
 
 def test_a_changed_value_is_flagged_in_place_and_reset_restores_the_recommendation():
     editor = ParamEditor(family("lightgbm").param("num_leaves"), 63)
-    assert editor.flag.value == "" and not editor.changed
+    assert "edited" not in editor.flag.value and not editor.changed
+    assert "2 to 1024, log scale" in editor.flag.value  # its range, always in view
     editor.value = 127
     assert editor.changed
     assert "edited (was 63)" in editor.flag.value and "var(--jp-brand-color1" in editor.flag.value
     editor.reset()
-    assert editor.value == 63 and editor.flag.value == "" and not editor.changed
+    assert editor.value == 63 and "edited" not in editor.flag.value and not editor.changed
+
+
+def test_no_limit_is_one_none_box_whatever_number_the_library_writes_for_it():
+    lightgbm = ParamEditor(family("lightgbm").param("max_depth"), -1)
+    forest = ParamEditor(family("random_forest").param("max_depth"), None)
+    for editor, unlimited in ((lightgbm, -1), (forest, None)):
+        assert editor.none_box.value and editor.input.layout.visibility == "hidden"
+        assert editor.value == unlimited and not editor.changed
+        editor.none_box.value = False
+        assert editor.value >= 1 and editor.input.min == 1  # a limit of one's own: 1 at least
+        assert "edited (was none)" in editor.flag.value
+        editor.reset()
+        assert editor.value == unlimited
+    lightgbm.value = 8
+    assert (lightgbm.none_box.value, lightgbm.value) == (False, 8)
+    assert "none (no limit) or 1 to 64" in lightgbm.flag.value
+    xgboost_leaves = ParamEditor(family("xgboost").param("max_leaves"), 0)
+    assert xgboost_leaves.none_box.value and xgboost_leaves.value == 0
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])

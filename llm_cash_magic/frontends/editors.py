@@ -1,8 +1,10 @@
 """Typed hyperparameter editors, generated from the space: one per ``Param``, valid by construction.
 
 Numbers are bounded to the parameter's range (log-scale ones on a log slider), categoricals are
-dropdowns of the allowed choices, booleans checkboxes, and nullable numbers get a "none" box.
-Each editor knows the recommended value, so it can reset to it and flag in place when changed.
+dropdowns of the allowed choices, booleans checkboxes. "No limit" is one convention whatever the
+library writes: a "none" box, for None (scikit-learn) and for the number a library reads as no
+limit alike (LightGBM's max_depth -1, XGBoost's 0). Each editor shows its range beside it (and its
+help in the name's tooltip), knows the recommended value, can reset to it and flags a change.
 Rows wrap and inputs shrink, so a narrow notebook (a split view) hides no control.
 """
 
@@ -22,6 +24,7 @@ from ..space import Param
 # An input's layout: up to 260 px, down to 160 before the row wraps (a flex row wraps before it shrinks)
 INPUT = {"flex": "1 1 160px", "max_width": "260px", "min_width": "8em"}
 SIGNIFICANT = "{:.4g}"  # how floats are shown; the values keep every digit
+MUTED = "color: var(--jp-ui-font-color2, #616161); font-size: var(--jp-ui-font-size0, 11px)"
 
 
 class Looks:
@@ -60,21 +63,24 @@ class ParamEditor:
         self.input = _input_for(param, looks)
         self.none_box = (
             widgets.Checkbox(False, description="none", indent=False, layout=looks.none, style=looks.checkbox)
-            if param.nullable
+            if _has_none(param)
             else None
         )
         self.flag = widgets.HTML(layout=looks.row, style=looks.html)
-        name = widgets.Label(param.name, tooltip=param.help or None, layout=looks.name, style=looks.label)
+        self.range = _range(param)
+        tooltip = "; ".join(t for t in (param.help, self.range) if t) or None
+        name = widgets.Label(param.name, tooltip=tooltip, layout=looks.name, style=looks.label)
         inputs = [self.input] + ([self.none_box] if self.none_box else [])
         self.widget = widgets.HBox([name, *inputs, self.flag], layout=looks.wrap)
         self.value = recommended
         for control in inputs:
             control.observe(self._show_change, "value")
+        self._show_change()
 
     @property
     def value(self) -> Any:
         if self.none_box is not None and self.none_box.value:
-            return None
+            return self.param.no_limit  # None, or the library's own number for "no limit"
         if self.param.type == "categorical":
             return self.param.choices[self.input.index]
         value = self.input.value
@@ -89,9 +95,9 @@ class ParamEditor:
     @value.setter
     def value(self, value: Any) -> None:
         if self.none_box is not None:
-            self.none_box.value = value is None
+            self.none_box.value = value is None or value == self.param.no_limit
             self._show_none()
-            if value is None:
+            if self.none_box.value:
                 return
         if self.param.type == "categorical":
             self.input.index = self.param.choices.index(value)
@@ -107,13 +113,11 @@ class ParamEditor:
 
     def _show_change(self, _change=None) -> None:
         self._show_none()
+        shown = [f'<span style="{MUTED}">{escape(self.range)}</span>'] if self.range else []
         if self.changed:
-            self.flag.value = (
-                f'<span style="color: var(--jp-brand-color1, #1976d2)">edited (was '
-                f"{escape(_label(self.recommended))})</span>"
-            )
-        else:
-            self.flag.value = ""
+            was = "none" if self.recommended == self.param.no_limit else _label(self.recommended)
+            shown.insert(0, f'<span style="color: var(--jp-brand-color1, #1976d2)">edited (was {escape(was)})</span>')
+        self.flag.value = " ".join(shown)
 
     def _show_none(self) -> None:
         """A ticked "none" leaves no number to see: the box is hidden (its place kept)."""
@@ -121,9 +125,26 @@ class ParamEditor:
             self.input.layout.visibility = "hidden" if self.none_box.value else "visible"
 
 
+def _has_none(param: Param) -> bool:
+    return param.nullable or param.no_limit is not None
+
+
+def _lowest(param: Param):
+    """The smallest number the box takes: with a number for "no limit" (the "none" box), a limit of 1."""
+    return param.low if param.no_limit is None else max(param.no_limit, 0) + 1
+
+
+def _range(param: Param) -> str:
+    """What the editor accepts, in a few words: "10 to 2000, log scale", "none (no limit) or 1 to 64"."""
+    if param.type not in ("int", "float"):
+        return ""
+    span = f"{_label(_lowest(param))} to {_label(param.high)}" + (", log scale" if param.log else "")
+    return f"none (no limit) or {span}" if param.no_limit is not None else span
+
+
 def _input_for(param: Param, looks: Looks) -> widgets.Widget:
     """The input widget whose every possible value is valid for ``param``."""
-    layout = widgets.Layout(**INPUT) if param.nullable else looks.input  # its own: hidden while "none" is ticked
+    layout = widgets.Layout(**INPUT) if _has_none(param) else looks.input  # its own: hidden while "none" is ticked
     if param.type == "bool":
         return widgets.Checkbox(False, indent=False, layout=layout, style=looks.checkbox)
     if param.type == "categorical":
@@ -140,8 +161,9 @@ def _input_for(param: Param, looks: Looks) -> widgets.Widget:
             style=looks.slider,
         )
     box = widgets.BoundedIntText if param.type == "int" else widgets.BoundedFloatText
-    start = next((g for g in param.grid if g is not None), param.low)  # the number when "none" is unticked
-    return box(min=param.low, max=param.high, value=start, layout=layout, style=looks.text)
+    low = _lowest(param)
+    start = next((g for g in param.grid if g is not None and g != param.no_limit), low)  # when "none" is unticked
+    return box(min=low, max=param.high, value=start, layout=layout, style=looks.text)
 
 
 def _shown(value: Any) -> Any:
