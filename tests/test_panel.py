@@ -542,6 +542,16 @@ def test_long_rationales_are_clipped_in_the_view_but_kept_whole_in_the_history(m
     assert history.run(panel.run_id)["recommendations"][0]["rationale"] == long
 
 
+def test_a_rationale_leads_with_its_verdict_and_folds_the_per_task_evidence_away(make_panel):
+    why = "beat LightGBM's defaults on 12 of 15 similar tasks — nearest: <cars> at 1,000 rows: 4% less error"
+    panel = make_panel(Scripted([rec("linear", rationale=why)]))
+    panel.stream()
+    [shown] = [w.value for w in all_widgets(panel.cards[0].widget) if isinstance(w, widgets.HTML) and "beat" in w.value]
+    lead, folded = shown.split("<details>")
+    assert "beat LightGBM&#x27;s defaults on 12 of 15 similar tasks" in lead and "nearest" not in lead
+    assert "the nearest tasks</summary>&lt;cars&gt; at 1,000 rows: 4% less error</details>" in folded
+
+
 # ---- where widgets cannot show -----------------------------------------------------------------
 def test_terminal_ipython_gets_rich_tables_and_the_race_winner_trained_as_with_auto(ip, houses, history, capsys):
     assert not has_widget_frontend(ip)

@@ -376,7 +376,11 @@ class Panel:
     def _static_bundle(self) -> dict:
         task = self.plan.profile.task
         cards = [
-            (c.title, terminal.changed_params(c.rec.family, c.rec.params, task) or "library defaults", c.rec.rationale)
+            (
+                c.title,
+                terminal.changed_params(c.rec.family, c.rec.params, task) or "library defaults",
+                c.rec.rationale_parts[0],
+            )
             for c in self.cards
         ]
         run = f"run {self.run_id}" if self.run_id else "not recorded"
@@ -411,7 +415,14 @@ class Card:
             f"<b>#{rank} {escape(fam.label)}</b> · {escape(fam.estimator(task).cls)} · from "
             f"{escape(clip(rec.source, 60))}"
         )
-        texts = [title, _text_html(clip(rec.rationale, MAX_RATIONALE))]
+        lead, evidence = rec.rationale_parts
+        rationale = _text_html(clip(lead, MAX_RATIONALE))
+        if evidence:  # the numbers behind the lead, folded away
+            rationale += (
+                f'<details><summary style="{SMALL}; cursor: pointer">the nearest tasks</summary>'
+                f"{_text_html(clip(evidence, MAX_RATIONALE))}</details>"
+            )
+        texts = [title, rationale]
         if rec.notes:
             notes = _text_html("repaired: " + clip("; ".join(rec.notes), MAX_NOTES))
             texts.append(f'<span style="color: var(--jp-warn-color1, #b26b00)">{notes}</span>')

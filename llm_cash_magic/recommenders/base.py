@@ -23,6 +23,9 @@ def quiet(_line: str) -> None:
     """A ``Notify`` that drops the notes (library use, benchmarks)."""
 
 
+EVIDENCE = " — nearest: "  # where a rationale's lead ends and the per-task evidence begins
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """A validated family + hyperparameters, why it was chosen, and who chose it."""
@@ -37,6 +40,13 @@ class Recommendation:
     @property
     def config(self) -> Config:
         return Config(self.family, self.params, self.notes)
+
+    @property
+    def rationale_parts(self) -> tuple[str, str]:
+        """The rationale's lead (what a data scientist reads at a glance) and the evidence behind it,
+        which an offline rationale gives after ``EVIDENCE``; ("…", "") when there is none."""
+        lead, _, evidence = self.rationale.partition(EVIDENCE)
+        return lead, evidence
 
     def to_dict(self) -> dict:
         return {

@@ -37,7 +37,7 @@ from ...metrics import METRICS
 from ...profiling import TaskProfile
 from ...space import FAMILIES, family, validate
 from ...text import plural
-from ..base import Notify, PastTask, PastTaskSource, Recommendation, quiet
+from ..base import EVIDENCE, Notify, PastTask, PastTaskSource, Recommendation, quiet
 from . import knowledge
 
 # Chosen by leave-one-task-out on the knowledge base (``python -m llm_cash_magic.bench.loo``), never
@@ -309,7 +309,7 @@ def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, firs
     role = "" if first else "; covers where the picks above fall short"
     shown = sorted(tried, key=lambda i: -neighbours[i].weight)[:3]
     details = "; ".join(f"{neighbours[i].label}: {_versus(gains[i], cuts[i])}" for i in shown)
-    return f"{lead}{role} — nearest: {details}"
+    return f"{lead}{role}{EVIDENCE}{details}"
 
 
 def _versus(gain: float, cut: float) -> str:
