@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
+FINAL_FIT = '    print(f"final fit on all {len(X):,} rows…")  # on large data the longest wait: said first'
 PATIENCE = 50  # rounds without improvement on the held-out rows before boosting stops
 HELD_OUT = 0.1  # the share of a fit's rows held out to stop on
 
@@ -172,10 +173,12 @@ def training_lines(training: Training, metric, classification: bool, seed: int, 
     if rounds:
         w(f'    cap, final = model.get_params()["{rounds}"], max(1, round(float(np.mean(kept))))')
         w(f"    model.set_params({rounds}=final)  # the rounds the folds kept, on average")
+        w(FINAL_FIT)
         w("    model.fit(X, y)")
         w('    print(f"rounds kept by the folds: {kept}; the final fit trains {final} (at most {cap})")')
         w('    return np.array(scores), time.perf_counter() - started, {"cap": cap, "kept": kept, "final": final}')
     else:
+        w(FINAL_FIT)
         w("    model.fit(X, y)")
         w("    return np.array(scores), time.perf_counter() - started")
     return out + result_lines(training, metric, rounds=bool(rounds))
