@@ -236,7 +236,7 @@ class CashMagics(Magics):
         are measured first (once per dataset), so that the cell's own output names them, and so
         that a long training can be announced from LightGBM's time on the same folds."""
         refs = pipeline.references(history, plan, df, run_id)
-        expected = terminal.expected_line(rec, refs) if rec else None
+        expected = terminal.expected_line(rec, refs, plan.profile, plan.options.data) if rec else None
         if expected:
             say(expected)
         if bridge.run_in_frontend(self.shell, code, below=bridge.cell_id(self.shell)):

@@ -339,7 +339,8 @@ class Panel:
                 self._show_results()
             then()
 
-        view.started(self.plan.cv, terminal.expected_line(rec, refs) if rec else None)
+        expected = terminal.expected_line(rec, refs, self.plan.profile, self.plan.options.data) if rec else None
+        view.started(self.plan.cv, expected)
         if pipeline.deliver(
             code, trial_id, self.history, self.namespace, below=self.cell, on_fold=view.fold, on_done=done
         ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import shlex
 import time
 
 from rich.console import Console, Group
@@ -32,6 +33,8 @@ from ..text import clip, plural, terminal_width
 MAX_CELL = 120  # characters of untrusted text shown in a table cell
 MAX_NAME = 60  # characters of a column name in the profile summary
 SAY_EXPECTED_FROM = 10.0  # seconds of training from which the magic says how long to expect
+OFFER_SAMPLE_FROM = 300.0  # seconds of expected training from which a sample is offered first
+SAMPLE_ROWS = 50_000  # the sample offered: the largest size the knowledge base measured
 PRE_STYLE = "white-space: pre-wrap; word-break: normal; overflow-wrap: anywhere; margin: 0"
 
 
@@ -163,9 +166,12 @@ def race_outcome(chosen: Recommendation, recs: list[Recommendation], laps: list)
     return f"#{rank} {family(chosen.family).label} won the race"
 
 
-def expected_line(rec: Recommendation, refs: dict) -> str | None:
+def expected_line(
+    rec: Recommendation, refs: dict, profile: TaskProfile | None = None, data_name: str = ""
+) -> str | None:
     """How long training ``rec`` should take: what LightGBM's defaults took on these folds (a
-    reference, measured first) times the recommendation's time factor; None when unknown or short."""
+    reference, measured first) times the recommendation's time factor; None when unknown or short.
+    A long wait on many rows (of ``profile``, the frame named ``data_name``) offers a sample first."""
     lightgbm = refs.get("lightgbm") or {}
     if rec.time_factor is None or not lightgbm.get("fit_seconds"):
         return None
@@ -173,10 +179,16 @@ def expected_line(rec: Recommendation, refs: dict) -> str | None:
     if seconds < SAY_EXPECTED_FROM:
         return None
     times = f"{rec.time_factor:.0f}" if rec.time_factor >= 10 else f"{rec.time_factor:.1f}"
-    return (
+    line = (
         f"expected to take about {duration(seconds)}: {times}× what LightGBM's defaults took "
         f"on these folds ({duration(lightgbm['fit_seconds'])}), as on similar tasks"
     )
+    if profile is not None and data_name and seconds >= OFFER_SAMPLE_FROM and profile.n_rows > SAMPLE_ROWS:
+        line += (
+            f"; to try {SAMPLE_ROWS:,} rows first, interrupt and run `cash_sample = {data_name}.sample"
+            f"({SAMPLE_ROWS}, random_state=0)`, then `%%cash cash_sample target={shlex.quote(profile.target)}`"
+        )
+    return line
 
 
 def duration(seconds: float) -> str:
