@@ -491,6 +491,29 @@ def test_forget_asks_first_and_says_so_when_it_fails(lab, page, lab_history, hou
     assert lab_history.run(run_id) is None
 
 
+def test_refine_in_the_panel_shows_its_trials_and_curve_then_the_best_lands_below_in_run_order(lab, page):
+    nb = Notebook(page, lab.notebook("refine.ipynb", [SETUP, "%%cash df target=price strategy=defaults n=3"]))
+    nb.run(0)
+    nb.run(1)
+    panel = nb.cells.nth(1)
+    panel.locator(".widget-vbox:has(> .widget-html:has-text('#1 Linear · ')) button:has-text('Run')").click()
+    nb.cells.nth(2).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
+    count = panel.locator(".widget-inline-hbox:has(> .widget-label:text-is('N')) input")
+    count.fill("4")
+    count.press("Tab")
+    panel.locator("button:has-text('Refine (N)')").click()
+    panel.get_by_text(re.compile(r"4 trials in the study")).wait_for(timeout=TIMEOUT * 3)
+    curve = panel.locator("svg[aria-label='best score so far']")
+    expect(curve).to_be_visible()
+    expect(panel.get_by_text(re.compile(r"after trial 1, [\d.]+ after trial \d"))).to_be_visible()
+    nb.wait_executed(3)  # refinement's best, below the first Run's cell
+    assert nb.source(2).startswith("# %%cash · Linear") and nb.source(3).startswith("# %%cash")
+    expect(panel.locator(".widget-html table")).to_contain_text("refined ")
+    ARTIFACTS.mkdir(exist_ok=True)
+    curve.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "panel-refine.png"))
+
+
 @pytest.fixture(scope="module")
 def notebook7(tmp_path_factory):
     _require_chromium()

@@ -592,6 +592,8 @@ def test_refine_starts_from_the_cards_as_edited_and_trains_the_best(make_panel, 
     assert "training the best one" not in panel.refine_view.status.value  # it was trained: its score is below
     assert panel.refine_view.curve.value.startswith("<svg")
     assert "best rmse so far, trial by trial (lower is better)" in panel.refine_view.curve.value
+    assert re.search(r"[\d.]+ after trial 1, [\d.]+ after trial [23]</div>", panel.refine_view.curve.value)
+    assert panel.refine_view.curve.value.count("<text ") == 4  # the first and best scores, the trial numbers
     best = [t for t in history.run(panel.run_id)["trials"] if t["source"] == "refine"][-1]
     assert best["status"] == "done" and "cash_model" in namespace
     done = [t for t in searched if t["status"] == "done"]

@@ -515,20 +515,36 @@ class RefineView:
         self.status.value = _prose(_text_html(f"{self.summary}; the best one, trained as code: see below"))
 
 
-def _sparkline(values: list[float], metric: Metric, width: int = 240, height: int = 48) -> str:
-    """An inline SVG of best-so-far scores, captioned (numbers and metric names only: nothing to escape)."""
+def _sparkline(values: list[float], metric: Metric, width: int = 320, height: int = 84) -> str:
+    """An inline SVG of best-so-far scores with its axes: the first and the best score on the left,
+    the trial numbers below; captioned (numbers and metric names only: nothing to escape)."""
+    left, bottom, top = 64, 16, 6
     low, high = min(values), max(values)
     span = (high - low) or 1.0
-    step = width / max(len(values) - 1, 1)
-    points = " ".join(
-        f"{i * step:.1f},{height - 4 - (v - low) / span * (height - 8):.1f}" for i, v in enumerate(values)
-    )
+    step = (width - left - 8) / max(len(values) - 1, 1)
+
+    def y(v: float) -> float:  # higher is better: up; lower is better: the best is still up
+        share = (v - low) / span if metric.greater_is_better else (high - v) / span
+        return height - bottom - share * (height - bottom - top)
+
+    points = " ".join(f"{left + i * step:.1f},{y(v):.1f}" for i, v in enumerate(values))
+    axis = "var(--jp-border-color1, #bdbdbd)"
+    ink = "var(--jp-ui-font-color2, #616161)"
+    text = f'font-size="10" fill="{ink}"'
+    last_x = left + (len(values) - 1) * step
     direction = "higher" if metric.greater_is_better else "lower"
     return (
         f'<svg width="{width}" height="{height}" role="img" aria-label="best score so far">'
-        f'<polyline points="{points}" fill="none" stroke="var(--jp-brand-color1, #1976d2)" '
-        f'stroke-width="2"/></svg><div style="{SMALL}">best {metric.name} so far, trial by trial '
-        f"({direction} is better)</div>"
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="{axis}"/>'
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - 4}" y2="{height - bottom}" stroke="{axis}"/>'
+        f'<text x="{left - 4}" y="{y(values[0]) + 3:.1f}" text-anchor="end" {text}>{values[0]:.4g}</text>'
+        f'<text x="{left - 4}" y="{y(values[-1]) + 3:.1f}" text-anchor="end" {text}>{values[-1]:.4g}</text>'
+        f'<text x="{left}" y="{height - 3}" text-anchor="middle" {text}>1</text>'
+        f'<text x="{last_x:.1f}" y="{height - 3}" text-anchor="middle" {text}>{len(values)}</text>'
+        f'<polyline points="{points}" fill="none" stroke="var(--jp-brand-color1, #1976d2)" stroke-width="2"/>'
+        f'<circle cx="{last_x:.1f}" cy="{y(values[-1]):.1f}" r="3" fill="var(--jp-brand-color1, #1976d2)"/>'
+        f'</svg><div style="{SMALL}">best {metric.name} so far, trial by trial ({direction} is better): '
+        f"{values[0]:.4f} after trial 1, {values[-1]:.4f} after trial {len(values)}</div>"
     )
 
 
