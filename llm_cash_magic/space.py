@@ -775,6 +775,15 @@ def estimator_kwargs(config: Config) -> dict:
     return kwargs
 
 
+def changed_params(family_name: str, params: dict, task: str) -> str:
+    """The values that differ from the library's defaults, as Python, floats to 4 significant
+    digits (the code keeps every digit); "" when none differ."""
+    defaults = family(family_name).defaults(task)
+    return ", ".join(
+        f"{k}={f'{v:.4g}' if isinstance(v, float) else repr(v)}" for k, v in params.items() if defaults.get(k) != v
+    )
+
+
 def family_of(estimator) -> str | None:
     """The family whose classifier or regressor class ``estimator`` is, if any."""
     cls = type(estimator).__name__

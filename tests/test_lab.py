@@ -321,6 +321,14 @@ def test_the_panels_run_inserts_the_edited_code_below_and_the_card_and_sidebar_s
     assert [t["status"] for t in trials] == ["done"]  # the copy recorded nothing
     sidebar.locator(".jp-LlmCash-run").first.click()
     assert "max_depth None → 7" in sidebar.locator(".jp-LlmCash-overrides").inner_text()
+    # a configuration is labelled by what sets it apart; its code is folded away until asked for
+    details = sidebar.locator(".jp-LlmCash-details")
+    expect(details.locator(".jp-LlmCash-trialDetails .jp-LlmCash-differs").first).to_contain_text("max_depth=7")
+    expect(sidebar.locator(".jp-LlmCash-leaderboard")).to_contain_text("LightGBM (library defaults)")
+    code = details.locator(".jp-LlmCash-codeFold pre").first
+    expect(code).to_be_hidden()
+    details.locator(".jp-LlmCash-codeFold summary").first.click()
+    expect(code).to_be_visible()
     forest = sidebar.locator(".jp-LlmCash-params", has_text="max_depth=7,")
     assert "max_features=1.0," in forest.inner_text()  # not 1: one feature
     n_cells = nb.cells.count()
@@ -359,6 +367,11 @@ def test_cash_auto_runs_its_code_in_a_new_cell_below_and_the_sidebar_lists_the_s
     score = sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=f"{mean} ± {std}")
     score.wait_for()  # no manual refresh: the sidebar refreshes when the kernel goes idle
     assert sidebar.locator(".jp-LlmCash-dataset h3").first.inner_text().startswith("df")
+    # the first test's run on the same frame is there too: a chart of the best score by run
+    chart = sidebar.locator(".jp-LlmCash-dataset").first.locator("svg[aria-label='best score by run']")
+    expect(chart).to_be_visible()
+    assert chart.locator("circle").count() == 2
+    expect(sidebar.locator(".jp-LlmCash-dataset").first.locator("figcaption")).to_contain_text(mean)
 
     n_cells = nb.cells.count()
     nb.select(0)

@@ -218,6 +218,10 @@ def test_the_leaderboard_lists_each_configuration_once_by_label_and_source(histo
         ("trivial predictor", 30.0, "reference"),
     ]
     assert group["runs"][0]["trials"][0]["label"] == "HistGradientBoosting"
+    # two rows of one family say what sets each apart: the values that differ from library defaults
+    hgb = [e["differs"] for e in group["leaderboard"] if e["label"] == "HistGradientBoosting"]
+    assert hgb[0].startswith("learning_rate=0.05") and "learning_rate" not in hgb[1] and hgb[0] != hgb[1]
+    assert [e["differs"] for e in group["leaderboard"]][-1] == ""  # the trivial predictor has no hyperparameters
 
 
 def test_unfinished_and_failed_trials_are_listed_but_not_ranked(history, houses):

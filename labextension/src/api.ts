@@ -9,6 +9,7 @@ export interface ITrialSummary {
   id: string;
   family: string;
   label: string; // the family as the panel names it
+  differs: string; // what sets it apart from the family's library defaults ("alpha=3", "library defaults")
   source: string;
   status: 'pending' | 'done' | 'failed';
   cv_mean: number | null;
@@ -59,6 +60,7 @@ export interface IColumn {
 export interface IRecommendation {
   family: string;
   label: string;
+  differs: string;
   params: Record<string, unknown>;
   rationale: string;
   source: string;
@@ -88,6 +90,7 @@ export interface ILeaderboardEntry {
   trial_id: string;
   family: string;
   label: string;
+  differs: string;
   source: string; // who chose it: "offline", "llm:<model>", "refine", …
   cv_mean: number;
   cv_std: number | null;

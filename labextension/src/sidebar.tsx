@@ -103,13 +103,14 @@ export class CashSidebar extends ReactWidget {
         <div className="jp-LlmCash-meta">
           {dataset.task} · {dataset.metric} ({direction}) · {dataset.fingerprint}
         </div>
+        <ScoreByRun dataset={dataset} />
         {dataset.leaderboard.length > 0 && (
           <>
             <h4>Leaderboard</h4>
             <ol className="jp-LlmCash-leaderboard">
               {dataset.leaderboard.map(entry => (
                 <li key={entry.trial_id} onClick={() => void this.select(entry.run_id)}>
-                  <span className="jp-LlmCash-family">{entry.label}</span>{' '}
+                  <Label label={entry.label} differs={entry.differs} />{' '}
                   <span className="jp-LlmCash-score">{score(entry.cv_mean, entry.cv_std)}</span>{' '}
                   <span className="jp-LlmCash-dim">{entry.source}</span>
                 </li>
@@ -140,7 +141,7 @@ export class CashSidebar extends ReactWidget {
         <span className="jp-LlmCash-strategy">{run.strategy}</span>
         {run.trials.slice(0, TRIALS_PER_RUN).map(trial => (
           <div key={trial.id} className="jp-LlmCash-trial">
-            <span className="jp-LlmCash-family">{trial.label}</span>{' '}
+            <Label label={trial.label} differs={trial.differs} />{' '}
             <span className="jp-LlmCash-score">{outcome(trial)}</span>
           </div>
         ))}
@@ -189,7 +190,7 @@ export class CashSidebar extends ReactWidget {
         <ol className="jp-LlmCash-recommendations">
           {run.recommendations.map((rec, i) => (
             <li key={i}>
-              <span className="jp-LlmCash-family">{rec.label}</span>{' '}
+              <Label label={rec.label} differs={rec.differs} />{' '}
               <span className="jp-LlmCash-rationale">
                 <Clipped text={rec.rationale} limit={MAX_TEXT} />
               </span>
@@ -219,7 +220,7 @@ export class CashSidebar extends ReactWidget {
         {run.trials.map(trial => (
           <div key={trial.id} className="jp-LlmCash-trialDetails" data-trial-id={trial.id}>
             <div>
-              <span className="jp-LlmCash-family">{trial.label}</span>{' '}
+              <Label label={trial.label} differs={trial.differs} />{' '}
               <span className="jp-LlmCash-score">{outcome(trial)}</span>
               {trial.cv_scores && (
                 <span className="jp-LlmCash-dim"> folds: {trial.cv_scores.map(s => s.toFixed(4)).join(', ')}</span>
@@ -252,7 +253,12 @@ export class CashSidebar extends ReactWidget {
                 Insert code
               </button>
             </div>
-            {trial.code && <pre className="jp-LlmCash-code">{trial.code}</pre>}
+            {trial.code && (
+              <details className="jp-LlmCash-codeFold">
+                <summary>code ({trial.code.split('\n').length} lines)</summary>
+                <pre className="jp-LlmCash-code">{trial.code}</pre>
+              </details>
+            )}
           </div>
         ))}
         <div className="jp-LlmCash-actions">
@@ -352,6 +358,59 @@ function shape(dataset: IDataset): string {
 function clip(text: string, limit: number): string {
   const flat = text.split(/\s+/).join(' ').trim();
   return flat.length <= limit ? flat : `${flat.slice(0, limit - 1)}…`;
+}
+
+/** A configuration: its family, then (dimmed) what sets it apart from the library's defaults. */
+function Label({ label, differs }: { label: string; differs: string }): React.ReactElement {
+  return (
+    <>
+      <span className="jp-LlmCash-family">{label}</span>
+      {differs && <span className="jp-LlmCash-dim jp-LlmCash-differs"> ({differs})</span>}
+    </>
+  );
+}
+
+const CHART = { width: 220, height: 56, left: 4, right: 4, top: 6, bottom: 6 };
+
+/**
+ * The best score of each listed run, oldest to newest, as a line with a dot per run, the best
+ * run's dot larger; the scores at the ends in the caption. References are not runs' results and
+ * are left out. Nothing when fewer than two runs have a score.
+ */
+function ScoreByRun({ dataset }: { dataset: IDataset }): React.ReactElement | null {
+  const best = (trials: ITrialSummary[]) =>
+    trials.find(t => t.status === 'done' && t.cv_mean !== null && t.source !== 'reference')?.cv_mean ?? null;
+  const points = dataset.runs
+    .filter(run => run.metric === dataset.metric)
+    .map(run => best(run.trials))
+    .filter((v): v is number => v !== null)
+    .reverse();
+  if (points.length < 2) {
+    return null;
+  }
+  const low = Math.min(...points);
+  const high = Math.max(...points);
+  const span = high - low || 1;
+  const x = (i: number) => CHART.left + (i * (CHART.width - CHART.left - CHART.right)) / (points.length - 1);
+  const up = (v: number) => (dataset.greater_is_better ? (v - low) / span : (high - v) / span); // better: higher
+  const y = (v: number) => CHART.height - CHART.bottom - up(v) * (CHART.height - CHART.top - CHART.bottom);
+  const winner = dataset.greater_is_better ? high : low;
+  return (
+    <figure className="jp-LlmCash-chart">
+      <svg width={CHART.width} height={CHART.height} role="img" aria-label="best score by run">
+        <polyline points={points.map((v, i) => `${x(i)},${y(v)}`).join(' ')} />
+        {points.map((v, i) => (
+          <circle key={i} cx={x(i)} cy={y(v)} r={v === winner ? 4 : 2.5}>
+            <title>{v.toFixed(4)}</title>
+          </circle>
+        ))}
+      </svg>
+      <figcaption className="jp-LlmCash-dim">
+        best {dataset.metric} by run, oldest to newest: {points[0].toFixed(4)} → {points[points.length - 1].toFixed(4)}{' '}
+        (best {winner.toFixed(4)})
+      </figcaption>
+    </figure>
+  );
 }
 
 /** A clipped text whose tooltip holds it whole. */

@@ -31,7 +31,7 @@ from ..record import History
 from ..record.result import comparison
 from ..run import delivery
 from ..run.delivery import Delivery
-from ..space import family
+from ..space import changed_params, family
 from ..text import clip
 from . import terminal
 from .editors import Looks, ParamEditor
@@ -379,7 +379,7 @@ class Panel:
         cards = [
             (
                 c.title,
-                terminal.changed_params(c.rec.family, c.rec.params, task) or "library defaults",
+                changed_params(c.rec.family, c.rec.params, task) or "library defaults",
                 c.rec.rationale_parts[0],
             )
             for c in self.cards

@@ -26,10 +26,12 @@ from ..metrics import METRICS, TRIVIAL, Metric
 from ..profiling.task_profile import FEATURE_KINDS
 from ..recommenders.llm.settings import LLMSettings
 from ..record import History
-from ..space import FAMILIES
+from ..space import FAMILIES, changed_params
+from ..text import clip
 
 RUNS_PER_DATASET = 20  # the newest runs of each dataset that /datasets lists
 LEADERBOARD_SIZE = 10
+MAX_DIFFERS = 60  # characters of what sets a configuration apart (the details list every value)
 _DETAILS = ("params", "overrides")  # of trials: in a run's details, not in the /datasets overview
 
 
@@ -56,7 +58,7 @@ def datasets(runs: list[dict]) -> list[dict]:
         )
         group["n_runs"] += 1
         trials = METRICS[run["metric"]].ranked(
-            [{k: v for k, v in labelled(t).items() if k not in _DETAILS} for t in run["trials"]],
+            [{k: v for k, v in labelled(t, run["task"]).items() if k not in _DETAILS} for t in run["trials"]],
             score=lambda t: t["cv_mean"],
         )
         if len(group["runs"]) < RUNS_PER_DATASET:
@@ -64,11 +66,11 @@ def datasets(runs: list[dict]) -> list[dict]:
         if run["metric"] == group["metric"]:
             group["leaderboard"] += [t for t in run["trials"] if t["status"] == "done" and t["cv_mean"] is not None]
     for group in groups.values():
-        group["leaderboard"] = _leaderboard(group["leaderboard"], METRICS[group["metric"]])
+        group["leaderboard"] = _leaderboard(group["leaderboard"], METRICS[group["metric"]], group["task"])
     return list(groups.values())
 
 
-def _leaderboard(trials: list[dict], metric: Metric) -> list[dict]:
+def _leaderboard(trials: list[dict], metric: Metric, task: str) -> list[dict]:
     """The best ``LEADERBOARD_SIZE`` configurations (family and hyperparameters), each with its best
     trial: runs that train the same configuration again would otherwise fill every place."""
     entries, seen = [], set()
@@ -82,6 +84,7 @@ def _leaderboard(trials: list[dict], metric: Metric) -> list[dict]:
                     "trial_id": t["id"],
                     "family": t["family"],
                     "label": label(t),
+                    "differs": differs(t, task),
                     "source": t["source"],
                     "cv_mean": t["cv_mean"],
                     "cv_std": t["cv_std"],
@@ -99,8 +102,17 @@ def label(trial: dict) -> str:
     return FAMILIES[trial["family"]].label if trial["family"] in FAMILIES else trial["family"]
 
 
-def labelled(trial: dict) -> dict:
-    return trial | {"label": label(trial)}
+def differs(trial: dict, task: str) -> str:
+    """What sets a configuration apart from its family's library defaults, in short: "alpha=3,
+    max_iter=500", "library defaults"; "" for a blend or a reference without hyperparameters."""
+    if trial["family"] not in FAMILIES:
+        return ""
+    changed = changed_params(trial["family"], trial["params"], task)
+    return clip(changed, MAX_DIFFERS) if changed else "library defaults"
+
+
+def labelled(trial: dict, task: str) -> dict:
+    return trial | {"label": label(trial), "differs": differs(trial, task)}
 
 
 def run_details(run: dict) -> dict:
@@ -114,8 +126,8 @@ def run_details(run: dict) -> dict:
         }
 
     return run | {
-        "trials": [labelled(t) | {"python": python(t)} for t in run["trials"]],
-        "recommendations": [labelled(r) for r in run["recommendations"]],
+        "trials": [labelled(t, run["task"]) | {"python": python(t)} for t in run["trials"]],
+        "recommendations": [labelled(r, run["task"]) for r in run["recommendations"]],
     }
 
 

@@ -27,7 +27,7 @@ from ..codegen import BLEND
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
-from ..space import family
+from ..space import changed_params, family
 from ..text import clip, plural, terminal_width
 
 MAX_CELL = 120  # characters of untrusted text shown in a table cell
@@ -118,20 +118,9 @@ def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ())
     return Group(*lines)
 
 
-def changed_params(family_name: str, params: dict, task: str) -> str:
-    """The values that differ from the library's defaults, as Python; "" when none differ."""
-    defaults = family(family_name).defaults(task)
-    return ", ".join(f"{k}={_short(v)}" for k, v in params.items() if defaults.get(k) != v)
-
-
 def _params_text(rec: Recommendation, task: str) -> Text:
     changed = changed_params(rec.family, rec.params, task)
     return _clip(changed, 300) if changed else Text("library defaults", style="dim")
-
-
-def _short(value) -> str:
-    """A value as Python, floats to 4 significant digits (the code keeps every digit)."""
-    return f"{value:.4g}" if isinstance(value, float) else repr(value)
 
 
 def recommendations_table(recs: list[Recommendation], task: str) -> Table:
