@@ -554,13 +554,24 @@ def test_in_notebook_7_the_panel_trains_and_the_sidebar_in_the_left_area_lists_t
     nb.wait_executed(2)
     nb.cells.nth(2).locator(".jp-OutputArea", has_text="over 5 folds").wait_for(timeout=TIMEOUT * 3)
     mean = re.search(r"rmse: ([\d.]+) ± [\d.]+ over 5 folds", nb.output(2)).group(1)
-    expect(nb.cells.nth(1).locator(".widget-html table", has_text="#1 Linear")).to_contain_text(mean)
+    board = nb.cells.nth(1).locator(".widget-html table", has_text="#1 Linear")
+    expect(board).to_contain_text(mean)
+    expect(board.locator("svg")).to_have_count(3)  # the chart: a whisker per row, references included
+
+    count = nb.cells.nth(1).locator(".widget-inline-hbox:has(> .widget-label:text-is('N')) input")
+    count.fill("3")
+    count.press("Tab")
+    nb.cells.nth(1).locator("button:has-text('Refine (N)')").click()
+    nb.cells.nth(1).get_by_text(re.compile(r"3 trials in the study")).wait_for(timeout=TIMEOUT * 3)
+    expect(nb.cells.nth(1).locator("svg[aria-label='best score so far']")).to_be_visible()
+    nb.wait_executed(3)  # refinement's best, in run order below the first Run's cell
+    expect(board).to_contain_text("refined ")
 
     # Notebook 7 has no ILabShell: the sidebar lives in its left area (View > Left Sidebar)
     page.evaluate("() => window.jupyterapp.shell.expandLeft()")
     page.evaluate("() => window.jupyterapp.shell.activateById('llm-cash-magic-sidebar')")
     sidebar = page.locator("#llm-cash-magic-sidebar")
     expect(sidebar).to_be_visible()
-    sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=mean).wait_for()
+    sidebar.locator(".jp-LlmCash-run .jp-LlmCash-score", has_text=mean).first.wait_for()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "notebook7-panel-and-sidebar.png"))
