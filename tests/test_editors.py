@@ -117,6 +117,8 @@ def test_no_limit_is_one_none_box_whatever_number_the_library_writes_for_it():
     assert "none (no limit) or 1 to 64" in lightgbm.flag.value
     xgboost_leaves = ParamEditor(family("xgboost").param("max_leaves"), 0)
     assert xgboost_leaves.none_box.value and xgboost_leaves.value == 0
+    zero = ParamEditor(family("lightgbm").param("max_depth"), 0)  # valid, and no limit to LightGBM too
+    assert zero.none_box.value and zero.value == 0 and not zero.changed  # not a depth of 1
 
 
 @pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])

@@ -343,11 +343,11 @@ def test_a_long_training_is_announced_from_lightgbm_defaults_time_on_the_same_fo
     assert expected_line(slow, {}) is None  # no reference measured
     assert [duration(s) for s in (8.46, 45.2, 720, 5400)] == ["8.5 s", "45 s", "12 min", "1.5 h"]
 
-    big = dataclasses.replace(cash.profile(houses, "price"), n_rows=2_000_000, target="sale price")
+    big = dataclasses.replace(cash.profile(houses, "price"), n_rows=2_000_000)
     long = dataclasses.replace(slow, time_factor=100.0)  # 400 s on 2,000,000 rows: a sample is offered
     assert expected_line(long, refs, big, "trips").endswith(
         "; to try 50,000 rows first, interrupt and run `cash_sample = trips.sample(50000, random_state=0)`, "
-        "then `%%cash cash_sample target='sale price'`"
+        "then this %%cash line with cash_sample for trips"
     )
     assert "sample" not in expected_line(slow, refs, big, "trips")  # 48 s: worth the wait
     assert "sample" not in expected_line(long, refs, cash.profile(houses, "price"), "trips")  # 300 rows

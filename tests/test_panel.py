@@ -490,7 +490,7 @@ def test_the_static_copy_shows_the_cards_and_scores_and_the_live_panel_hides_it(
     assert "<img" not in first and "&lt;img src=x onerror=alert(1)&gt; wins" in first
     assert f"run {panel.run_id}" in first and "houses" in first
     panel.cards[0].run_button.click()
-    assert len(shown) == 2 and "nothing trained yet" not in shown[-1] and "#1 Linear" in shown[-1]
+    assert len(shown) == 3 and "nothing trained yet" not in shown[-1] and "#1 Linear" in shown[-1]  # and again after
     assert "LightGBM defaults (reference)" in shown[-1]
     hiding = [w.value for w in all_widgets(panel.widget) if isinstance(w, widgets.HTML) and "<style>" in w.value]
     assert hiding == [f"<style>.{panel.static_class} {{ display: none !important; }}</style>"]

@@ -92,11 +92,19 @@ def test_clicking_run_in_a_kernel_streams_fold_lines_into_the_card_and_records_t
             in final[0]
             and "trivial predictor (the mean)" in final[0]
         )
-        [static] = [m["content"]["data"]["text/html"] for m in during if m["msg_type"] == "update_display_data"]
+        # the static copy, updated once the card's Output widget stopped capturing (it would take the update)
+        updates = [i for i, m in enumerate(during) if m["msg_type"] == "update_display_data"]
+        released = [i for i, m in enumerate(during) if m["msg_type"] == "comm_msg" and states_of(m) == {"msg_id": ""}]
+        assert updates and released and updates[-1] > released[-1]
+        static = during[updates[-1]]["content"]["data"]["text/html"]
         assert f"{trial['cv_mean']:.4f}" in static and "LightGBM defaults (reference)" in static
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def states_of(message: dict) -> dict:
+    return message["content"]["data"].get("state", {})
 
 
 def _iopub_until_idle(kc, parent_id: str) -> list[dict]:

@@ -310,22 +310,23 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
 
 def _run_race(recs, cache: _Cache, race_job, settings: Settings, bar, progress) -> list[Lap]:
     """The race as ``run.race`` runs it: the first pick's lap, then each challenger its budget admits,
-    stopped (here: its worker killed) at what the budget has left."""
+    stopped at what the budget has left. A lap runs to the benchmark's own limit and is cached so,
+    whatever the budget it met: the deadline is applied to the cached lap, so that the laps of one
+    configuration agree across strategies and resumed runs."""
 
     def run_lap(rec, left: float | None) -> Lap:
         key = f"{RACE} {config_key(rec.config)}"
-        limit = settings.seconds if left is None else min(settings.seconds, left)
-        cache.run({key: race_job(rec.config)}, settings, limit, bar, progress)
+        cache.run({key: race_job(rec.config)}, settings, settings.seconds, bar, progress)
         outcome = cache.done[key]
-        if left is not None and outcome.value is None and outcome.seconds >= left:
-            return stopped(rec, min(outcome.seconds, left))
+        if left is not None and outcome.seconds > left:  # --auto's deadline would have stopped it there
+            return stopped(rec, left)
         return Lap(rec, outcome.value, outcome.seconds, outcome.error)
 
-    def skipped(lap: Lap) -> None:
-        if lap.skipped:
+    def not_run(lap: Lap) -> None:
+        if lap.skipped and not lap.seconds:  # a lap that ran (and was stopped) advanced the bar already
             bar.advance(progress)
 
-    return within_budget(list(recs), run_lap, on_lap=skipped)
+    return within_budget(list(recs), run_lap, on_lap=not_run)
 
 
 def _best(prof: TaskProfile, candidates: list[Config], cache: _Cache) -> Config | None:

@@ -80,6 +80,8 @@ class ParamEditor:
     @property
     def value(self) -> Any:
         if self.none_box is not None and self.none_box.value:
+            if _unlimited(self.param, self.recommended):
+                return self.recommended  # as recommended (LightGBM reads 0 as no limit too)
             return self.param.no_limit  # None, or the library's own number for "no limit"
         if self.param.type == "categorical":
             return self.param.choices[self.input.index]
@@ -95,7 +97,7 @@ class ParamEditor:
     @value.setter
     def value(self, value: Any) -> None:
         if self.none_box is not None:
-            self.none_box.value = value is None or value == self.param.no_limit
+            self.none_box.value = _unlimited(self.param, value)
             self._show_none()
             if self.none_box.value:
                 return
@@ -115,7 +117,7 @@ class ParamEditor:
         self._show_none()
         shown = [f'<span style="{MUTED}">{escape(self.range)}</span>'] if self.range else []
         if self.changed:
-            was = "none" if self.recommended == self.param.no_limit else _label(self.recommended)
+            was = "none" if _unlimited(self.param, self.recommended) else _label(self.recommended)
             shown.insert(0, f'<span style="color: var(--jp-brand-color1, #1976d2)">edited (was {escape(was)})</span>')
         self.flag.value = " ".join(shown)
 
@@ -127,6 +129,12 @@ class ParamEditor:
 
 def _has_none(param: Param) -> bool:
     return param.nullable or param.no_limit is not None
+
+
+def _unlimited(param: Param, value: Any) -> bool:
+    """Whether ``value`` means "no limit": None, or for a library's own number for it, any number
+    below the smallest limit (LightGBM reads every depth below 1 so)."""
+    return value is None or (param.no_limit is not None and value < _lowest(param))
 
 
 def _lowest(param: Param):

@@ -47,6 +47,9 @@ def table_html(results: list[Result], metric: Metric) -> str:
     scaling = [r for r in rows if r.scales] or rows
     low = min(r.mean - r.std for r in scaling)
     high = max(r.mean + r.std for r in scaling)
+    if high <= low:  # one point: in the middle of the chart
+        pad = abs(low) * 0.05 or 1.0
+        low, high = low - pad, high + pad
     best = next((r for r in rows if not r.reference), None)
     head = "".join(f'<th style="{CELL}">{h}</th>' for h in ("", "", escape(metric.name), "± std", "", "fit"))
     body = []

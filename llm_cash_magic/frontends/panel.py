@@ -249,6 +249,7 @@ class Panel:
                 self._deliver(card.view, trial_id, code, f"{card.title}{edited}", rec=card.rec)
         finally:
             card.run_button.disabled = False
+            self._update_static()
 
     def _copy(self, card: Card) -> None:
         """The card's code, to the clipboard when the page can take it, else into a box to copy from.
@@ -281,6 +282,7 @@ class Panel:
                 self._deliver(self.blend_view, trial_id, code, f"blend of the top {len(cards)}")
         finally:
             self.blend_button.disabled = False
+            self._update_static()
 
     def _refine(self, _button) -> None:
         recs = [replace(card.rec, params=card.params()) for card in self.cards]
@@ -312,6 +314,7 @@ class Panel:
                 self._deliver(view.run, trial_id, code, label, then=view.trained)
         finally:
             self.refine_button.disabled = False
+            self._update_static()
 
     def _deliver(
         self,
@@ -334,7 +337,7 @@ class Panel:
         def done(outcome: Delivery) -> None:
             trial = self.history.trial(trial_id)
             view.finished(trial, outcome, code, self.plan.profile, refs)
-            if trial and trial["status"] == "done" and not outcome.error:
+            if trial and trial["status"] == "done" and trial["cv_mean"] is not None and not outcome.error:
                 self.results.append(Result(label, trial["cv_mean"], trial["cv_std"], trial["fit_seconds"]))
                 self._show_results()
             then()
@@ -364,6 +367,12 @@ class Panel:
     def _show_results(self) -> None:
         self.leaderboard.value = _prose(table_html(self.leaderboard_rows(), METRICS[self.plan.profile.metric]))
         self.leaderboard.layout.display = None
+        self._update_static()
+
+    def _update_static(self) -> None:
+        """Send the static copy again. Also once an action is over: a result that arrived inside a
+        card's Output widget (the code ran in this kernel) had its update swallowed by that widget,
+        which takes every message of its capture, and a display update is one."""
         if self._static is not None:
             self._static.update(self._static_bundle(), raw=True)
 
@@ -581,6 +590,8 @@ class RunView:
         self.progress.layout.display = "none"
         if delivery.error:
             self.failed(f"training failed: {delivery.error}")
+        elif trial and trial["status"] == "done" and trial["cv_mean"] is None:
+            self.failed("the code ran but a fold's score is not a finite number; see its output")
         elif trial and trial["status"] == "done":
             where = " · in the new cell below" if delivery.inserted else ""
             self._say(_result_html(trial, profile, refs) + where)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shlex
 import time
 
 from rich.console import Console, Group
@@ -175,7 +174,7 @@ def expected_line(
     if profile is not None and data_name and seconds >= OFFER_SAMPLE_FROM and profile.n_rows > SAMPLE_ROWS:
         line += (
             f"; to try {SAMPLE_ROWS:,} rows first, interrupt and run `cash_sample = {data_name}.sample"
-            f"({SAMPLE_ROWS}, random_state=0)`, then `%%cash cash_sample target={shlex.quote(profile.target)}`"
+            f"({SAMPLE_ROWS}, random_state=0)`, then this %%cash line with cash_sample for {data_name}"
         )
     return line
 

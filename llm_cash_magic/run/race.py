@@ -46,6 +46,7 @@ RACE_FOLDS = 3  # trained on the first fold's two thirds, scored on its third
 RACE_ROWS = 50_000  # above it, a sample (the largest size the knowledge base measured)
 RACE_BUDGET = 3.0  # laps of the first pick (each on two thirds of the rows): about two fits
 RACE_FLOOR = 30.0  # seconds a race may take however quick the first lap: that wait costs no one
+RETRY_SECONDS = 0.1  # after its deadline, how often a lap still running is told again
 
 
 @dataclass(frozen=True)
@@ -81,8 +82,10 @@ def stopped(rec: Recommendation, seconds: float) -> Lap:
 def deadline(seconds: float | None) -> Iterator[None]:
     """Raise ``LapDeadline`` in the code inside once ``seconds`` have passed: a timer signal, which
     interrupts a fit between its rounds as Ctrl-C does (CatBoost turns it into a KeyboardInterrupt,
-    read back here). No limit where there is no timer signal to use: off the main thread, on Windows,
-    or with a timer someone else set."""
+    read back here). The timer repeats every ``RETRY_SECONDS`` until the code has stopped, as code
+    that swallows one exception (a ``__del__``, a library callback) would otherwise run on; code that
+    ends after the deadline anyway ends in ``LapDeadline`` too. No limit where there is no timer
+    signal to use: off the main thread, on Windows, or with a timer someone else set."""
     usable = (
         seconds is not None
         and math.isfinite(seconds)
@@ -93,24 +96,30 @@ def deadline(seconds: float | None) -> Iterator[None]:
     if not usable:
         yield
         return
-    expired = False
+    expired, armed = False, True
 
     def expire(signum, frame):
         nonlocal expired
         expired = True
-        raise LapDeadline
+        if armed:
+            raise LapDeadline
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
     try:
+        signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3), RETRY_SECONDS)
         yield
     except KeyboardInterrupt:
         if expired:
             raise LapDeadline from None
         raise
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        armed = False
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        finally:
+            signal.signal(signal.SIGALRM, previous)
+    if expired:
+        raise LapDeadline
 
 
 def over_budget(laps: list[Lap], rec: Recommendation, floor: float = RACE_FLOOR) -> str | None:

@@ -236,21 +236,22 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
     defaults = _key("lightgbm", validate("lightgbm", {}, task).params)
     names: dict[str, int] = {}
     canonical: dict[str, str] = {}  # the neighbours share one pool: each configuration validated once
-    known: dict[int, str] = {}  # and its params are one dict, shared: keyed once (by id, alive meanwhile)
+    known: dict[tuple, str] = {}  # and its params are one dict, shared: keyed once (by id, alive meanwhile)
     family_of: dict[str, str] = {}
     cells = []
     for row, nb in enumerate(neighbours):
         scores, ranks, seconds = {}, {}, {}
         for trial in nb.task.trials:
             if trial["family"] in FAMILIES:
-                key = known.get(id(trial["params"]))
+                shared = (trial["family"], id(trial["params"]))
+                key = known.get(shared)
                 if key is None:
                     stated = _key(trial["family"], trial["params"])
                     if stated not in canonical:
                         config = validate(trial["family"], trial["params"], task)
                         canonical[stated] = _key(config.family, config.params)
                         family_of[canonical[stated]] = config.family
-                    key = known[id(trial["params"])] = canonical[stated]
+                    key = known[shared] = canonical[stated]
                 scores[key], ranks[key], seconds[key] = trial["cv_mean"], trial["normalized_rank"], trial.get("seconds")
         if scores.get(defaults) is None:
             continue  # no yardstick (not measured, or failed): it informs the measured lead and prompts only
