@@ -245,7 +245,7 @@ class Panel:
                 except CashError as exc:
                     card.view.failed(str(exc))
                     return
-                edited = " (edited)" if card.params() != card.rec.params else ""
+                edited = " (edited)" if any(e.changed for e in card.editors) else ""
                 self._deliver(card.view, trial_id, code, f"{card.title}{edited}", rec=card.rec)
         finally:
             card.run_button.disabled = False
