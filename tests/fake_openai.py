@@ -66,6 +66,7 @@ class FakeOpenAI:
         self.models = models
         self.replies: deque[Reply] = deque()
         self.requests: list[Captured] = []
+        self.streaming_forever = threading.Event()  # set once a ``forever`` reply has begun its endless part
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
@@ -193,6 +194,7 @@ def _handler(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 "model": request.get("model"),
             }
             piece = {"tokens": "lorem ", "prose": "Let me think about this once more.\n"}.get(reply.forever)
+            fake.streaming_forever.set()
             while True:
                 if piece is None:
                     self._chunk(b": keep-alive\n\n")

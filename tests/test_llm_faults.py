@@ -255,14 +255,20 @@ def test_ctrl_c_while_the_answer_streams_keeps_what_arrived_and_says_so_in_one_l
 
     fake_llm.reply(Reply(ANSWER[: ANSWER.index("\n", 60) + 1], forever="tokens", interval=0.1))
     ip.user_ns["houses"] = houses
-    timer = threading.Timer(1.5, _thread.interrupt_main)
-    timer.start()
+
+    def ctrl_c_once_streaming():  # however long profiling took on a busy machine
+        if fake_llm.streaming_forever.wait(60):
+            time.sleep(0.5)  # the first recommendation has arrived by then
+            _thread.interrupt_main()
+
+    presser = threading.Thread(target=ctrl_c_once_streaming, daemon=True)
+    presser.start()
     try:
         ip.run_line_magic("cash", "houses target=price strategy=zero-shot n=3 --auto")
     except UsageError:
         pytest.fail("the recommendations that arrived should have been kept")
     finally:
-        timer.cancel()
+        presser.join()
     out = capsys.readouterr().out
     assert "interrupted while the zero-shot recommender answered; 1 recommendation had arrived" in out
     assert "keeps them, and nothing was trained" in out and "Traceback" not in out
