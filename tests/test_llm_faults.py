@@ -247,29 +247,38 @@ def test_an_integer_of_thousands_of_digits_costs_only_its_line(fake_llm, llm_set
 
 
 def test_ctrl_c_while_the_answer_streams_keeps_what_arrived_and_says_so_in_one_line(
-    fake_llm, llm_env, ip, houses, history, capsys
+    fake_llm, llm_env, houses, history, tmp_path
 ):
-    import _thread
-
-    from IPython.core.error import UsageError
+    """In a real kernel, interrupted as Jupyter's stop button does (SIGINT to the kernel), once the
+    first recommendation is in and the model streams on without end."""
+    from jupyter_client.manager import start_new_kernel
 
     fake_llm.reply(Reply(ANSWER[: ANSWER.index("\n", 60) + 1], forever="tokens", interval=0.1))
-    ip.user_ns["houses"] = houses
-
-    def ctrl_c_once_streaming():  # however long profiling took on a busy machine
-        if fake_llm.streaming_forever.wait(60):
-            time.sleep(0.5)  # the first recommendation has arrived by then
-            _thread.interrupt_main()
-
-    presser = threading.Thread(target=ctrl_c_once_streaming, daemon=True)
-    presser.start()
+    frame = tmp_path / "houses.pkl"
+    houses.to_pickle(frame)
+    km, kc = start_new_kernel(kernel_name="python3")  # its environment: this test's LLM and history
     try:
-        ip.run_line_magic("cash", "houses target=price strategy=zero-shot n=3 --auto")
-    except UsageError:
-        pytest.fail("the recommendations that arrived should have been kept")
+        for code in (f"import pandas as pd\nhouses = pd.read_pickle({str(frame)!r})", "%load_ext llm_cash_magic"):
+            assert kc.execute_interactive(code, timeout=120)["content"]["status"] == "ok"
+        printed = []
+        msg_id = kc.execute("%cash houses target=price strategy=zero-shot n=3 --auto")
+        assert fake_llm.streaming_forever.wait(120)
+        time.sleep(0.5)  # the first recommendation has arrived by then
+        km.interrupt_kernel()
+        while True:
+            msg = kc.get_iopub_msg(timeout=120)
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+            if msg["msg_type"] == "error":
+                printed.append("Traceback: " + msg["content"]["ename"])
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
     finally:
-        presser.join()
-    out = capsys.readouterr().out
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    out = " ".join("".join(printed).split())
     assert "interrupted while the zero-shot recommender answered; 1 recommendation had arrived" in out
     assert "keeps them, and nothing was trained" in out and "Traceback" not in out
     [run_] = history.runs()
