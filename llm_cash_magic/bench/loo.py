@@ -28,7 +28,7 @@ import pandas as pd
 from ..metrics import METRICS
 from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
-from ..run.race import RACE_FOLDS, RACE_SIZE, Lap, stopped, winner, within_budget
+from ..run.race import RACE_FOLDS, RACE_SIZE, Lap, replayed, winner, within_budget
 from ..space import FAMILIES, validate
 
 
@@ -98,9 +98,7 @@ def _race(metric, folds: list, seconds: list[float], picked: list, reference: in
 
     def lap(rec, left: float | None) -> Lap:  # the first fold's score, a failed fit's None
         i = pool_index(rec)
-        if left is not None and seconds[i] > left:  # stopped at its deadline
-            return stopped(rec, left)
-        return Lap(rec, folds[i][0] if folds[i] else None, seconds[i])
+        return replayed(rec, folds[i][0] if folds[i] else None, seconds[i], left)
 
     for name, floor in (("race", 0.0), ("race_all", np.inf)):  # no floor: the budget binds; no budget
         laps = within_budget([rec for _, rec in picked], lap, floor=floor)

@@ -32,7 +32,7 @@ from ..metrics import METRICS, percentiles
 from ..profiling import TaskProfile, profile
 from ..recommenders.offline import knowledge
 from ..run.evaluation import cross_validate, fit_blend, fit_final, score
-from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, race_score, stopped, winner, within_budget
+from ..run.race import RACE_FOLDS, RACE_ROWS, Lap, race_score, replayed, winner, within_budget
 from ..space import Config
 from .evaluate import Outcome, features_and_target, one_thread, run_bounded
 from .pool import config_key
@@ -318,9 +318,7 @@ def _run_race(recs, cache: _Cache, race_job, settings: Settings, bar, progress) 
         key = f"{RACE} {config_key(rec.config)}"
         cache.run({key: race_job(rec.config)}, settings, settings.seconds, bar, progress)
         outcome = cache.done[key]
-        if left is not None and outcome.seconds > left:  # --auto's deadline would have stopped it there
-            return stopped(rec, left)
-        return Lap(rec, outcome.value, outcome.seconds, outcome.error)
+        return replayed(rec, outcome.value, outcome.seconds, left, outcome.error)
 
     def not_run(lap: Lap) -> None:
         if lap.skipped and not lap.seconds:  # a lap that ran (and was stopped) advanced the bar already

@@ -78,6 +78,14 @@ def stopped(rec: Recommendation, seconds: float) -> Lap:
     return Lap(rec, None, seconds, skipped=f"stopped after {seconds:.0f} s: the race's time budget ran out")
 
 
+def replayed(rec: Recommendation, score: float | None, seconds: float, left: float | None, error=None) -> Lap:
+    """A lap measured without a deadline (the benchmark's, leave-one-out's), as the race would have
+    ended it: stopped at ``left``, the seconds its budget had left."""
+    if left is not None and seconds > left:
+        return stopped(rec, left)
+    return Lap(rec, score, seconds, error)
+
+
 @contextmanager
 def deadline(seconds: float | None) -> Iterator[None]:
     """Raise ``LapDeadline`` in the code inside once ``seconds`` have passed: a timer signal, which
