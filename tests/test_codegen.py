@@ -393,7 +393,7 @@ def test_boosting_stops_early_in_each_fold_and_the_final_fit_trains_what_the_fol
     assert kept["final"] == round(np.mean(kept["kept"]))
     assert ns["cash_model"].get_params()[f"model__{rounds}"] == kept["final"]
     assert "rounds kept by the folds" in printed
-    assert printed.index("fold 3/3: ") < printed.index("final fit on all 400 rows…")  # said before the wait
+    assert printed.index("fold 3/3: ") < printed.index("final fit on all 400 rows, about ")  # said before the wait
     assert len(ns["cash_model"].predict(new_rows(df))) == 4
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import CashError
 from ..space import FAMILIES, Config, family_of, params_from_estimator
 from .preprocess import PREPROCESS_NAMES, Member, pipeline_code
-from .training import FINAL_FIT, Training, data_lines, result_lines
+from .training import Training, data_lines, final_fit_lines, result_lines
 
 BLEND_METHODS = {
     "voting": ("VotingClassifier", "VotingRegressor"),
@@ -136,7 +136,7 @@ def selection_lines(
     w(f'        print(f"fold {{fold}}/{training.cv}: {metric.name} {{scores[-1]:.4f}}")')
     w("    weights = cash_select_weights(predictions, y)  # for the final model: chosen on every row")
     w("    model.set_params(weights=list(weights.values()))  # a model with weight 0 does not count")
-    w(FINAL_FIT)
+    out.extend(final_fit_lines(training.cv))
     w("    model.fit(X, y)")
     w('    print("weights:", ", ".join(f"{name} {weight}" for name, weight in weights.items()))')
     w("    return np.array(scores), time.perf_counter() - started")

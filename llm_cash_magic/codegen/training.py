@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
-FINAL_FIT = '    print(f"final fit on all {len(X):,} rows…")  # on large data the longest wait: said first'
+
 PATIENCE = 50  # rounds without improvement on the held-out rows before boosting stops
 HELD_OUT = 0.1  # the share of a fit's rows held out to stop on
 
@@ -47,6 +47,15 @@ class Training:
     trial_id: str | None
     source: str
     labels: bool = False  # classes numbered 0, 1, … by CASH_LABELS (XGBoost wants no other labels)
+
+
+def final_fit_lines(cv: int) -> list[str]:
+    """The lines said before the final fit, on large data the longest wait, with how long it should
+    take: each of the ``cv`` folds trained on (cv - 1)/cv of the rows, a fold's time × cv/(cv - 1)."""
+    return [
+        f"    expected = (time.perf_counter() - started) / {cv - 1}  # the folds' pace, on every row",
+        '    print(f"final fit on all {len(X):,} rows, about {expected:.1f} s…")',
+    ]
 
 
 LABELS_LINES = (
@@ -173,12 +182,12 @@ def training_lines(training: Training, metric, classification: bool, seed: int, 
     if rounds:
         w(f'    cap, final = model.get_params()["{rounds}"], max(1, round(float(np.mean(kept))))')
         w(f"    model.set_params({rounds}=final)  # the rounds the folds kept, on average")
-        w(FINAL_FIT)
+        out.extend(final_fit_lines(training.cv))
         w("    model.fit(X, y)")
         w('    print(f"rounds kept by the folds: {kept}; the final fit trains {final} (at most {cap})")')
         w('    return np.array(scores), time.perf_counter() - started, {"cap": cap, "kept": kept, "final": final}')
     else:
-        w(FINAL_FIT)
+        out.extend(final_fit_lines(training.cv))
         w("    model.fit(X, y)")
         w("    return np.array(scores), time.perf_counter() - started")
     return out + result_lines(training, metric, rounds=bool(rounds))
