@@ -364,8 +364,9 @@ def race(
 
 
 def _lap_record(lap: Lap) -> dict:
-    """A lap as the history keeps it: its score on the held-out third, its seconds, why it did not finish."""
-    record = {"score": lap.score, "seconds": round(lap.seconds, 3)}
+    """A lap as the history keeps it: its score on the held-out thirds (how many, where more than one),
+    its seconds, why it did not finish."""
+    record = {"score": lap.score, "seconds": round(lap.seconds, 3)} | ({"folds": lap.folds} if lap.folds > 1 else {})
     return record | ({"error": lap.error} if lap.error else {}) | ({"skipped": lap.skipped} if lap.skipped else {})
 
 

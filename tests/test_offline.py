@@ -263,11 +263,11 @@ def test_leave_one_task_out_scores_each_first_pick_against_lightgbm_defaults_per
     assert not without["first"].str.contains("random_forest").any()
 
 
-def test_leave_one_task_out_races_the_top_three_on_the_first_fold_and_scores_them_on_the_others(write_kb, tmp_path):
+def test_leave_one_task_out_races_the_top_three_on_the_first_folds_and_scores_them_on_the_last(write_kb, tmp_path):
     from llm_cash_magic.bench.loo import evaluate, summary
 
-    # on task_0 the forest (the first pick) looks best on no fold but the race's, kNN and linear
-    # lose the race's fold and win the others; LightGBM's defaults score 60 on every fold
+    # on task_0 the top three are the forest (the first pick), LightGBM's defaults (60 on every
+    # fold) and linear; the forest loses every fold, linear wins the first by far and the last by less
     race = [[60] * 3, [95, 70, 70], [96, 70, 70], [30, 50, 50]]
     tasks = [(f"task_{i}", cash.profile(frame(300 + 200 * i, 5, seed=i), "y"), [60, 20, 50, 80]) for i in range(1, 4)]
     tasks.insert(0, ("task_0", cash.profile(frame(300, 5, seed=0), "y"), race))
@@ -277,13 +277,23 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_fold_and_scores_the
     assert not results.loc["task_0@300", "first_beats_unseen"] and results.loc["task_0@300", "race_beats_unseen"]
     assert results.loc["task_0@300", "race_cut_unseen"] == pytest.approx(0.25)  # 0.30 against 0.40 error
     assert results.loc["task_0@300", "race_laps"] == 3  # every candidate took as long as the first
+    assert results.loc["task_0@300", "race_folds_laps"] == 6  # quick: all three on two folds
     assert results.drop(index="task_0@300").race_beats_unseen.isna().all()  # one fold each: no race
     table = summary(results.reset_index()).set_index("size")
-    assert table.loc["all", "first pick (unseen folds)"] == "0/1" and table.loc["all", "race of 3, budgeted"] == "1/1"
+    assert table.loc["all", "first pick (last fold)"] == "0/1" and table.loc["all", "race of 3, budgeted"] == "1/1"
 
-    # kNN and linear take 10 times the forest's time: within budget, only the third pick joins the
-    # forest (LightGBM's defaults, as quick), and kNN, which would have won, does not race
+    # linear takes 10 times the forest's time: within a budget of three first laps, LightGBM's
+    # defaults (as quick as the forest) join the forest, and linear, which would have won, does not
+    # race; within the race's floor of seconds, all three race on two folds
     slow = write_kb(tasks, classification=configs, path=tmp_path / "slow.json", seconds=[1.0, 10.0, 10.0, 1.0])
     results = evaluate(knowledge.load(slow)).set_index("entry").loc["task_0@300"]
     assert not results.race_beats_unseen and results.race_laps == 2
-    assert results.race_all_beats_unseen and results.race_all_laps == 12
+    assert results.race_one_fold_beats_unseen and results.race_one_fold_laps == 12
+    assert results.race_folds_beats_unseen and results.race_folds_laps == 24
+
+    # where linear wins only the first fold, a race on one fold picks it and loses on the last, one
+    # on two folds picks LightGBM's defaults (a tie, no loss)
+    race[2] = [96, 20, 20]
+    fluke = write_kb(tasks, classification=configs, path=tmp_path / "fluke.json")
+    results = evaluate(knowledge.load(fluke)).set_index("entry").loc["task_0@300"]
+    assert results.race_one_fold_cut_unseen == pytest.approx(-1.0) and results.race_folds_cut_unseen == 0

@@ -22,6 +22,7 @@ from llm_cash_magic.run.race import (
     Lap,
     LapDeadline,
     deadline,
+    more_folds,
     over_budget,
     race,
     winner,
@@ -33,17 +34,63 @@ def rec(family: str, params: dict, task: str = "regression", time_factor: float 
     return Recommendation(family, validate(family, params, task).params, "test", "test", time_factor=time_factor)
 
 
-def test_each_candidate_is_scored_on_the_first_fold_generated_code_uses_and_the_best_wins(houses):
+def test_quick_candidates_race_on_every_fold_generated_code_uses_and_the_best_mean_wins(houses):
     prof = cash.profile(houses, "price")
     recs = [rec("knn", {}), rec("lightgbm", {}), rec("linear", {}), rec("random_forest", {})]
-    laps = race(houses, prof, recs, seed=3)
+    shown = []
+    laps = race(houses, prof, recs, seed=3, on_lap=shown.append)
     assert [lap.recommendation for lap in laps] == recs[:3]  # the top 3 only, in their order
     X, y = training_data(houses, prof)
-    for lap in laps:
-        model = build(prof, lap.recommendation.config, 3, RACE_FOLDS)
-        assert lap.score == pytest.approx(cross_validate(prof, model, X, y, cv=RACE_FOLDS, seed=3)[0])
+    for lap in laps:  # a second each, far inside the floor: every fold races
+        folds = cross_validate(prof, build(prof, lap.recommendation.config, 3, RACE_FOLDS), X, y, cv=RACE_FOLDS, seed=3)
+        assert lap.folds == RACE_FOLDS and lap.score == pytest.approx(folds.mean())
         assert lap.error is None and lap.seconds > 0
+    assert [lap.folds for lap in shown] == [1, 1, 1, RACE_FOLDS, RACE_FOLDS, RACE_FOLDS]  # first laps, then means
+    assert shown[0].score == pytest.approx(
+        cross_validate(prof, build(prof, recs[0].config, 3, RACE_FOLDS), X, y, cv=RACE_FOLDS, seed=3, limit=1)[0]
+    )
+    assert lap_line(laps[0], recs, "rmse").endswith(f" over {RACE_FOLDS} held-out thirds ({laps[0].seconds:.1f} s)")
     assert winner(laps, "rmse").score == min(lap.score for lap in laps)
+
+
+def test_without_room_in_the_budget_for_every_finishers_other_folds_the_first_fold_decides(houses, monkeypatch):
+    import llm_cash_magic.run.race as race_module
+
+    monkeypatch.setattr(race_module, "RACE_FLOOR", 0.0)  # three first laps: the three first laps fill it
+    prof = cash.profile(houses, "price")
+    recs = [rec("lightgbm", {}), rec("linear", {}), rec("knn", {})]
+    laps = race(houses, prof, recs, seed=3)
+    X, y = training_data(houses, prof)
+    for lap in [lap for lap in laps if lap.score is not None]:
+        model = build(prof, lap.recommendation.config, 3, RACE_FOLDS)
+        assert lap.folds == 1
+        assert lap.score == pytest.approx(cross_validate(prof, model, X, y, cv=RACE_FOLDS, seed=3, limit=1)[0])
+
+
+def test_the_finishers_race_on_more_folds_only_where_the_budget_has_room_for_all_and_all_finish():
+    recs = [rec("lightgbm", {}), rec("linear", {}), rec("knn", {})]
+    first = [Lap(recs[0], 1.0, 1.0), Lap(recs[1], 2.0, 1.0), Lap(recs[2], None, 1.0, "boom")]  # 3 s; room: 30 s
+    asked = []
+
+    def run_lap(r, left, fold):
+        asked.append((r.family, left, fold))
+        return Lap(r, 1.5, 1.0)
+
+    raced = more_folds(first, run_lap, floor=9.0)  # room for 3 s + 2 folds × 2 finishers × 1 s
+    assert [(lap.score, lap.seconds, lap.folds) for lap in raced[:2]] == [
+        (pytest.approx(4 / 3), 3.0, 3),
+        (pytest.approx(5 / 3), 3.0, 3),
+    ]
+    assert raced[2] is first[2]  # a lap that did not finish stays as it was
+    assert asked == [("lightgbm", 6.0, 2), ("linear", 5.0, 2), ("lightgbm", 4.0, 3), ("linear", 3.0, 3)]
+
+    asked.clear()
+    assert more_folds(first, run_lap, floor=6.9) == first and asked == []  # no room for them all: none runs
+
+    def fails(r, left, fold):  # the linear model cannot train (or is stopped) on the third fold
+        return Lap(r, None, 0.5, "no") if (r is recs[1] and fold == 3) else Lap(r, 1.5, 1.0)
+
+    assert more_folds(first, fails) == first  # every finisher compared on the same folds: the first
 
 
 def test_a_candidate_that_cannot_train_has_a_one_line_lap_and_the_race_goes_on(houses):
@@ -150,12 +197,13 @@ def test_auto_trains_the_winner_of_the_race_and_no_race_trains_the_first(ip, hou
     out = capsys.readouterr().out
     assert "racing the top recommendations on a held-out third of the rows" in out
     laps = [line for line in out.splitlines() if line.startswith("  #")]
-    assert [line[:4] for line in laps] == ["  #1", "  #2", "  #3"] and all(" rmse " in line for line in laps)
+    assert [line[:4] for line in laps] == ["  #1", "  #2", "  #3"] * 2 and all(" rmse " in line for line in laps)
+    assert all(f" over {RACE_FOLDS} held-out thirds " in line for line in laps[3:])  # quick: every fold races
     won = next(line for line in out.splitlines() if line.endswith(" won the race"))
     rank = int(won[1])
     [run] = History.from_environment().runs()
     laps = [rec.get("race") for rec in run["recommendations"]]
-    assert all(lap["seconds"] > 0 and lap["score"] > 0 for lap in laps)  # each lap kept with its run
+    assert all(lap["seconds"] > 0 and lap["score"] > 0 and lap["folds"] == RACE_FOLDS for lap in laps)  # kept
     assert min(laps, key=lambda lap: lap["score"]) is laps[rank - 1]
     [trial] = [t for t in run["trials"] if t["source"] != "reference"]
     assert trial["family"] == run["recommendations"][rank - 1]["family"]

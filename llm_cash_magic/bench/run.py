@@ -205,8 +205,8 @@ def _run_task(task: Task, seed: int, strategies: list[Strategy], settings: Setti
             np.mean(cross_validate(prof, model, data.X_train, data.y_train, cv=settings.cv, seed=seed))
         )
 
-    def race_job(config):
-        return lambda: race_score(prof, config, data.X_train, data.y_train, seed, prepare=one_thread)
+    def race_job(config, fold: int):
+        return lambda: race_score(prof, config, data.X_train, data.y_train, seed, prepare=one_thread, fold=fold)
 
     plans, notes = {}, {}
     for strategy in strategies:
@@ -310,13 +310,15 @@ def _run_tpe(prof: TaskProfile, trials: int, seed: int, cache: _Cache, cv_job, s
 
 def _run_race(recs, cache: _Cache, race_job, settings: Settings, bar, progress) -> list[Lap]:
     """The race as ``run.race`` runs it: the first pick's lap, then each challenger its budget admits,
-    stopped at what the budget has left. A lap runs to the benchmark's own limit and is cached so,
-    whatever the budget it met: the deadline is applied to the cached lap, so that the laps of one
-    configuration agree across strategies and resumed runs."""
+    stopped at what the budget has left, then the finishers' other folds where it has room. A lap
+    runs to the benchmark's own limit and is cached so, whatever the budget it met: the deadline is
+    applied to the cached lap, so that the laps of one configuration agree across strategies and
+    resumed runs."""
 
-    def run_lap(rec, left: float | None) -> Lap:
-        key = f"{RACE} {config_key(rec.config)}"
-        cache.run({key: race_job(rec.config)}, settings, settings.seconds, bar, progress)
+    def run_lap(rec, left: float | None, fold: int) -> Lap:
+        key = f"{RACE}{'' if fold == 1 else f' fold {fold}'} {config_key(rec.config)}"
+        counted = bar if fold == 1 else None  # the progress bar counts the first laps only
+        cache.run({key: race_job(rec.config, fold)}, settings, settings.seconds, counted, progress)
         outcome = cache.done[key]
         return replayed(rec, outcome.value, outcome.seconds, left, outcome.error)
 

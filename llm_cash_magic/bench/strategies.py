@@ -157,8 +157,8 @@ STRATEGIES: dict[str, Strategy] = {
         Strategy(
             "offline-auto",
             _offline_auto("offline"),
-            f"what `--auto` trains: the offline top {RACE_SIZE} raced on a held-out third of the training split, "
-            "the winner fit (about 3 fits)",
+            f"what `--auto` trains: the offline top {RACE_SIZE} raced on a held-out third of the training split "
+            "(on all three where their laps are quick), the winner fit (about 3 fits)",
         ),
         Strategy(
             "offline-auto-plain",

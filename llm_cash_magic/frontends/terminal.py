@@ -144,7 +144,8 @@ def lap_line(lap, recs: list[Recommendation], metric: str) -> str:
     if lap.skipped:
         return f"  #{rank} {label}: {lap.skipped}"
     result = f"{metric} {lap.score:.4f}" if lap.score is not None else f"failed: {clip(lap.error, MAX_CELL)}"
-    return f"  #{rank} {label}: {result} ({lap.seconds:.1f} s)"
+    over = f" over {lap.folds} held-out thirds" if lap.folds > 1 else ""
+    return f"  #{rank} {label}: {result}{over} ({lap.seconds:.1f} s)"
 
 
 def race_outcome(chosen: Recommendation, recs: list[Recommendation], laps: list) -> str:

@@ -52,16 +52,20 @@ def cross_validate(
     on_fold: Callable[[int, float], None] | None = None,
     kept: list[int] | None = None,
     limit: int | None = None,
+    start: int = 1,
 ) -> np.ndarray:
     """Per-fold scores of the unfitted ``model`` (from ``codegen.build``) in the metric's natural sign
     (RMSE positive); ``on_fold(i, score)`` after each, which may raise to stop early (a pruned search
     trial). A model whose boosting stops early appends the rounds each fold kept to ``kept``.
-    ``limit`` runs only the first folds (the knowledge base does on large data)."""
+    ``limit`` runs only the first folds (the knowledge base does on large data), ``start`` skips the
+    folds before it (the race runs one fold at a time)."""
     y = _numbered(model, y)
     scores = []
     for i, (train, test) in enumerate(folds(profile, cv, seed).split(X, y), start=1):
         if limit is not None and i > limit:
             break
+        if i < start:
+            continue
         if model.fit:
             fitted, rounds = model.fit(clone(model.model), X.iloc[train], y.iloc[train])
             if kept is not None:
