@@ -130,7 +130,7 @@ def recommendations_table(recs: list[Recommendation], task: str) -> Table:
     table.add_column("why")
     table.add_column("by")
     for i, rec in enumerate(recs, start=1):
-        why = _clip(rec.rationale, 300)
+        why = _clip(rec.rationale_parts[0], 300)  # the verdict; the per-task evidence is the history's
         if rec.notes:
             why.append(f"\nrepaired: {'; '.join(rec.notes)[:200]}", style="yellow")
         table.add_row(str(i), family(rec.family).label, _params_text(rec, task), why, _clip(rec.source, 40))
