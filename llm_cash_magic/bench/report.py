@@ -60,8 +60,9 @@ def has_percentiles(results: list[Result]) -> bool:
 
 
 def worst_against(results: list[Result], strategy: str, against: str = BASELINE) -> dict | None:
-    """The run (task and seed) where ``strategy`` fell furthest below ``against`` on the test split:
-    the difference in the task's metric (negative: worse) and relative to ``against``'s error."""
+    """The run (task and seed) where ``strategy`` fell furthest below ``against`` on the test split,
+    relative to ``against``'s error (an RMSE in dollars and an AUC compare only so): that share and
+    the difference in the task's metric (negative: worse)."""
     df = frame(results)
     mine = df[df.strategy == strategy].set_index(["task", "seed"])
     base = df[df.strategy == against].set_index(["task", "seed"])
@@ -74,7 +75,7 @@ def worst_against(results: list[Result], strategy: str, against: str = BASELINE)
             continue
         delta, cut = metric.signed(score) - metric.signed(ref), metric.error_cut(score, ref)
         rows.append({"task": key[0], "seed": key[1], "delta": delta, "relative": cut if np.isfinite(cut) else 0.0})
-    return min(rows, key=lambda r: r["delta"] if np.isfinite(r["delta"]) else -np.inf) if rows else None
+    return min(rows, key=lambda r: (r["relative"], r["delta"])) if rows else None
 
 
 def _signed(score: float | None, metric: str) -> float:
