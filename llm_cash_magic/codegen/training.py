@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
-
 PATIENCE = 50  # rounds without improvement on the held-out rows before boosting stops
 HELD_OUT = 0.1  # the share of a fit's rows held out to stop on
 
