@@ -241,7 +241,7 @@ def more_folds(
     limit = budget(laps, floor)
     spent = sum(lap.seconds for lap in laps)
     expected = (folds - 1) * sum(run[0].seconds for run in runs.values())
-    if len(runs) < 2 or limit is None or spent + expected > limit:
+    if folds < 2 or len(runs) < 2 or limit is None or spent + expected > limit:
         return laps
     for fold in range(2, folds + 1):
         for i, run in runs.items():
