@@ -9,6 +9,7 @@ Nothing here renders or parses user input; failures are CashErrors with one-line
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -17,8 +18,10 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .codegen import BLEND, as_trained, blend_params, effective_cv, generate_blend_code, generate_code
+from .codegen.distributed import DASK_FAMILIES, HOLD_OUT, generate_dask_code
 from .errors import CashError, Interrupted
 from .profiling import TaskProfile, profile
+from .profiling.dask_frames import is_dask_frame, missing_targets, profile_dask
 from .recommenders import (
     LLM_STRATEGIES,
     Recommendation,
@@ -38,6 +41,9 @@ from .text import plural
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .run.race import Lap
     from .run.refine import RefineResult, TrialOutcome
+
+
+REFINE_ON_DASK = "refine is not available for a Dask DataFrame yet; refine on a pandas sample of it"
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,12 @@ class Plan:
     notes: list[str] = field(default_factory=list)  # shown to the user: dropped rows, reduced folds
     banner: str = ""
     run_id: str = field(default_factory=new_run_id)  # LLM requests are recorded under it
+    dask: bool = False  # the data is a Dask DataFrame: training runs on its cluster
+
+    @property
+    def families(self) -> tuple[str, ...] | None:
+        """The families that may be recommended, where not every installed one can train."""
+        return DASK_FAMILIES if self.dask else None
 
 
 def plan(
@@ -98,13 +110,25 @@ def plan(
     """
     if options.flag("blend") and options.n < 2:
         raise CashError(f"--blend blends the n recommendations; n={options.n} leaves nothing to blend, use n=2 or more")
-    prof = profile(df, options.target, task=options.task, metric=options.metric)
+    dask = is_dask_frame(df)
+    if dask:
+        _check_dask_options(options)
+        prof = profile_dask(df, options.target, task=options.task, metric=options.metric)
+    else:
+        prof = profile(df, options.target, task=options.task, metric=options.metric)
     notes = []
     if prof.n_rows_dropped:
-        notes.append(_dropped_note(prof, int(df[prof.target].isna().sum())))
+        notes.append(
+            _dropped_note(prof, missing_targets(df, prof.target) if dask else int(df[prof.target].isna().sum()))
+        )
     cv, cv_note = effective_cv(prof, options.cv)
-    if cv_note:
+    if cv_note and not dask:
         notes.append(cv_note)
+    if dask:
+        notes.append(
+            f"a Dask DataFrame: only LightGBM trains on the cluster here (lightgbm.dask), so only LightGBM is "
+            f"recommended; it is validated on a held-out {HOLD_OUT:.0%} of the rows, not by cross-validation"
+        )
     settings = settings.replace(cache=not options.flag("fresh"))
     strategy, banner = options.strategy, ""
     if strategy == "auto":
@@ -117,8 +141,30 @@ def plan(
             '%config CashMagics.base_url = "http://…/v1" for a local server (see %cash config)'
         )
     run_id = new_run_id()
-    recommender = get_recommender(strategy, settings=settings, history=history, run_id=run_id, notify=notify)
-    return Plan(options, prof, df.shape[1], cv, strategy, recommender, notes, banner, run_id)
+    recommender = get_recommender(
+        strategy,
+        settings=settings,
+        history=history,
+        run_id=run_id,
+        notify=notify,
+        families=DASK_FAMILIES if dask else None,
+    )
+    return Plan(options, prof, len(df.columns), cv, strategy, recommender, notes, banner, run_id, dask)
+
+
+def _check_dask_options(options: RunOptions) -> None:
+    """One line for what a Dask DataFrame cannot have yet, and for a missing ``[dask]`` extra."""
+    for name in ("dask", "distributed"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            raise CashError(
+                f'a Dask DataFrame needs {name}, not installed here: pip install "llm_cash_magic[dask]"'
+            ) from None
+    if options.flag("blend"):
+        raise CashError("--blend is not available for a Dask DataFrame; it trains one LightGBM model on the cluster")
+    if options.refine or options.refine_seconds:
+        raise CashError(REFINE_ON_DASK)
 
 
 def _dropped_note(prof: TaskProfile, n_missing: int) -> str:
@@ -159,8 +205,12 @@ def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
     """The plan's recommendations as they arrive; a CashError at the end if there was none, and
     ``Interrupted`` (one line, never a traceback from inside an HTTP library) on Ctrl-C."""
     received = 0
+    if plan.families:  # an LLM is told, and what it recommends all the same is left out
+        notes = f"{notes}\n\nOnly these model families can train on this data: {', '.join(plan.families)}.".strip()
     try:
         for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=notes):
+            if plan.families and rec.family not in plan.families:
+                continue
             received += 1
             yield rec
     except KeyboardInterrupt:
@@ -194,6 +244,8 @@ def prepare_trial(
     so that what the data forced on both (``as_trained``) never counts as a user override.
     """
     config = validate(rec.family, rec.params if params is None else params, plan.profile.task)
+    if plan.families and config.family not in plan.families:
+        raise CashError(f"{config.family} does not train on a Dask DataFrame; use one of: {', '.join(plan.families)}")
     trial_id = history.add_trial(
         run_id,
         family=rec.family,
@@ -209,6 +261,15 @@ def prepare_trial(
 def trial_code(plan: Plan, rec: Recommendation, params: dict, trial_id: str | None = None) -> str:
     """The code that trains ``rec`` with ``params``; without a ``trial_id`` it records nothing (a copy)."""
     config = validate(rec.family, params, plan.profile.task)
+    if plan.dask:
+        return generate_dask_code(
+            plan.profile,
+            config,
+            data_name=plan.options.data,
+            seed=plan.options.seed,
+            trial_id=trial_id,
+            source=rec.source,
+        )
     return generate_code(
         plan.profile,
         config,
@@ -225,6 +286,8 @@ def prepare_blend_trial(
 ) -> tuple[str, str]:
     """Register a trial of the blend of ``recs`` (with the user's ``params`` edits of
     each, if any) and generate its code; stored as ``prepare_trial`` stores a single one."""
+    if plan.dask:
+        raise CashError("a blend is not available for a Dask DataFrame; it trains one LightGBM model on the cluster")
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
     recommended = [as_trained(plan.profile, Config(r.family, r.params), plan.cv) for r in recs]
@@ -251,6 +314,8 @@ def prepare_blend_trial(
 
 def _trained_params(plan: Plan, family_name: str, params: dict) -> dict:
     """``params`` as generated code trains them on the plan's data (see ``as_trained``)."""
+    if plan.dask:
+        return validate(family_name, params, plan.profile.task).params  # the Dask code forces nothing
     return as_trained(plan.profile, Config(family_name, params), plan.cv).params
 
 
@@ -261,6 +326,8 @@ def references(history: History, plan: Plan, df: pd.DataFrame, run_id: str) -> d
     from .run import references as measured  # scikit-learn, imported only when a result is shown
 
     prof, seed = plan.profile, plan.options.seed
+    if plan.dask:  # measured in this process, on pandas data: not for data on a cluster
+        return {}
     found = {}
     for name, params in measured.reference_params(prof).items():
         trial = history.reference(prof.fingerprint, prof.metric, name, params, plan.cv, seed)
@@ -274,8 +341,13 @@ def references(history: History, plan: Plan, df: pd.DataFrame, run_id: str) -> d
 
 def execute(code: str, namespace: dict, history: History, trial_id: str) -> str | None:
     """Run generated code in ``namespace`` (the user's); returns an error line, recorded as the
-    trial's failure, or None on success (the code recorded its result itself)."""
-    error = run_code(code, namespace, f"trial {trial_id}")
+    trial's failure, or None on success (the code recorded its result itself). Ctrl-C records the
+    trial as interrupted and raises ``Interrupted``: one line, never a traceback from a library."""
+    try:
+        error = run_code(code, namespace, f"trial {trial_id}")
+    except KeyboardInterrupt:
+        history.fail_trial(trial_id, "interrupted")
+        raise Interrupted(f"training interrupted: trial {trial_id} is recorded as interrupted") from None
     if error:
         history.fail_trial(trial_id, error)
     return error
@@ -319,6 +391,9 @@ def refine(
     """``n_trials`` more trials of the run's search (or as many as ``timeout`` seconds allow),
     warm-started by ``recommendations`` (``run.refine``)."""
     from .run.refine import refine as search  # Optuna, imported only when a refinement starts
+
+    if plan.dask:
+        raise CashError(REFINE_ON_DASK)
 
     return search(
         df,

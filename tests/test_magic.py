@@ -83,7 +83,7 @@ BAD_LINES = [
     ("target=price", "missing the DataFrame's name"),
     ("df", "missing target=<column>"),
     ("dff target=price", "name 'dff' is not defined in the notebook; did you mean 'df'?"),
-    ("number target=price", "'number' is a int, not a pandas DataFrame"),
+    ("number target=price", "'number' is a int, not a pandas or Dask DataFrame"),
     ("df target=prize", "target column 'prize' is not in the DataFrame; did you mean 'price'?"),
     ("df target=price colour=red", "unknown option 'colour'; allowed: target, task, metric"),
     ("df target=price --fast", "unknown flag '--fast'; allowed: --auto, --blend"),

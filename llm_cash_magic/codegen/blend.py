@@ -38,7 +38,9 @@ def blend_params_of(model, task: str) -> dict:
 
 def estimator_of(model):
     """The estimator of a generated pipeline (itself if it is none), unwrapped from the
-    TransformedTargetRegressor that learns log(1 + target) for rmsle."""
+    TransformedTargetRegressor that learns log(1 + target) for rmsle, or from the Dask code's model."""
+    if type(model).__name__ == "CashDaskModel":
+        return model.estimator
     estimator = model.steps[-1][1] if hasattr(model, "steps") else model
     return estimator.regressor if type(estimator).__name__ == "TransformedTargetRegressor" else estimator
 

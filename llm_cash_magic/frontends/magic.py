@@ -149,9 +149,9 @@ class CashMagics(Magics):
                 notes,
                 history,
                 self.shell.user_ns,
-                data=df,
+                data=None if plan.dask else df,  # no refinement (Refine button) on Dask yet
                 cell=bridge.cell_id(self.shell),
-                prepare_blend=pipeline.prepare_blend_trial,
+                prepare_blend=None if plan.dask else pipeline.prepare_blend_trial,
             )
 
     def _run_top(
@@ -196,6 +196,8 @@ class CashMagics(Magics):
         chosen = recs[0]
         if options.refine or options.refine_seconds:
             chosen = self._refine(df, plan, recs, history, run_id, options.refine, options.refine_seconds)
+        elif plan.dask and len(recs) > 1 and not options.flag("no-race"):
+            say("no race on a Dask DataFrame (each lap would be a training on the cluster): training #1")
         elif len(recs) > 1 and not options.flag("no-race"):
             try:
                 chosen = self._race(df, plan, recs, history, run_id)
@@ -287,7 +289,7 @@ class CashMagics(Magics):
         head, *attrs = name.split(".")
         ns = self.shell.user_ns
         if head not in ns:
-            frames = [k for k, v in ns.items() if isinstance(v, pd.DataFrame) and not k.startswith("_")]
+            frames = [k for k, v in ns.items() if _is_frame(v) and not k.startswith("_")]
             close = difflib.get_close_matches(head, frames, n=3)
             hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
             raise CashError(f"name {head!r} is not defined in the notebook{hint}")
@@ -296,8 +298,8 @@ class CashMagics(Magics):
             if not hasattr(value, attr):
                 raise CashError(f"{name!r}: {type(value).__name__} has no attribute {attr!r}")
             value = getattr(value, attr)
-        if not isinstance(value, pd.DataFrame):
-            raise CashError(f"{name!r} is a {type(value).__name__}, not a pandas DataFrame")
+        if not _is_frame(value):
+            raise CashError(f"{name!r} is a {type(value).__name__}, not a pandas or Dask DataFrame")
         return value
 
     # ---- subcommands ------------------------------------------------------------------------
@@ -402,3 +404,8 @@ def unload_ipython_extension(ip) -> None:
     bridge.disconnect()
     if _run_lone_cell_magic_as_line in ip.input_transformers_cleanup:
         ip.input_transformers_cleanup.remove(_run_lone_cell_magic_as_line)
+
+
+def _is_frame(value) -> bool:
+    """Whether ``value`` is data ``%%cash`` takes: a pandas DataFrame, or a Dask one."""
+    return isinstance(value, pd.DataFrame) or pipeline.is_dask_frame(value)

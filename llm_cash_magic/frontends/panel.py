@@ -330,7 +330,7 @@ class Panel:
         measured first (once per dataset), so that the cell's own output can name them too, and a
         long training of ``rec`` be announced."""
         refs = {}
-        if self.data is not None:
+        if self.data is not None and not self.plan.dask:  # references are measured in this process
             view.measuring()
             refs = self.refs = pipeline.references(self.history, self.plan, self.data, self.run_id)
 
@@ -343,7 +343,7 @@ class Panel:
             then()
 
         expected = terminal.expected_line(rec, refs, self.plan.profile, self.plan.options.data) if rec else None
-        view.started(self.plan.cv, expected)
+        view.started(self.plan.cv, expected, held_out=self.plan.dask)
         if pipeline.deliver(
             code, trial_id, self.history, self.namespace, below=self.cell, on_fold=view.fold, on_done=done
         ):
@@ -570,10 +570,13 @@ class RunView:
             [self.status, self.progress, self.output, self.code_hint, self.code], layout=looks.row
         )
 
-    def started(self, folds: int, expected: str | None = None) -> None:
-        self._say(_text_html(f"training with {folds}-fold cross-validation…" + (f" {expected}" if expected else "")))
+    def started(self, folds: int, expected: str | None = None, held_out: bool = False) -> None:
+        """Training has started: with ``folds``-fold cross-validation, or (``held_out``, a Dask frame's
+        code) on the cluster, validated on held-out rows, which has no folds to show."""
+        how = "on the cluster, validated on held-out rows" if held_out else f"with {folds}-fold cross-validation"
+        self._say(_text_html(f"training {how}…" + (f" {expected}" if expected else "")))
         self.progress.max, self.progress.value = folds, 0
-        self.progress.layout.display = None
+        self.progress.layout.display = "none" if held_out else None
         self.hide_code()
 
     def inserted(self) -> None:

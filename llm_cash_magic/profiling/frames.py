@@ -37,96 +37,192 @@ def profile(df: pd.DataFrame, target: str, *, task: str | None = None, metric: s
     Raises CashError (one line) for input that cannot be modelled. Rows whose target is
     missing are dropped and counted in ``n_rows_dropped``.
     """
-    _check_frame(df, target)
+    if not isinstance(df, pd.DataFrame):
+        raise CashError(f"expected a pandas DataFrame, got {type(df).__name__}")
+    check_columns(df.columns, target)
+    if df.shape[0] == 0:
+        raise CashError("the DataFrame is empty (0 rows)")
     y_all = df[target]
-    keep = _target_present(y_all)
+    keep = target_present(y_all)
     n_dropped = int(len(df) - keep.sum())
     if not keep.any():
-        every = "row is missing" if y_all.isna().all() else "value is infinite or missing"
-        raise CashError(f"target {target!r} has no values (every {every})")
+        raise CashError(no_target_values(target, y_all.isna().all()))
     frame = df if n_dropped == 0 else df.loc[keep.to_numpy()]
-    y = frame[target]
-    sample = _sample(frame)
+    sample = frame.iloc[sample_positions(len(frame))] if len(frame) > SAMPLE_ROWS else frame
+    return assemble(
+        sample,
+        Target(frame[target]),
+        [Whole(frame[name]) for name in frame.columns if name != target],
+        n_rows=len(frame),
+        n_rows_dropped=n_dropped,
+        fingerprint=fingerprint(df, target),
+        task=task,
+        metric=metric,
+    )
 
-    task = _resolve_task(y, sample[target], target, task)
+
+class Whole:
+    """Exact facts about one feature column over every row with a target, computed when asked
+    (a Dask profile supplies the same facts, computed on the cluster)."""
+
+    def __init__(self, s: pd.Series):
+        self.s, self.name, self.dtype = s, str(s.name), s.dtype
+
+    def n_missing(self) -> int:
+        return int(self.s.isna().sum())
+
+    def n_unique(self) -> int:
+        """Distinct values of a boolean column, or the used categories of a categorical."""
+        if isinstance(self.dtype, pd.CategoricalDtype):
+            codes = self.s.cat.codes.to_numpy()
+            return int(np.count_nonzero(np.bincount(codes[codes >= 0])))
+        return int(self.s.nunique())
+
+    def bounds(self) -> tuple:
+        """(min, max): of the finite values for numbers (NaN when there is none), else as ordered."""
+        if pd.api.types.is_datetime64_any_dtype(self.dtype):
+            return self.s.min(), self.s.max()
+        return finite_bounds(floats(self.s))
+
+    def is_unique(self) -> bool:
+        return bool(self.s.is_unique)
+
+    def is_monotonic(self) -> bool:
+        return bool(self.s.is_monotonic_increasing or self.s.is_monotonic_decreasing)
+
+
+class Target:
+    """Exact facts about the target over every row that has one."""
+
+    def __init__(self, y: pd.Series):
+        self.y, self.name, self.dtype = y, str(y.name), y.dtype
+        self.values = y  # what the checks of its labels read: every value
+
+    def counts(self) -> pd.Series:
+        """Rows per class; a categorical's unused categories are not classes."""
+        counts = self.y.value_counts(sort=False)
+        return counts[counts > 0]
+
+    def moments(self) -> dict:
+        return moments(self.y.to_numpy(dtype="float64", na_value=np.nan))
+
+
+def finite_bounds(values: np.ndarray) -> tuple[float, float]:
+    lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)  # NaN-skipping, no copy
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # infinities: range of the finite values
+        finite = values[np.isfinite(values)]
+        lo, hi = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
+    return float(lo), float(hi)
+
+
+def moments(v: np.ndarray) -> dict:
+    """The regression target's statistics, all of them over the values ``v`` (only the extremes
+    when those overflow the others, which ``_target_stats`` then refuses)."""
+    extremes = {"target_min": float(v.min()), "target_max": float(v.max())}
+    if max(abs(v.min()), abs(v.max())) > LARGEST:
+        return extremes
+    std = float(v.std())
+    z = (v - v.mean()) / std if std > 0 else np.zeros_like(v)
+    return extremes | {
+        "target_mean": float(v.mean()),
+        "target_median": float(np.median(v)),
+        "target_std": std,
+        "skewness": float(np.mean(z * z * z)),
+        "kurtosis": float(np.mean((z * z) ** 2) - 3.0),
+    }
+
+
+def assemble(
+    sample: pd.DataFrame,
+    target: Target,
+    columns: list[Whole],
+    *,
+    n_rows: int,
+    n_rows_dropped: int,
+    fingerprint: str,
+    task: str | None,
+    metric: str | None,
+) -> TaskProfile:
+    """The profile from exact facts about every row and a sample of rows (all of them when small)."""
+    name = target.name
+    task = _resolve_task(target, sample[name], name, task)
     metric = metric or DEFAULT_METRIC[task]
     get_metric(metric, task)
-    target_stats = _target_stats(y, target, task, metric)
+    target_stats = _target_stats(target, name, task, metric)
 
-    columns, skews, ranges, n_missing = [], [], [], 0
-    for name in frame.columns:
-        if name == target:
-            continue
-        column, stats = _profile_column(frame[name], sample[name], len(frame))
-        columns.append(column)
+    profiled, skews, ranges, n_missing = [], [], [], 0
+    for whole in columns:
+        column, stats = _profile_column(whole, sample[whole.name], n_rows)
+        profiled.append(column)
         if column.kind in FEATURE_KINDS:
-            n_missing += round(column.missing * len(frame))
+            n_missing += round(column.missing * n_rows)
         if "range" in stats:
             ranges.append(stats["range"])
         if "skew" in stats:
             skews.append(abs(stats["skew"]))
-    if not any(c.kind in FEATURE_KINDS for c in columns):
-        excluded = ", ".join(f"{c.name!r} ({c.why})" for c in columns)
+    if not any(c.kind in FEATURE_KINDS for c in profiled):
+        excluded = ", ".join(f"{c.name!r} ({c.why})" for c in profiled)
         raise CashError(f"no usable feature columns besides the target: {excluded}")
     return TaskProfile(
-        target=target,
+        target=name,
         task=task,
         metric=metric,
-        n_rows=len(frame),
-        n_rows_dropped=n_dropped,
-        columns=tuple(columns),
+        n_rows=n_rows,
+        n_rows_dropped=n_rows_dropped,
+        columns=tuple(profiled),
         numeric_range_avg=float(np.mean(ranges)) if ranges else None,
         numeric_skew_mean_abs=float(np.mean(skews)) if skews else None,
         n_skewed=sum(s > SKEWED for s in skews),
         target_stats=target_stats,
         n_missing_values=int(n_missing),
         sample_rows=len(sample),
-        fingerprint=fingerprint(df, target),
+        fingerprint=fingerprint,
     )
 
 
-def _check_frame(df, target) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise CashError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    bad = [c for c in df.columns if not isinstance(c, str)]
+def no_target_values(target: str, all_missing: bool) -> str:
+    every = "row is missing" if all_missing else "value is infinite or missing"
+    return f"target {target!r} has no values (every {every})"
+
+
+def check_columns(columns: pd.Index, target) -> None:
+    """One line for column names no profile can be made of, and a target that is not one of them."""
+    bad = [c for c in columns if not isinstance(c, str)]
     if bad:
         shown = ", ".join(repr(c) for c in bad[:5])
         raise CashError(
             f"column names must be strings; found {shown} (rename them, e.g. df.columns = df.columns.astype(str))"
         )
-    duplicated = sorted(set(df.columns[df.columns.duplicated()]))
+    duplicated = sorted(set(columns[columns.duplicated()]))
     if duplicated:
         raise CashError(f"duplicate column names: {', '.join(map(repr, duplicated))}; rename them")
-    if df.shape[0] == 0:
-        raise CashError("the DataFrame is empty (0 rows)")
     if not isinstance(target, str) or not target:
         raise CashError("target= must name a column, e.g. target=price")
-    if target not in df.columns:
-        close = difflib.get_close_matches(target, list(df.columns), n=3, cutoff=0.6)
-        close += [c for c in df.columns if c.lower() == target.lower() and c not in close]
+    if target not in columns:
+        close = difflib.get_close_matches(target, list(columns), n=3, cutoff=0.6)
+        close += [c for c in columns if c.lower() == target.lower() and c not in close]
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
         raise CashError(f"target column {target!r} is not in the DataFrame{hint}")
-    if df.shape[1] == 1:
+    if len(columns) == 1:
         raise CashError(f"the DataFrame has only the target column {target!r}; no features to learn from")
 
 
-def _target_present(y: pd.Series) -> pd.Series:
+def target_present(y: pd.Series) -> pd.Series:
     present = y.notna()
     if pd.api.types.is_float_dtype(y.dtype):
         present &= ~np.isinf(y.to_numpy(dtype="float64", na_value=np.nan))
     return present
 
 
-def _is_numeric(s: pd.Series) -> bool:
+def _is_numeric(s: pd.Series | Target | Whole) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype)
 
 
-def _resolve_task(y: pd.Series, sampled: pd.Series, target: str, task: str | None) -> str:
-    _check_target_values(y, target)
+def _resolve_task(y: Target, sampled: pd.Series, target: str, task: str | None) -> str:
+    _check_target_values(y.values, target)
     if task in (None, "regression") and _is_numeric(y) and sampled.nunique() > MAX_CLASSES_FROM_INTEGERS:
         return "regression"  # more distinct values than class labels have: no need to count them all
-    counts = y.value_counts(sort=False)
-    counts = counts[counts > 0]  # a categorical's unused categories are not classes
+    counts = y.counts()
     n_classes = len(counts)
     if n_classes < 2:
         raise CashError(f"target {target!r} is constant (a single value); there is nothing to predict")
@@ -183,29 +279,19 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _target_stats(y: pd.Series, target: str, task: str, metric: str) -> dict:
+def _target_stats(y: Target, target: str, task: str, metric: str) -> dict:
     if task == "regression":
-        v = y.to_numpy(dtype="float64", na_value=np.nan)
-        if np.abs(v).max() > LARGEST:
+        stats = y.moments()
+        largest = max(abs(stats["target_min"]), abs(stats["target_max"]))
+        if largest > LARGEST:
             raise CashError(
-                f"target {target!r} reaches {np.abs(v).max():.3g}, beyond ±{LARGEST:.0e}: its squared errors overflow; "
-                f"rescale it first, e.g. df[{target!r}] / 1e{int(np.log10(np.abs(v).max())) - 3}"
+                f"target {target!r} reaches {largest:.3g}, beyond ±{LARGEST:.0e}: its squared errors overflow; "
+                f"rescale it first, e.g. df[{target!r}] / 1e{int(np.log10(largest)) - 3}"
             )
-        if metric == "rmsle" and v.min() < 0:
+        if metric == "rmsle" and stats["target_min"] < 0:
             raise CashError(f"metric=rmsle needs a non-negative target; {target!r} has negative values")
-        std = float(v.std())
-        z = (v - v.mean()) / std if std > 0 else np.zeros_like(v)
-        return {
-            "target_min": float(v.min()),
-            "target_max": float(v.max()),
-            "target_mean": float(v.mean()),
-            "target_median": float(np.median(v)),
-            "target_std": std,
-            "skewness": float(np.mean(z * z * z)),
-            "kurtosis": float(np.mean((z * z) ** 2) - 3.0),
-        }
-    counts = np.sort(y.value_counts().to_numpy())[::-1]
-    counts = counts[counts > 0]
+        return stats
+    counts = np.sort(y.counts().to_numpy())[::-1]
     return {
         "n_classes": int(len(counts)),
         "class_counts": [int(c) for c in counts],
@@ -215,17 +301,17 @@ def _target_stats(y: pd.Series, target: str, task: str, metric: str) -> dict:
     }
 
 
-def _sample(frame: pd.DataFrame) -> pd.DataFrame:
-    if len(frame) <= SAMPLE_ROWS:
-        return frame
-    rows = np.sort(np.random.default_rng(0).choice(len(frame), SAMPLE_ROWS, replace=False))
-    return frame.iloc[rows]
+def sample_positions(n_rows: int) -> np.ndarray:
+    """Positions of the fixed-seed sample of rows that distribution statistics are taken on."""
+    if n_rows <= SAMPLE_ROWS:
+        return np.arange(n_rows)
+    return np.sort(np.random.default_rng(0).choice(n_rows, SAMPLE_ROWS, replace=False))
 
 
-def _profile_column(s: pd.Series, sample: pd.Series, n_rows: int) -> tuple[Column, dict]:
+def _profile_column(s: Whole, sample: pd.Series, n_rows: int) -> tuple[Column, dict]:
     """Kind and aggregates of one feature column; ``stats`` feeds frame-level summaries."""
-    name = str(s.name)  # numpy.str_ too: code and JSON quote it as the plain string it equals
-    n_missing = int(s.isna().sum())
+    name = s.name  # numpy.str_ too: code and JSON quote it as the plain string it equals
+    n_missing = s.n_missing()
     missing = n_missing / n_rows
     present = n_rows - n_missing
     dtype = s.dtype
@@ -241,18 +327,17 @@ def _profile_column(s: pd.Series, sample: pd.Series, n_rows: int) -> tuple[Colum
     if _is_dictionary(dtype):  # pyarrow's dictionary-encoded labels: a categorical by another name
         return _categorical(col, sample.nunique(), present, sample), {}
     if pd.api.types.is_bool_dtype(dtype):
-        n_unique = s.nunique()
+        n_unique = s.n_unique()
         return (col("constant", 1, "a single value") if n_unique < 2 else col("boolean", 2)), {}
     if pd.api.types.is_datetime64_any_dtype(dtype):
-        if s.min() == s.max():
+        lo, hi = s.bounds()
+        if lo == hi:
             return col("constant", 1, "a single value"), {}
         return col("datetime", sample.nunique()), {}
     if _is_numeric(s):
         return _profile_numeric(s, sample, col, present)
     if isinstance(dtype, pd.CategoricalDtype):
-        codes = s.cat.codes.to_numpy()
-        n_unique = int(np.count_nonzero(np.bincount(codes[codes >= 0])))
-        return _categorical(col, n_unique, present, sample), {}
+        return _categorical(col, s.n_unique(), present, sample), {}
     if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype):
         try:
             n_unique = sample.nunique()
@@ -322,18 +407,13 @@ def _looks_like_text(sample: pd.Series) -> bool:
     )
 
 
-def _profile_numeric(s: pd.Series, sample: pd.Series, col, present: int) -> tuple[Column, dict]:
-    values = _floats(s)
-    lo, hi = np.fmin.reduce(values), np.fmax.reduce(values)  # NaN-skipping, no copy
-    if not (np.isfinite(lo) and np.isfinite(hi)):  # infinities: range of the finite values
-        finite = values[np.isfinite(values)]
-        lo, hi = (finite.min(), finite.max()) if finite.size else (np.nan, np.nan)
+def _profile_numeric(s: Whole, sample: pd.Series, col, present: int) -> tuple[Column, dict]:
+    lo, hi = s.bounds()
     if not lo < hi:
         return col("constant", 0 if np.isnan(lo) else 1, "a single value"), {}
     if max(abs(lo), abs(hi)) > LARGEST:
         return col("unsupported", 0, f"values beyond ±{LARGEST:.0e}, which overflow scaling"), {}
-    lo, hi = float(lo), float(hi)
-    sampled = _floats(sample)
+    sampled = floats(sample)
     sampled = sampled[np.isfinite(sampled)]
     n_unique = len(pd.unique(sampled))
     if pd.api.types.is_integer_dtype(s.dtype) and n_unique == len(sampled):
@@ -348,18 +428,18 @@ def _profile_numeric(s: pd.Series, sample: pd.Series, col, present: int) -> tupl
     return col("numeric", n_unique), stats
 
 
-def _floats(s: pd.Series) -> np.ndarray:
+def floats(s: pd.Series) -> np.ndarray:
     """Values as float64 with NaN for missing; no copy for float64 columns."""
     if isinstance(s.dtype, np.dtype):
         return np.asarray(s.to_numpy(), dtype="float64")
     return s.to_numpy(dtype="float64", na_value=np.nan)  # nullable Int64, Float64, ...
 
 
-def _integer_id_reason(s: pd.Series, lo: float, hi: float, present: int) -> str:
+def _integer_id_reason(s: Whole, lo: float, hi: float, present: int) -> str:
     """Why an integer column is an identifier rather than a measurement, or ''."""
-    if present < MIN_ID_ROWS or not s.is_unique:
+    if present < MIN_ID_ROWS or not s.is_unique():
         return ""
-    if s.is_monotonic_increasing or s.is_monotonic_decreasing:
+    if s.is_monotonic():
         return "monotone integer, unique per row"
     if hi - lo + 1 <= 1.5 * present:
         return "consecutive integers, unique per row"
@@ -370,9 +450,16 @@ def _integer_id_reason(s: pd.Series, lo: float, hi: float, present: int) -> str:
 
 def fingerprint(df: pd.DataFrame, target: str) -> str:
     """Stable id of a dataset: schema, size, target and a hash of 1,000 evenly spaced rows."""
-    schema = [[str(c), df[c].dtype.kind] for c in df.columns]
-    digest = hashlib.sha256(json.dumps([target, df.shape, schema]).encode())
-    rows = df.iloc[np.linspace(0, len(df) - 1, min(len(df), 1000)).astype(int)]
+    return fingerprint_of(target, df.shape, df.dtypes, df.iloc[fingerprint_positions(len(df))])
+
+
+def fingerprint_positions(n_rows: int) -> np.ndarray:
+    return np.linspace(0, n_rows - 1, min(n_rows, 1000)).astype(int)
+
+
+def fingerprint_of(target: str, shape: tuple[int, int], dtypes: pd.Series, rows: pd.DataFrame) -> str:
+    schema = [[str(c), dtype.kind] for c, dtype in dtypes.items()]
+    digest = hashlib.sha256(json.dumps([target, list(shape), schema]).encode())
     with suppress(TypeError, ValueError):  # cells pandas cannot hash (lists, tuples): schema and size alone
         digest.update(pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes())
     return digest.hexdigest()[:16]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from ..profiling import TaskProfile
 from ..space import family
@@ -20,8 +20,12 @@ class DefaultsRecommender:
 
     name = "defaults"
 
+    def __init__(self, families: Collection[str] | None = None):
+        self.families = families  # None: every family
+
     def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
-        for name, reason in size_rule(profile)[:n]:
+        ranked = [(name, why) for name, why in size_rule(profile) if self.families is None or name in self.families]
+        for name, reason in ranked[:n]:
             yield Recommendation(name, family(name).defaults(profile.task), reason, self.name)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from ..errors import CashError
 from ..profiling import TaskProfile
+from ..space import FAMILIES
 from ..text import plural
 from .base import Notify, PastTask, PastTaskSource, Recommender, quiet
 from .defaults import DefaultsRecommender
@@ -51,13 +52,15 @@ def get_recommender(
     run_id: str | None = None,
     exclude: tuple[str, ...] = (),
     notify: Notify = quiet,
+    families: tuple[str, ...] | None = None,
 ) -> Recommender:
     """The recommender for a concrete strategy name; 'auto' must be resolved by the caller.
 
     LLM strategies use ``settings`` (default: from the environment) and record their requests in
     ``history`` under ``run_id``; the offline recommender learns from ``history`` too. ``exclude``
     names knowledge-base tasks left out (the benchmark's leave-one-out); ``notify`` receives the
-    recommender's one-line notes.
+    recommender's one-line notes. ``families`` limits the offline and defaults recommenders to
+    those that can train on the data (an LLM is told in the pipeline's notes).
     """
     if strategy == "auto":
         raise ValueError("resolve strategy 'auto' first (resolve_auto)")
@@ -70,8 +73,8 @@ def get_recommender(
             strategy, settings or LLMSettings.resolve(), history, run_id=run_id, exclude=exclude, notify=notify
         )
     if strategy == "offline":
-        return OfflineRecommender(history=history, exclude=exclude, notify=notify)
-    return DefaultsRecommender()
+        return OfflineRecommender(history=history, exclude=exclude, notify=notify, families=families or tuple(FAMILIES))
+    return DefaultsRecommender(families)
 
 
 def resolve_auto(settings: LLMSettings, n_past_tasks: int = 0) -> tuple[str, str]:
