@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from .codegen import BLEND, as_trained, blend_params, effective_cv, generate_blend_code, generate_code
-from .codegen.distributed import DASK_FAMILIES, HOLD_OUT, generate_dask_code
+from .codegen.distributed import dask_families, dask_note, generate_dask_code
 from .errors import CashError, Interrupted
 from .profiling import TaskProfile, profile
 from .profiling.dask_frames import is_dask_frame, missing_targets, profile_dask
@@ -97,7 +97,7 @@ class Plan:
     @property
     def families(self) -> tuple[str, ...] | None:
         """The families that may be recommended, where not every installed one can train."""
-        return DASK_FAMILIES if self.dask else None
+        return dask_families() if self.dask else None
 
 
 def plan(
@@ -125,10 +125,7 @@ def plan(
     if cv_note and not dask:
         notes.append(cv_note)
     if dask:
-        notes.append(
-            f"a Dask DataFrame: only LightGBM trains on the cluster here (lightgbm.dask), so only LightGBM is "
-            f"recommended; it is validated on a held-out {HOLD_OUT:.0%} of the rows, not by cross-validation"
-        )
+        notes.append(dask_note())
     settings = settings.replace(cache=not options.flag("fresh"))
     strategy, banner = options.strategy, ""
     if strategy == "auto":
@@ -147,7 +144,7 @@ def plan(
         history=history,
         run_id=run_id,
         notify=notify,
-        families=DASK_FAMILIES if dask else None,
+        families=dask_families() if dask else None,
     )
     return Plan(options, prof, len(df.columns), cv, strategy, recommender, notes, banner, run_id, dask)
 

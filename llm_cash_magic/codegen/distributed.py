@@ -1,23 +1,69 @@
 """Config → plain training code for a Dask DataFrame, on the user's ``distributed`` cluster.
 
-LightGBM trains there through ``lightgbm.dask``. The code validates on a held-out fraction of the
-rows (k folds would read the data k + 1 times, and each training is itself distributed), then
-fits on every row. Features are prepared by one pandas function applied to each partition, so
-``cash_model`` predicts on Dask frames (on the cluster) and pandas frames (here) alike, with the
-categories of the whole data. The same rules as ``generate``: literals by ``repr`` only, and every
-name defined starts with ``cash_``, ``CASH_`` or ``Cash``.
+LightGBM trains there through ``lightgbm.dask``, XGBoost (its extra installed) through
+``xgboost.dask``. The code validates on a held-out fraction of the rows (k folds would read the
+data k + 1 times, and each training is itself distributed), then fits on every row. Features are
+prepared by one pandas function applied to each partition, so ``cash_model`` predicts on Dask
+frames (on the cluster) and pandas frames (here) alike, with the categories of the whole data.
+The same rules as ``generate``: literals by ``repr`` only, and every name defined starts with
+``cash_``, ``CASH_`` or ``Cash``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..space import Config, estimator_kwargs, family, validate
 from .generate import check_data_name, log_target_of, package_versions
 from .preprocess import BAD_NAME, HELPERS, list_code
+from .training import PATIENCE
 
-DASK_FAMILIES = ("lightgbm",)  # the families whose training is itself distributed
 HOLD_OUT = 0.2  # the share of rows the code validates on
+
+
+@dataclass(frozen=True)
+class DaskBooster:
+    """How one family trains on a cluster."""
+
+    module: str  # its Dask interface
+    prefix: str  # of its estimators' names: DaskLGBMClassifier
+    local: tuple[str, ...]  # the body of CashDaskModel._local: the same model, to predict here
+    codes: bool  # labels as integer codes, as the pandas code's OrdinalEncoder gives them
+    stops: bool  # stops early itself on an eval_set (lightgbm.dask cannot: see ``checkpoints``)
+
+
+DASK_BOOSTERS = {
+    "lightgbm": DaskBooster("lightgbm.dask", "DaskLGBM", ("return self.estimator.to_local()",), False, False),
+    "xgboost": DaskBooster(
+        "xgboost.dask",
+        "DaskXGB",
+        (
+            "local = {local}()  # the same booster, to predict without the cluster",
+            'local.load_model(bytearray(self.estimator.get_booster().save_raw("json")))',
+            "return local",
+        ),
+        True,
+        True,
+    ),
+}
+
+
+def dask_families() -> tuple[str, ...]:
+    """The installed families whose training is itself distributed."""
+    return tuple(name for name in DASK_BOOSTERS if family(name).installed)
+
+
+def dask_note() -> str:
+    """What the profile line says about a Dask frame: the families offered, and why."""
+    offered = [f"{family(name).label} ({DASK_BOOSTERS[name].module})" for name in dask_families()]
+    missing = [family(name) for name in DASK_BOOSTERS if not family(name).installed]
+    more = "".join(f'; {f.label} too with pip install "llm_cash_magic[{f.requires}]"' for f in missing)
+    return (
+        f"a Dask DataFrame: only families whose training is itself distributed are recommended: "
+        f"{', '.join(offered)}{more}; validated on a held-out {HOLD_OUT:.0%} of the rows, not by cross-validation"
+    )
 
 
 def checkpoints(cap: int) -> list[int]:
@@ -41,23 +87,25 @@ def generate_dask_code(
     it ends with one call recording its result, like ``generate_code``'s."""
     check_data_name(data_name)
     config = validate(config.family, config.params, profile.task)
-    if config.family not in DASK_FAMILIES:
+    if config.family not in dask_families():
         raise ValueError(f"{config.family} does not train on Dask here")  # the recommenders never offer it
+    fam, booster = family(config.family), DASK_BOOSTERS[config.family]
     metric = METRICS[profile.metric]
     classification = profile.is_classification
-    estimator = f"DaskLGBM{'Classifier' if classification else 'Regressor'}"
+    kind = "Classifier" if classification else "Regressor"
+    estimator, local = booster.prefix + kind, fam.estimator(profile.task).cls
     numeric, categorical = profile.names("numeric", "boolean"), profile.names("categorical")
     datetimes = profile.names("datetime")
     features = numeric + categorical + datetimes
     rename = any(not c or BAD_NAME.search(c) for c in features)
     log_target = log_target_of(profile)
     versions = package_versions()
-    shown = " · ".join(f"{n} {versions[n]}" for n in ("pandas", "lightgbm", "llm_cash_magic") if n in versions)
+    shown = " · ".join(f"{n} {versions[n]}" for n in ("pandas", fam.name, "llm_cash_magic") if n in versions)
 
     out: list[str] = []
     w = out.append
     credit = f" · recommended by {source!r}" if source else ""
-    w(f"# %%cash · LightGBM on Dask ({estimator}){credit}")
+    w(f"# %%cash · {fam.label} on Dask ({estimator}){credit}")
     w(
         f"# data: {data_name} (Dask) · {profile.n_rows:,} rows · fingerprint {profile.fingerprint} · "
         f"task {profile.task} · metric {metric.name}"
@@ -76,7 +124,9 @@ def generate_dask_code(
     w("import numpy as np")
     w("import pandas as pd")
     w("from distributed import Client, LocalCluster, get_client")
-    w(f"from lightgbm.dask import {estimator}")
+    w(f"from {booster.module} import {estimator}")
+    if booster.local[0].startswith("local ="):
+        w(f"from {fam.name} import {local}")
     w(f"from sklearn.metrics import {metric.function}")
     w("")
     w(f"CASH_TARGET = {profile.target!r}")
@@ -96,14 +146,14 @@ def generate_dask_code(
     w("\n")
     out.extend(_with_target(classification))
     w("\n")
-    out.extend(_features_function(rename))
+    out.extend(_features_function(rename, booster.codes))
     w("\n")
-    out.extend(_model_class(classification, log_target))
+    out.extend(_model_class(classification, log_target, [line.format(local=local) for line in booster.local]))
     w("\n")
     w(f"def cash_score(y_true, prediction, classes):  # {'higher' if metric.greater_is_better else 'lower'} is better")
     w(f"    return {metric.of_prediction.replace('CASH_CLASSES', 'classes')}")
     w("\n")
-    out.extend(_train_function(profile, config, estimator, classification, log_target, seed, metric))
+    out.extend(_train_function(profile, config, booster, estimator, log_target, seed, metric))
     stops = family(config.family).stops_early(config.params)
     results = "cash_model, cash_scores, cash_fit_seconds" + (", cash_rounds" if stops else "")
     w("")
@@ -131,25 +181,36 @@ def _with_target(classification: bool) -> list[str]:
     ]
 
 
-def _features_function(rename: bool) -> list[str]:
+def _features_function(rename: bool, codes: bool) -> list[str]:
     named = "cash_safe_names(features)" if rename else "features"
+    if codes:
+        labels = [
+            "    numbers as float64 (infinities missing), labels as their position among ``levels``, those of",
+            '    the whole data in sorted order (-1 for a missing label or one it never saw), datetimes as numbers."""',
+        ]
+        encoded = "pd.Categorical(text.where(text.isin(levels[name])), categories=levels[name]).codes"
+    else:
+        labels = [
+            "    numbers as float64 (infinities missing), labels as categoricals over ``levels``, those of the",
+            '    whole data (a label it never saw is missing), datetimes as numbers."""',
+        ]
+        encoded = "pd.Categorical(text.where(text.isin(levels[name])), categories=levels[name])"
     return [
         "def cash_features(frame, levels):",
         '    """The model\'s columns from a pandas frame (one partition of a Dask frame, or new rows):',
-        "    numbers as float64 (infinities missing), labels as categoricals over ``levels``, those of the",
-        '    whole data (a label it never saw is missing), datetimes as numbers."""',
+        *labels,
         '    numbers = frame[CASH_NUMERIC].astype("float64").replace([np.inf, -np.inf], np.nan)',
         "    labels = {}",
         "    for name in CASH_CATEGORICAL:",
         "        text = frame[name].astype(str).where(frame[name].notna())",
-        "        labels[name] = pd.Categorical(text.where(text.isin(levels[name])), categories=levels[name])",
+        f"        labels[name] = {encoded}",
         "    when = cash_datetime_parts(frame[CASH_DATETIME], taken=CASH_NUMERIC + CASH_CATEGORICAL)",
         "    features = pd.concat([numbers, pd.DataFrame(labels, index=frame.index), when], axis=1)",
         f"    return {named}",
     ]
 
 
-def _model_class(classification: bool, log_target: bool) -> list[str]:
+def _model_class(classification: bool, log_target: bool, local: list[str]) -> list[str]:
     out = [
         "class CashDaskModel:",
         '    """The fitted model with its feature preparation: predicts on the cluster for a Dask frame,',
@@ -158,11 +219,14 @@ def _model_class(classification: bool, log_target: bool) -> list[str]:
         "    def __init__(self, estimator, levels, classes=None):",
         "        self.estimator, self.levels, self.classes = estimator, levels, classes",
         "",
+        "    def _local(self):",
+        *(f"        {line}" for line in local),
+        "",
         "    def _run(self, method, frame):",
         "        if isinstance(frame, pd.DataFrame):",
-        "            return getattr(self.estimator.to_local(), method)(cash_features(frame, self.levels))",
-        "        features = frame.map_partitions(cash_features, self.levels)",
-        "        return getattr(self.estimator, method)(features)",
+        "            return getattr(self._local(), method)(cash_features(frame, self.levels))",
+        "        predicted = getattr(self.estimator, method)(frame.map_partitions(cash_features, self.levels))",
+        '        return predicted.to_dask_array() if hasattr(predicted, "to_dask_array") else predicted  # an array',
         "",
         "    def predict(self, frame):",
     ]
@@ -184,28 +248,30 @@ def _model_class(classification: bool, log_target: bool) -> list[str]:
 def _train_function(
     profile: TaskProfile,
     config: Config,
+    booster: DaskBooster,
     estimator: str,
-    classification: bool,
     log_target: bool,
     seed: int,
     metric,
 ) -> list[str]:
-    kwargs = estimator_kwargs(config) | {"random_state": seed, "verbose": -1}
-    stops = family(config.family).stops_early(config.params)
-    cap = config.params.get("n_estimators")
-    rounds_doc = (
-        f"    them with the rounds that scored best there ({', '.join(map(str, checkpoints(cap)))});",
-        f"    returns the model, its {metric.name} on the held-out rows, the seconds it took and the rounds.",
-    )
-    plain_doc = (
-        "    them; returns the model, its",
-        f"    {metric.name} on the held-out rows and the seconds it all took.",
-    )
+    fam = family(config.family)
+    spec = fam.estimator(profile.task)
+    classification = profile.is_classification
+    kwargs = estimator_kwargs(config) | {spec.seed_param: seed} | spec.fixed
+    stops = fam.stops_early(config.params)
+    cap = config.params.get(fam.rounds) if stops else None
+    if stops and booster.stops:
+        kwargs["early_stopping_rounds"] = PATIENCE
+        chosen = f"them with the rounds kept when {PATIENCE} rounds in a row did not improve the score there;"
+    else:
+        chosen = f"them with the rounds that scored best there ({', '.join(map(str, checkpoints(cap or 0)))});"
+    returns = f"returns the model, its {metric.name} on the held-out rows, the seconds it took"
+    doc = (f"    {chosen}", f"    {returns} and the rounds.") if stops else ("    them;", f"    {returns}.")
     out = [f"# note: {note}" for note in config.notes]
     out += [
         "def cash_train(frame):",
         f'    """Validate on a held-out {HOLD_OUT:.0%} of the rows that have a target, then fit on all of',
-        *(rounds_doc if stops else plain_doc),
+        *doc,
         '    """',
         "    started = time.perf_counter()",
         "    data = frame.map_partitions(cash_with_target)",
@@ -223,7 +289,7 @@ def _train_function(
     if classification:
         out += [
             "    classes = np.sort(np.asarray(found[1]))",
-            "    target = data[CASH_TARGET].map_partitions(  # the classes numbered 0, 1, … as LightGBM needs",
+            f"    target = data[CASH_TARGET].map_partitions(  # the classes numbered 0, 1, … as {fam.label} needs",
             "        lambda y: pd.Series(np.searchsorted(classes, y.to_numpy()), index=y.index),",
             '        meta=(CASH_TARGET, "int64"),',
             "    )",
@@ -232,15 +298,15 @@ def _train_function(
         out.append('    target = np.log1p(data[CASH_TARGET].astype("float64"))  # the model learns log(1 + target)')
     else:
         out.append('    target = data[CASH_TARGET].astype("float64")')
+    comment = "  # at most: the held-out rows choose the rounds, see below" if stops else ""
     out += [
         "    X = data.map_partitions(cash_features, levels)",
         f"    X_train, X_valid = X.random_split([{1 - HOLD_OUT:g}, {HOLD_OUT:g}], random_state={seed})",
         f"    y_train, y_valid = target.random_split([{1 - HOLD_OUT:g}, {HOLD_OUT:g}], random_state={seed})",
         f"    model = {estimator}(",
+        *(f"        {key}={value!r},{comment if key == fam.rounds else ''}" for key, value in kwargs.items()),
+        "    )",
     ]
-    comment = {"n_estimators": "  # at most: the held-out rows choose the rounds, see below"} if stops else {}
-    out += [f"        {key}={value!r},{comment.get(key, '')}" for key, value in kwargs.items()]
-    out += ["    )", "    model.fit(X_train, y_train)"]
     method = "predict_proba" if classification else "predict"
     predicted = f"model.{method}(X_valid{{}}).compute()"
     if log_target:
@@ -248,9 +314,26 @@ def _train_function(
     else:
         truth = "y_valid.compute().to_numpy()"
     classes = "np.arange(len(classes))" if classification else "None"
-    if stops:
+    model = f"CashDaskModel(model, levels{', classes' if classification else ''})"
+    if not stops:
+        return out + [
+            "    model.fit(X_train, y_train)",
+            f"    score = cash_score({truth}, {predicted.format('')}, {classes})",
+            "    seconds = time.perf_counter() - started",
+            f'    print(f"held-out rows: {metric.name} {{score:.4f}} ({{seconds:.1f}} s); final fit on all rows…")',
+            "    model.fit(X, target)",
+            f"    return {model}, np.array([score]), time.perf_counter() - started",
+        ]
+    if booster.stops:
+        out += [
+            "    model.fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)",
+            "    rounds = model.best_iteration + 1",
+            f"    score = cash_score({truth}, {predicted.format('')}, {classes})  # with the rounds kept",
+        ]
+    else:
         best = "max" if metric.greater_is_better else "min"
         out += [
+            "    model.fit(X_train, y_train)",
             "    # lightgbm.dask cannot stop early: the held-out rows score the rounds at these checkpoints",
             "    X_valid, y_valid = dask.persist(X_valid, y_valid)  # read once, scored at every checkpoint",
             f"    truth, scores = {truth}, {{}}",
@@ -258,22 +341,14 @@ def _train_function(
             f"        scores[rounds] = cash_score(truth, {predicted.format(', num_iteration=rounds')}, {classes})",
             f"    rounds = {best}(scores, key=scores.get)",
             "    score = scores[rounds]",
-            "    seconds = time.perf_counter() - started",
-            f'    print(f"held-out rows: {metric.name} {{score:.4f}} after {{rounds}} of {cap} rounds "',
-            '          f"({seconds:.1f} s); final fit on all rows with {rounds} rounds…")',
-            "    model.set_params(n_estimators=rounds)",
-            "    model.fit(X, target)",
-            f"    return (CashDaskModel(model, levels{', classes' if classification else ''}), np.array([score]), "
-            "time.perf_counter() - started,",
-            f'            {{"cap": {cap}, "kept": [rounds], "final": rounds}})',
         ]
-        return out
-    out += [
-        f"    score = cash_score({truth}, {predicted.format('')}, {classes})",
+    stopped = ", early_stopping_rounds=None" if booster.stops else ""
+    return out + [
         "    seconds = time.perf_counter() - started",
-        f'    print(f"held-out rows: {metric.name} {{score:.4f}} ({{seconds:.1f}} s); final fit on all rows…")',
+        f'    print(f"held-out rows: {metric.name} {{score:.4f}} after {{rounds}} of {cap} rounds "',
+        '          f"({seconds:.1f} s); final fit on all rows with {rounds} rounds…")',
+        f"    model.set_params({fam.rounds}=rounds{stopped})",
         "    model.fit(X, target)",
-        f"    return CashDaskModel(model, levels{', classes' if classification else ''}), np.array([score]), "
-        "time.perf_counter() - started",
+        f"    rounds_kept = {{'cap': {cap}, 'kept': [rounds], 'final': rounds}}",
+        f"    return {model}, np.array([score]), time.perf_counter() - started, rounds_kept",
     ]
-    return out
