@@ -159,7 +159,7 @@ def _check_dask_options(options: RunOptions) -> None:
                 f'a Dask DataFrame needs {name}, not installed here: pip install "llm_cash_magic[dask]"'
             ) from None
     if options.flag("blend"):
-        raise CashError("--blend is not available for a Dask DataFrame; it trains one LightGBM model on the cluster")
+        raise CashError("--blend is not available for a Dask DataFrame; it trains one model on the cluster")
     if options.refine or options.refine_seconds:
         raise CashError(REFINE_ON_DASK)
 
@@ -284,7 +284,7 @@ def prepare_blend_trial(
     """Register a trial of the blend of ``recs`` (with the user's ``params`` edits of
     each, if any) and generate its code; stored as ``prepare_trial`` stores a single one."""
     if plan.dask:
-        raise CashError("a blend is not available for a Dask DataFrame; it trains one LightGBM model on the cluster")
+        raise CashError("a blend is not available for a Dask DataFrame; it trains one model on the cluster")
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
     recommended = [as_trained(plan.profile, Config(r.family, r.params), plan.cv) for r in recs]
