@@ -112,7 +112,8 @@ def generate_dask_code(
     )
     w(f"# validated on a held-out {HOLD_OUT:.0%} of the rows (seed {seed}), then fitted on all of them · {shown}")
     w("# Leaves behind: cash_model (cash_model.predict(new_rows) works on Dask and pandas frames with the")
-    rounds = ", cash_rounds (the rounds kept)" if family(config.family).stops_early(config.params) else ""
+    stops = fam.stops_early(config.params)
+    rounds = ", cash_rounds (the rounds kept)" if stops else ""
     w(f"# same columns), cash_scores ({metric.name} on the held-out rows), cash_fit_seconds{rounds}.")
     w("# Every other name it defines starts with cash_, CASH_ or Cash, so none of your variables changes.")
     w("import time")
@@ -125,7 +126,7 @@ def generate_dask_code(
     w("import pandas as pd")
     w("from distributed import Client, LocalCluster, get_client")
     w(f"from {booster.module} import {estimator}")
-    if booster.local[0].startswith("local ="):
+    if any("{local}" in line for line in booster.local):  # it rebuilds the pandas estimator
         w(f"from {fam.name} import {local}")
     w(f"from sklearn.metrics import {metric.function}")
     w("")
@@ -154,7 +155,6 @@ def generate_dask_code(
     w(f"    return {metric.of_prediction.replace('CASH_CLASSES', 'classes')}")
     w("\n")
     out.extend(_train_function(profile, config, booster, estimator, log_target, seed, metric))
-    stops = family(config.family).stops_early(config.params)
     results = "cash_model, cash_scores, cash_fit_seconds" + (", cash_rounds" if stops else "")
     w("")
     w("")
