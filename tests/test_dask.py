@@ -129,6 +129,23 @@ def test_the_code_trains_on_the_cluster_and_predicts_on_dask_and_pandas_frames(c
         assert set(here) <= {"yes", "no"} and model.predict_proba(rows).shape == (50, 2)
 
 
+def test_the_panel_trains_a_card_on_the_cluster_without_blend_or_refine(client, history):
+    from llm_cash_magic.frontends.panel import Panel
+
+    ddf = dd.from_pandas(mixed().drop(columns=["sold_fast"]), npartitions=3)
+    planned = plan(ddf, RunOptions(data="ddf", target="price", strategy="defaults", n=1), LLMSettings(), history)
+    namespace = {"ddf": ddf}
+    panel = Panel(planned, "", history, namespace)  # as the magic builds it for a Dask frame
+    panel.stream()
+    assert not hasattr(panel, "blend_button") and not hasattr(panel, "refine_button")
+    (card,) = panel.cards
+    card.run_button.click()
+    assert type(namespace["cash_model"]).__name__ == "CashDaskModel"
+    trial = history.run(panel.run_id)["trials"][0]
+    assert trial["status"] == "done"
+    assert f"rmse {trial['cv_mean']:.4f}</b> on the held-out rows" in card.view.status.value
+
+
 # The kernel connects to the test's cluster, as a notebook connects to a real one: a LocalCluster
 # started in the kernel shares its process group, and Jupyter's interrupt (SIGINT to the group)
 # kills its workers (dask/distributed#1925).

@@ -637,7 +637,10 @@ def _result_html(trial: dict, profile, refs: dict) -> str:
     """The score, and the references on the same folds; a red warning when it is no better than
     the trivial predictor."""
     seconds, folds = trial["fit_seconds"], len(trial["cv_scores"] or [])
-    text = f"<b>{escape(profile.metric)} {_score(trial)}</b> over {folds} folds · fit time {seconds:.1f} s"
+    if folds == 1:  # a Dask frame's code scores one held-out split
+        text = f"<b>{escape(profile.metric)} {trial['cv_mean']:.4f}</b> on the held-out rows · fit time {seconds:.1f} s"
+    else:
+        text = f"<b>{escape(profile.metric)} {_score(trial)}</b> over {folds} folds · fit time {seconds:.1f} s"
     compared, *warning = comparison(METRICS[profile.metric], trial["cv_mean"], refs, profile.task).split("\n") or [""]
     if compared:
         text += f"<br>{_text_html(compared)}"
