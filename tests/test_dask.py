@@ -1,6 +1,6 @@
 """``%%cash`` on a Dask DataFrame, on a real ``distributed`` LocalCluster (2 worker processes): the
-profile equals the pandas one of the same rows, the generated code trains with ``lightgbm.dask``
-and predicts on Dask and pandas frames alike, and a real kernel runs the whole cell."""
+profile equals the pandas one of the same rows, the generated code trains with ``lightgbm.dask`` or
+``xgboost.dask`` and predicts on Dask and pandas frames alike, and a real kernel runs the whole cell."""
 
 from __future__ import annotations
 
