@@ -171,6 +171,7 @@ def test_cash_on_a_dask_frame_in_a_real_kernel_trains_on_the_cluster_and_records
             nbformat.v4.new_code_cell(setup),
             nbformat.v4.new_code_cell("%%cash ddf target=price n=3 --auto"),
             nbformat.v4.new_code_cell("print(type(cash_model).__name__, cash_model.predict(pdf.head(2)).shape)"),
+            nbformat.v4.new_code_cell("%cash history"),
         ]
     )
     NotebookClient(nb, kernel_name="python3", timeout=300).execute()
@@ -181,6 +182,8 @@ def test_cash_on_a_dask_frame_in_a_real_kernel_trains_on_the_cluster_and_records
     (run,) = history.runs()
     (trial,) = run["trials"]
     assert trial["family"] in ("lightgbm", "xgboost") and trial["status"] == "done" and trial["cv_mean"] > 0
+    listed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in nb.cells[3].outputs)
+    assert f"{trial['cv_mean']:.4f}" in listed and "± 0.0000" not in listed  # one held-out score, no spread
 
 
 @pytest.mark.kernel

@@ -201,6 +201,8 @@ def _score(trial: dict, metric: str) -> str:
         return "failed"
     if trial.get("cv_mean") is None:
         return "—"
+    if len(trial.get("cv_scores") or []) == 1:  # one held-out split (a Dask frame's code): no spread
+        return f"{trial['cv_mean']:.4f}"
     return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
 
 
