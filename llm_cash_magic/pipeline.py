@@ -202,10 +202,8 @@ def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
     """The plan's recommendations as they arrive; a CashError at the end if there was none, and
     ``Interrupted`` (one line, never a traceback from inside an HTTP library) on Ctrl-C."""
     received = 0
-    if plan.families:  # an LLM is told, and what it recommends all the same is left out
-        notes = f"{notes}\n\nOnly these model families can train on this data: {', '.join(plan.families)}.".strip()
     try:
-        for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=notes):
+        for rec in plan.recommender.recommend(plan.profile, n=plan.options.n, notes=recommender_notes(plan, notes)):
             if plan.families and rec.family not in plan.families:
                 continue
             received += 1
@@ -217,6 +215,14 @@ def recommend(plan: Plan, notes: str = "") -> Iterator[Recommendation]:
         ) from None
     if not received:
         raise CashError(f"the {plan.strategy} recommender returned no recommendation")
+
+
+def recommender_notes(plan: Plan, notes: str) -> str:
+    """The user's notes as the recommender reads them: where only some families can train, an LLM
+    is told which (and ``recommend`` leaves out what it proposes all the same)."""
+    if not plan.families:
+        return notes
+    return f"{notes}\n\nOnly these model families can train on this data: {', '.join(plan.families)}.".strip()
 
 
 def start_run(history: History, plan: Plan, recommendations: list[Recommendation], notes: str = "") -> str:

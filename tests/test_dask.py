@@ -238,3 +238,18 @@ def test_without_distributed_a_dask_frame_gets_one_line(tmp_path):
     assert out.stdout.strip().splitlines()[-1] == (
         'a Dask DataFrame needs distributed, not installed here: pip install "llm_cash_magic[dask]"'
     )
+
+
+def test_an_llm_is_told_the_families_that_train_on_the_cluster_and_others_are_left_out(client, llm_env, history):
+    llm_env.reply(
+        '{"family": "random_forest", "params": {"n_estimators": 50}, "rationale": "robust"}\n'
+        '{"family": "lightgbm", "params": {"num_leaves": 15}, "rationale": "boosting"}\n'
+    )
+    ddf = dd.from_pandas(mixed().drop(columns=["sold_fast"]), npartitions=2)
+    options = RunOptions(data="ddf", target="price", strategy="zero-shot", n=2)
+    planned = plan(ddf, options, LLMSettings.resolve(), history)
+    recs = list(recommend(planned, "prices in euros"))
+    assert [r.family for r in recs] == ["lightgbm"]
+    (request,) = llm_env.chat_requests
+    told = request.messages[-1]["content"]
+    assert "prices in euros" in told and "Only these model families can train on this data: lightgbm" in told

@@ -164,7 +164,11 @@ class CashMagics(Magics):
         if plan.banner:
             say(plan.banner)
         if options.flag("dry-run") and plan.strategy in LLM_STRATEGIES:
-            print(terminal.messages_text(plan.recommender.messages(plan.profile, options.n, notes)))
+            print(
+                terminal.messages_text(
+                    plan.recommender.messages(plan.profile, options.n, pipeline.recommender_notes(plan, notes))
+                )
+            )
             say(
                 f"dry run: the exact messages strategy {plan.strategy} would send to {settings.host}; "
                 "nothing was sent, stored or run"

@@ -184,7 +184,9 @@ class Panel:
         """Show each recommendation as a card the moment it arrives, then record the run."""
         recommender, options = self.plan.recommender, self.plan.options
         if callable(getattr(recommender, "messages", None)):  # what recommend() is about to send
-            self.prompt = recommender.messages(self.plan.profile, options.n, self.notes)
+            self.prompt = recommender.messages(
+                self.plan.profile, options.n, pipeline.recommender_notes(self.plan, self.notes)
+            )
         if hasattr(recommender, "on_text"):
             recommender.on_text = self._receive_text
         clock, interrupted = _Clock(self.clock, "recommending…"), ""
