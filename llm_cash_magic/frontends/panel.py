@@ -639,20 +639,14 @@ def _result_html(trial: dict, profile, refs: dict) -> str:
     """The score, and the references on the same folds; a red warning when it is no better than
     the trivial predictor."""
     seconds, folds = trial["fit_seconds"], len(trial["cv_scores"] or [])
-    if folds == 1:  # a Dask frame's code scores one held-out split
-        text = f"<b>{escape(profile.metric)} {trial['cv_mean']:.4f}</b> on the held-out rows · fit time {seconds:.1f} s"
-    else:
-        text = f"<b>{escape(profile.metric)} {_score(trial)}</b> over {folds} folds · fit time {seconds:.1f} s"
+    where = "on the held-out rows" if folds == 1 else f"over {folds} folds"  # one split: a Dask frame's code
+    text = f"<b>{escape(profile.metric)} {terminal.score_text(trial)}</b> {where} · fit time {seconds:.1f} s"
     compared, *warning = comparison(METRICS[profile.metric], trial["cv_mean"], refs, profile.task).split("\n") or [""]
     if compared:
         text += f"<br>{_text_html(compared)}"
     for line in warning:
         text += f'<br><span style="color: var(--jp-error-color1, #c00)">{_text_html(line)}</span>'
     return text
-
-
-def _score(trial: dict) -> str:
-    return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
 
 
 def _text_html(text: str, pre: bool = False) -> str:

@@ -196,12 +196,14 @@ def messages_text(messages: list[dict]) -> str:
     return "\n\n".join(f"──── {m['role']} ────\n{m['content']}" for m in messages)
 
 
-def _score(trial: dict, metric: str) -> str:
+def score_text(trial: dict) -> str:
+    """A trial's score as history tables and the panel show it: mean ± spread over the folds, the
+    score alone for one held-out split (a Dask frame's code)."""
     if trial.get("status") == "failed":
         return "failed"
     if trial.get("cv_mean") is None:
         return "—"
-    if len(trial.get("cv_scores") or []) == 1:  # one held-out split (a Dask frame's code): no spread
+    if len(trial.get("cv_scores") or []) == 1:
         return f"{trial['cv_mean']:.4f}"
     return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
 
@@ -231,7 +233,7 @@ def history_table(runs: list[dict]) -> Table:
             f"{run['task']} · {run['metric']}",
             run["strategy"],
             _label(best) if best else "—",
-            _score(best, run["metric"]) if best else "—",
+            score_text(best) if best else "—",
             str(len(run["trials"])),
         )
     return table
