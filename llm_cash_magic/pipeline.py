@@ -43,9 +43,6 @@ if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .run.refine import RefineResult, TrialOutcome
 
 
-REFINE_ON_DASK = "refine is not available for a Dask DataFrame yet; refine on a pandas sample of it"
-
-
 @dataclass(frozen=True)
 class RunOptions:
     """What the ``%%cash`` line asked for (``frontends.options`` parses it)."""
@@ -86,7 +83,7 @@ class Plan:
     options: RunOptions
     profile: TaskProfile
     n_columns: int
-    cv: int
+    cv: int  # the folds trials are scored on; 1 on a Dask DataFrame: one held-out split
     strategy: str
     recommender: Recommender
     notes: list[str] = field(default_factory=list)  # shown to the user: dropped rows, reduced folds
@@ -121,11 +118,12 @@ def plan(
         notes.append(
             _dropped_note(prof, missing_targets(df, prof.target) if dask else int(df[prof.target].isna().sum()))
         )
-    cv, cv_note = effective_cv(prof, options.cv)
-    if cv_note and not dask:
+    if dask:  # one held-out split: each training is itself distributed
+        cv, cv_note = 1, dask_note()
+    else:
+        cv, cv_note = effective_cv(prof, options.cv)
+    if cv_note:
         notes.append(cv_note)
-    if dask:
-        notes.append(dask_note())
     settings = settings.replace(cache=not options.flag("fresh"))
     strategy, banner = options.strategy, ""
     if strategy == "auto":
@@ -150,7 +148,7 @@ def plan(
 
 
 def _check_dask_options(options: RunOptions) -> None:
-    """One line for what a Dask DataFrame cannot have yet, and for a missing ``[dask]`` extra."""
+    """One line for what a Dask DataFrame cannot have, and for a missing ``[dask]`` extra."""
     for name in ("dask", "distributed"):
         try:
             importlib.import_module(name)
@@ -160,8 +158,6 @@ def _check_dask_options(options: RunOptions) -> None:
             ) from None
     if options.flag("blend"):
         raise CashError("--blend is not available for a Dask DataFrame; it trains one model on the cluster")
-    if options.refine or options.refine_seconds:
-        raise CashError(REFINE_ON_DASK)
 
 
 def _dropped_note(prof: TaskProfile, n_missing: int) -> str:
@@ -395,9 +391,6 @@ def refine(
     warm-started by ``recommendations`` (``run.refine``)."""
     from .run.refine import refine as search  # Optuna, imported only when a refinement starts
 
-    if plan.dask:
-        raise CashError(REFINE_ON_DASK)
-
     return search(
         df,
         plan.profile,
@@ -407,6 +400,7 @@ def refine(
         run_id=run_id,
         cv=plan.cv,
         seed=plan.options.seed,
+        families=plan.families,
         timeout=timeout,
         on_trial=on_trial,
         on_fold=on_fold,

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from nbclient import NotebookClient
 
-from llm_cash_magic import CashError, profile
+from llm_cash_magic import CashError, History, profile
 from llm_cash_magic.codegen.distributed import generate_dask_code
-from llm_cash_magic.pipeline import RunOptions, plan, recommend
+from llm_cash_magic.pipeline import RunOptions, plan, recommend, refine, refined_recommendation, start_run
 from llm_cash_magic.profiling import frames
 from llm_cash_magic.profiling.dask_frames import is_dask_frame, profile_dask
 from llm_cash_magic.recommenders.llm.settings import LLMSettings
@@ -94,12 +94,35 @@ def test_only_families_that_train_on_the_cluster_are_recommended_and_the_plan_sa
     recs = list(recommend(planned))
     assert len(recs) == 5 and {r.family for r in recs} <= {"lightgbm", "xgboost"}
     assert any("LightGBM (lightgbm.dask), XGBoost (xgboost.dask)" in note for note in planned.notes)
-    for options in (
-        RunOptions(data="ddf", target="sold_fast", flags=frozenset({"blend"})),
-        RunOptions(data="ddf", target="sold_fast", refine=5),
-    ):
-        with pytest.raises(CashError, match="not available for a Dask DataFrame"):
-            plan(ddf, options, LLMSettings(), history)
+    with pytest.raises(CashError, match="--blend is not available for a Dask DataFrame"):
+        plan(ddf, RunOptions(data="ddf", target="sold_fast", flags=frozenset({"blend"})), LLMSettings(), history)
+
+
+def test_refine_runs_its_trials_on_the_cluster_one_held_out_split_each(client, history):
+    ddf = dd.from_pandas(mixed().drop(columns=["price"]), npartitions=3)
+    options = RunOptions(data="ddf", target="sold_fast", strategy="offline", n=2, refine=3)
+    planned = plan(ddf, options, LLMSettings(), history)
+    assert planned.cv == 1  # one held-out split: what the history's reuse of a trial matches on
+    recs = list(recommend(planned))
+    run_id = start_run(history, planned, recs)
+    stop = [KeyboardInterrupt()]
+
+    def interrupt_once(outcome):
+        if stop:
+            raise stop.pop()
+
+    first = refine(ddf, planned, recs, 3, history=history, run_id=run_id, on_trial=interrupt_once)
+    assert first.interrupted and len(first.trials) == 1  # Ctrl-C keeps the finished trials
+    resumed = refine(ddf, planned, recs, 3, history=history, run_id=run_id)
+    assert len(resumed.trials) == 4 and not resumed.interrupted
+    done = [t for t in history.run(run_id)["trials"] if t["status"] == "done"]
+    assert done and {t["family"] for t in done} <= {"lightgbm", "xgboost"}  # only what trains on Dask
+    assert all(len(t["cv_scores"]) == 1 and 0.5 < t["cv_mean"] <= 1 for t in done)  # roc_auc, one split
+    best = refined_recommendation(resumed, planned)
+    assert best.family in ("lightgbm", "xgboost")
+    again = plan(ddf, options, LLMSettings(), history)  # a new run: measured configurations are reused
+    reused = refine(ddf, again, recs[:1], 1, history=history, run_id=start_run(history, again, recs[:1]))
+    assert reused.trials[0].reused and reused.trials[0].score == pytest.approx(first.trials[0].score)
 
 
 @pytest.mark.parametrize("name", ["lightgbm", "xgboost"])
@@ -129,21 +152,40 @@ def test_the_code_trains_on_the_cluster_and_predicts_on_dask_and_pandas_frames(c
         assert set(here) <= {"yes", "no"} and model.predict_proba(rows).shape == (50, 2)
 
 
-def test_the_panel_trains_a_card_on_the_cluster_without_blend_or_refine(client, history):
+def test_the_magic_refines_on_the_cluster_and_trains_the_best(client, ip, capsys):
+    ip.user_ns["ddf"] = dd.from_pandas(mixed().drop(columns=["sold_fast"]), npartitions=3)
+    ip.run_line_magic("cash", "ddf target=price n=2 refine=2")
+    out = capsys.readouterr().out
+    assert "Refinement: 2 trials (0 pruned, 0 failed)" in out and "held-out rows: rmse" in out
+    (run,) = History.from_environment().runs()
+    searched, trained = run["trials"][:2], run["trials"][-1]
+    best = min(searched, key=lambda t: t["cv_mean"])
+    assert trained["params"] == best["params"] and trained["status"] == "done"
+    assert type(ip.user_ns["cash_model"]).__name__ == "CashDaskModel"
+
+
+def test_the_panel_trains_a_card_and_refines_on_the_cluster_without_blend(client, history):
     from llm_cash_magic.frontends.panel import Panel
 
     ddf = dd.from_pandas(mixed().drop(columns=["sold_fast"]), npartitions=3)
     planned = plan(ddf, RunOptions(data="ddf", target="price", strategy="defaults", n=1), LLMSettings(), history)
     namespace = {"ddf": ddf}
-    panel = Panel(planned, "", history, namespace)  # as the magic builds it for a Dask frame
+    panel = Panel(planned, "", history, namespace, data=ddf)  # as the magic builds it for a Dask frame
     panel.stream()
-    assert not hasattr(panel, "blend_button") and not hasattr(panel, "refine_button")
+    assert not hasattr(panel, "blend_button")
     (card,) = panel.cards
     card.run_button.click()
     assert type(namespace["cash_model"]).__name__ == "CashDaskModel"
     trial = history.run(panel.run_id)["trials"][0]
     assert trial["status"] == "done"
     assert f"rmse {trial['cv_mean']:.4f}</b> on the held-out rows" in card.view.status.value
+    panel.refine_n.value = 2
+    panel.refine_button.click()
+    trials = history.run(panel.run_id)["trials"]
+    searched, trained = trials[1:-1], trials[-1]
+    assert len(searched) == 2 and searched[0]["details"].get("reused") == trial["id"]  # the card's own, not refit
+    assert trained["source"] == "refine" and trained["status"] == "done" and len(trained["cv_scores"]) == 1
+    assert "2 trials in the study" in panel.refine_view.status.value
 
 
 # The kernel connects to the test's cluster, as a notebook connects to a real one: a LocalCluster

@@ -79,6 +79,19 @@ def test_an_interrupt_keeps_the_finished_trials(task):
     assert len(run_refine(task, 1).trials) == len(result.trials) + 1
 
 
+def test_an_interrupt_during_a_trial_records_it_as_interrupted(task):
+    _, _, _, history, run_id = task
+
+    def interrupt_in_the_second_trial(trial_number, fold):
+        if trial_number == 1:
+            raise KeyboardInterrupt
+
+    result = run_refine(task, 4, on_fold=interrupt_in_the_second_trial)
+    assert result.interrupted and [t.state for t in result.trials] == ["complete", "failed"]
+    stopped = history.run(run_id)["trials"][1]
+    assert stopped["status"] == "failed" and stopped["error"] == "interrupted"  # not left "running"
+
+
 def test_the_magic_puts_the_best_trial_in_the_new_cell(ip, capsys):
     rng = np.random.default_rng(8)
     df = pd.DataFrame({"a": rng.normal(size=120), "b": rng.choice(["u", "v"], 120)})

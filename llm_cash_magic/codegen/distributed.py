@@ -74,6 +74,13 @@ def checkpoints(cap: int) -> list[int]:
     return [*found, cap]
 
 
+def dask_model_code(profile: TaskProfile, config: Config, *, seed: int = 0, source: str = "") -> str:
+    """Only the definitions of ``generate_dask_code`` (no training runs): what a refinement's trials
+    call on the cluster, ``cash_validate`` without the final fit."""
+    config = validate(config.family, config.params, profile.task)
+    return "\n".join(_definitions(profile, config, "ddf", seed, source)) + "\n"
+
+
 def generate_dask_code(
     profile: TaskProfile,
     config: Config,
@@ -87,6 +94,29 @@ def generate_dask_code(
     it ends with one call recording its result, like ``generate_code``'s."""
     check_data_name(data_name)
     config = validate(config.family, config.params, profile.task)
+    out = _definitions(profile, config, data_name, seed, source)
+    w = out.append
+    stops = family(config.family).stops_early(config.params)
+    results = "cash_model, cash_scores, cash_fit_seconds" + (", cash_rounds" if stops else "")
+    w("")
+    w("")
+    w(f"{results} = cash_train({data_name})")
+    name = METRICS[profile.metric].name
+    w(f'print(f"{name}: {{cash_scores.mean():.4f}} on the held-out rows ({{cash_fit_seconds:.1f}} s)")')
+    if trial_id:
+        w("")
+        w("# Record the result in llm_cash_magic's history (delete these two lines to run without it).")
+        w("import llm_cash_magic")
+        rounds = ", rounds=cash_rounds" if stops else ""
+        w(f"llm_cash_magic.record_result({trial_id!r}, cash_model, cash_scores, cash_fit_seconds{rounds})")
+    code = "\n".join(out) + "\n"
+    compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
+    return code
+
+
+def _definitions(profile: TaskProfile, config: Config, data_name: str, seed: int, source: str) -> list[str]:
+    """The code's header, imports, constants and functions, up to (not including) the call that trains;
+    ``config`` is validated."""
     if config.family not in dask_families():
         raise ValueError(f"{config.family} does not train on Dask here")  # the recommenders never offer it
     fam, booster = family(config.family), DASK_BOOSTERS[config.family]
@@ -154,21 +184,14 @@ def generate_dask_code(
     w(f"def cash_score(y_true, prediction, classes):  # {'higher' if metric.greater_is_better else 'lower'} is better")
     w(f"    return {metric.of_prediction.replace('CASH_CLASSES', 'classes')}")
     w("\n")
-    out.extend(_train_function(profile, config, booster, estimator, log_target, seed, metric))
-    results = "cash_model, cash_scores, cash_fit_seconds" + (", cash_rounds" if stops else "")
-    w("")
-    w("")
-    w(f"{results} = cash_train({data_name})")
-    w(f'print(f"{metric.name}: {{cash_scores.mean():.4f}} on the held-out rows ({{cash_fit_seconds:.1f}} s)")')
-    if trial_id:
-        w("")
-        w("# Record the result in llm_cash_magic's history (delete these two lines to run without it).")
-        w("import llm_cash_magic")
-        rounds = ", rounds=cash_rounds" if stops else ""
-        w(f"llm_cash_magic.record_result({trial_id!r}, cash_model, cash_scores, cash_fit_seconds{rounds})")
-    code = "\n".join(out) + "\n"
-    compile(code, "<llm_cash_magic>", "exec")  # a bug here must never reach a notebook cell
-    return code
+    out.extend(_levels_function(classification))
+    w("\n")
+    out.extend(_inputs_function(classification, log_target, fam.label))
+    w("\n")
+    out.extend(_validate_function(profile, config, booster, estimator, log_target, seed, metric))
+    w("\n")
+    out.extend(_train_function(config, booster, metric))
+    return out
 
 
 def _with_target(classification: bool) -> list[str]:
@@ -245,7 +268,45 @@ def _model_class(classification: bool, log_target: bool, local: list[str]) -> li
     return out
 
 
-def _train_function(
+def _levels_function(classification: bool) -> list[str]:
+    out = [
+        "def cash_label_levels(data):",
+        '    """One pass over the data for what every partition must agree on: the levels of each label',
+        "    column" + (', and the classes (sorted)."""' if classification else ' (and no classes: a regression)."""'),
+        "    found = dask.compute(",
+        "        [data[name].dropna().astype(str).drop_duplicates(split_out=1) for name in CASH_CATEGORICAL],",
+    ]
+    if classification:
+        out.append("        data[CASH_TARGET].drop_duplicates(split_out=1),")
+    out += [
+        "    )",
+        "    levels = {name: sorted(values) for name, values in zip(CASH_CATEGORICAL, found[0])}",
+        "    return levels, " + ("np.sort(np.asarray(found[1]))" if classification else "None"),
+    ]
+    return out
+
+
+def _inputs_function(classification: bool, log_target: bool, label: str) -> list[str]:
+    out = [
+        "def cash_inputs(data, levels, classes):",
+        '    """The model\'s features and target (lazily: nothing is read yet)."""',
+        "    X = data.map_partitions(cash_features, levels)",
+    ]
+    if classification:
+        out += [
+            f"    target = data[CASH_TARGET].map_partitions(  # the classes numbered 0, 1, … as {label} needs",
+            "        lambda y: pd.Series(np.searchsorted(classes, y.to_numpy()), index=y.index),",
+            '        meta=(CASH_TARGET, "int64"),',
+            "    )",
+        ]
+    elif log_target:
+        out.append('    target = np.log1p(data[CASH_TARGET].astype("float64"))  # the model learns log(1 + target)')
+    else:
+        out.append('    target = data[CASH_TARGET].astype("float64")')
+    return out + ["    return X, target"]
+
+
+def _validate_function(
     profile: TaskProfile,
     config: Config,
     booster: DaskBooster,
@@ -262,93 +323,96 @@ def _train_function(
     cap = config.params.get(fam.rounds) if stops else None
     if stops and booster.stops:
         kwargs["early_stopping_rounds"] = PATIENCE
-        chosen = f"them with the rounds kept when {PATIENCE} rounds in a row did not improve the score there;"
-    else:
-        chosen = f"them with the rounds that scored best there ({', '.join(map(str, checkpoints(cap or 0)))});"
-    returns = f"returns the model, its {metric.name} on the held-out rows, the seconds it took"
-    doc = (f"    {chosen}", f"    {returns} and the rounds.") if stops else ("    them;", f"    {returns}.")
+        how = f"    it stops after {PATIENCE} rounds in a row that did not improve the score there;"
+    elif stops:
+        how = f"    the rounds kept are those that scored best there ({', '.join(map(str, checkpoints(cap)))});"
+    returned = f"returns the model, its {metric.name} there" + (" and the rounds kept" if stops else "")
     out = [f"# note: {note}" for note in config.notes]
     out += [
-        "def cash_train(frame):",
-        f'    """Validate on a held-out {HOLD_OUT:.0%} of the rows that have a target, then fit on all of',
-        *doc,
-        '    """',
-        "    started = time.perf_counter()",
-        "    data = frame.map_partitions(cash_with_target)",
-        "    # one pass over the data for what every partition must agree on: the levels of each label",
-        "    # column" + (" and the classes" if classification else ""),
-        "    found = dask.compute(",
-        "        [data[name].dropna().astype(str).drop_duplicates(split_out=1) for name in CASH_CATEGORICAL],",
-    ]
-    if classification:
-        out.append("        data[CASH_TARGET].drop_duplicates(split_out=1),")
-    out += [
-        "    )",
-        "    levels = {name: sorted(values) for name, values in zip(CASH_CATEGORICAL, found[0])}",
-    ]
-    if classification:
-        out += [
-            "    classes = np.sort(np.asarray(found[1]))",
-            f"    target = data[CASH_TARGET].map_partitions(  # the classes numbered 0, 1, … as {fam.label} needs",
-            "        lambda y: pd.Series(np.searchsorted(classes, y.to_numpy()), index=y.index),",
-            '        meta=(CASH_TARGET, "int64"),',
-            "    )",
-        ]
-    elif log_target:
-        out.append('    target = np.log1p(data[CASH_TARGET].astype("float64"))  # the model learns log(1 + target)')
-    else:
-        out.append('    target = data[CASH_TARGET].astype("float64")')
-    comment = "  # at most: the held-out rows choose the rounds, see below" if stops else ""
-    out += [
-        "    X = data.map_partitions(cash_features, levels)",
+        "def cash_validate(X, target, classes):",
+        f'    """Train on a random {1 - HOLD_OUT:.0%} of the rows (seed {seed}) and score the held-out {HOLD_OUT:.0%};',
+        *([how] if stops else []),
+        f'    {returned}."""',
         f"    X_train, X_valid = X.random_split([{1 - HOLD_OUT:g}, {HOLD_OUT:g}], random_state={seed})",
         f"    y_train, y_valid = target.random_split([{1 - HOLD_OUT:g}, {HOLD_OUT:g}], random_state={seed})",
         f"    model = {estimator}(",
-        *(f"        {key}={value!r},{comment if key == fam.rounds else ''}" for key, value in kwargs.items()),
-        "    )",
     ]
+    comment = "  # at most: the held-out rows choose the rounds" if stops else ""
+    out += [f"        {key}={value!r},{comment if key == fam.rounds else ''}" for key, value in kwargs.items()]
+    out.append("    )")
     method = "predict_proba" if classification else "predict"
     predicted = f"model.{method}(X_valid{{}}).compute()"
     if log_target:
         truth, predicted = "np.expm1(y_valid.compute().to_numpy())", f"np.expm1({predicted})"
     else:
         truth = "y_valid.compute().to_numpy()"
-    classes = "np.arange(len(classes))" if classification else "None"
-    model = f"CashDaskModel(model, levels{', classes' if classification else ''})"
+    labels = "labels" if classification else "None"
+    if classification:
+        out.append("    labels = np.arange(len(classes))  # the classes as the model numbers them")
     if not stops:
         return out + [
             "    model.fit(X_train, y_train)",
-            f"    score = cash_score({truth}, {predicted.format('')}, {classes})",
+            f"    score = cash_score({truth}, {predicted.format('')}, {labels})",
+            "    return model, score",
+        ]
+    if booster.stops:
+        return out + [
+            "    model.fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)",
+            f"    score = cash_score({truth}, {predicted.format('')}, {labels})  # with the rounds kept",
+            "    return model, score, model.best_iteration + 1",
+        ]
+    best = "max" if metric.greater_is_better else "min"
+    return out + [
+        "    model.fit(X_train, y_train)",
+        "    # lightgbm.dask cannot stop early: the held-out rows score the rounds at these checkpoints",
+        "    X_valid, y_valid = dask.persist(X_valid, y_valid)  # read once, scored at every checkpoint",
+        f"    truth, scores = {truth}, {{}}",
+        f"    for rounds in {checkpoints(cap)!r}:",
+        f"        scores[rounds] = cash_score(truth, {predicted.format(', num_iteration=rounds')}, {labels})",
+        f"    rounds = {best}(scores, key=scores.get)",
+        "    return model, scores[rounds], rounds",
+    ]
+
+
+def _train_function(config: Config, booster: DaskBooster, metric) -> list[str]:
+    fam = family(config.family)
+    cap = config.params.get(fam.rounds)
+    out = [
+        "def cash_train(frame):",
+        f'    """Validate on a held-out {HOLD_OUT:.0%} of the rows that have a target (``cash_validate``), then fit',
+    ]
+    if not fam.stops_early(config.params):
+        return out + [
+            f"    on all of them; returns the model, its {metric.name} on the held-out rows and the seconds it",
+            '    took."""',
+            *_prepared_lines(),
+            "    model, score = cash_validate(X, target, classes)",
             "    seconds = time.perf_counter() - started",
             f'    print(f"held-out rows: {metric.name} {{score:.4f}} ({{seconds:.1f}} s); final fit on all rows…")',
             "    model.fit(X, target)",
-            f"    return {model}, np.array([score]), time.perf_counter() - started",
-        ]
-    if booster.stops:
-        out += [
-            "    model.fit(X_train, y_train, eval_set=[(X_valid, y_valid)], verbose=False)",
-            "    rounds = model.best_iteration + 1",
-            f"    score = cash_score({truth}, {predicted.format('')}, {classes})  # with the rounds kept",
-        ]
-    else:
-        best = "max" if metric.greater_is_better else "min"
-        out += [
-            "    model.fit(X_train, y_train)",
-            "    # lightgbm.dask cannot stop early: the held-out rows score the rounds at these checkpoints",
-            "    X_valid, y_valid = dask.persist(X_valid, y_valid)  # read once, scored at every checkpoint",
-            f"    truth, scores = {truth}, {{}}",
-            f"    for rounds in {checkpoints(cap)!r}:",
-            f"        scores[rounds] = cash_score(truth, {predicted.format(', num_iteration=rounds')}, {classes})",
-            f"    rounds = {best}(scores, key=scores.get)",
-            "    score = scores[rounds]",
+            "    return CashDaskModel(model, levels, classes), np.array([score]), time.perf_counter() - started",
         ]
     stopped = ", early_stopping_rounds=None" if booster.stops else ""
     return out + [
+        f"    on all of them with the rounds kept there; returns the model, its {metric.name} on the held-out",
+        '    rows, the seconds it took and the rounds."""',
+        *_prepared_lines(),
+        "    model, score, rounds = cash_validate(X, target, classes)",
         "    seconds = time.perf_counter() - started",
         f'    print(f"held-out rows: {metric.name} {{score:.4f}} after {{rounds}} of {cap} rounds "',
         '          f"({seconds:.1f} s); final fit on all rows with {rounds} rounds…")',
         f"    model.set_params({fam.rounds}=rounds{stopped})",
         "    model.fit(X, target)",
         f"    rounds_kept = {{'cap': {cap}, 'kept': [rounds], 'final': rounds}}",
-        f"    return {model}, np.array([score]), time.perf_counter() - started, rounds_kept",
+        "    seconds = time.perf_counter() - started  # the validation and the final fit",
+        "    return CashDaskModel(model, levels, classes), np.array([score]), seconds, rounds_kept",
+    ]
+
+
+def _prepared_lines() -> list[str]:
+    return [
+        "    started = time.perf_counter()",
+        "    data = frame.map_partitions(cash_with_target)",
+        "    levels, classes = cash_label_levels(data)",
+        "    X, target = cash_inputs(data, levels, classes)",
     ]

@@ -149,7 +149,7 @@ class CashMagics(Magics):
                 notes,
                 history,
                 self.shell.user_ns,
-                data=None if plan.dask else df,  # no refinement (Refine button) on Dask yet
+                data=df,  # its Refine button searches on it
                 cell=bridge.cell_id(self.shell),
                 prepare_blend=None if plan.dask else pipeline.prepare_blend_trial,
             )

@@ -25,8 +25,9 @@ from ..codegen import build
 from ..errors import CashError
 from ..metrics import METRICS
 from ..profiling import TaskProfile
+from ..profiling.dask_frames import is_dask_frame
 from ..recommenders import Recommendation
-from ..space import Param, families_for, family, validate
+from ..space import Config, Param, families_for, family, validate
 from ..text import clip, error_line
 from .evaluation import cross_validate, training_data
 
@@ -110,7 +111,9 @@ def refine(
     always included. A configuration the history already measured on these folds is not fitted
     again: its scores are reused (and the trial says so). A trial's library warnings are counted
     in its record instead of printed. ``on_fold(trial_number, fold)`` follows each fold. A
-    KeyboardInterrupt stops the search and keeps every trial finished so far.
+    KeyboardInterrupt stops the search, records the trial it stopped as interrupted and keeps
+    every trial finished so far. On a Dask DataFrame each trial is scored on the cluster, on one
+    held-out split (``holdout``; ``cv`` is then 1), one trial after another.
     """
     searched = [f.name for f in families_for(profile.task)] if families is None else [family(f).name for f in families]
     searched += [r.family for r in recommendations if r.family not in searched]
@@ -118,7 +121,7 @@ def refine(
         raise CashError("a refinement needs a number of trials or a time budget")
     if n_trials is not None and n_trials < 1:
         raise CashError(f"refine={n_trials} must be at least 1")
-    X, y = training_data(df, profile)
+    evaluation = _evaluation(df, profile, cv, seed)
     metric = METRICS[profile.metric]
     storage = storage_url(history)
     with _quiet_optuna():
@@ -128,7 +131,7 @@ def refine(
             load_if_exists=True,
             direction="maximize" if metric.greater_is_better else "minimize",
             sampler=tpe_sampler(seed),
-            pruner=pruner(len(recommendations), cv),
+            pruner=pruner(len(recommendations), evaluation.steps),
         )
     if study.trials:  # resuming: a sampler seeded as before would replay the same suggestions
         study.sampler = tpe_sampler(seed + len(study.trials))
@@ -139,7 +142,7 @@ def refine(
     def objective(trial: optuna.Trial) -> float:
         fam = family(trial.suggest_categorical("family", searched))
         params = {p.name: _suggest(trial, fam.name, p) for p in fam.params_for(profile.task)}
-        config = validate(fam.name, params, profile.task, n_rows=len(X))
+        config = validate(fam.name, params, profile.task, n_rows=evaluation.n_rows)
         index = trial.user_attrs.get("recommendation")
         recommended = config.params if index is None else recommendations[index].params
         trial_id = history.add_trial(
@@ -151,10 +154,11 @@ def refine(
         def report(fold: int, score: float, fitted: bool = True) -> None:
             fold_scores.append(score)
             trial.report(float(np.mean(fold_scores)), fold)
-            if fitted and trial.should_prune():
-                raise optuna.TrialPruned()
-            if fitted and on_fold and fold < cv:
-                on_fold(trial.number, fold)
+            if fitted and fold < evaluation.steps:  # a trial with every fold scored is kept, not pruned
+                if trial.should_prune():
+                    raise optuna.TrialPruned()
+                if on_fold:
+                    on_fold(trial.number, fold)
 
         known = history.find_trial(profile.fingerprint, profile.metric, config.family, config.params, cv, seed)
         if known:  # measured before on these very folds: its scores, not another fit
@@ -174,10 +178,12 @@ def refine(
         with warnings.catch_warnings(record=True) as caught:  # counted in the trial's record, not printed
             warnings.simplefilter("always")
             try:
-                model = build(profile, config, seed, cv)
-                scores = cross_validate(profile, model, X, y, cv=cv, seed=seed, on_fold=report)
+                scores = evaluation.scores(config, report)
             except optuna.TrialPruned:
                 history.fail_trial(trial_id, f"pruned: worse than {PRUNE_BELOW:g} % of the trials after the same folds")
+                raise
+            except KeyboardInterrupt:
+                history.fail_trial(trial_id, "interrupted")
                 raise
             except Exception as exc:  # a config that cannot train on this data is a failed trial
                 history.fail_trial(trial_id, error_line(exc))
@@ -204,6 +210,43 @@ def refine(
             interrupted = True
     finished = [t for t in study.trials if t.state.is_finished()]
     return RefineResult(study.study_name, storage, [_outcome(t) for t in finished], interrupted)
+
+
+class Evaluation(Protocol):
+    """How a trial's configuration is scored, step (fold) by step."""
+
+    steps: int  # the scores a complete trial has
+    n_rows: int | None  # the rows its fits train on, where they cap a parameter (see ``validate``)
+
+    def scores(self, config: Config, report: Callable[[int, float], None]) -> np.ndarray:
+        """The scores in the metric's natural sign; ``report(step, score)`` after each, which may raise."""
+
+
+@dataclass(frozen=True)
+class CrossValidation:
+    """A pandas DataFrame's trials: cross-validated in this process exactly as generated code does."""
+
+    profile: TaskProfile
+    X: pd.DataFrame
+    y: pd.Series
+    steps: int
+    seed: int
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.X)
+
+    def scores(self, config: Config, report: Callable[[int, float], None]) -> np.ndarray:
+        model = build(self.profile, config, self.seed, self.steps)
+        return cross_validate(self.profile, model, self.X, self.y, cv=self.steps, seed=self.seed, on_fold=report)
+
+
+def _evaluation(df, profile: TaskProfile, cv: int, seed: int) -> Evaluation:
+    if is_dask_frame(df):
+        from .holdout import DaskHoldout  # Dask, imported only for a Dask frame
+
+        return DaskHoldout(df, profile, seed)
+    return CrossValidation(profile, *training_data(df, profile), cv, seed)
 
 
 def pruner(n_recommendations: int, cv: int) -> optuna.pruners.BasePruner:
@@ -288,9 +331,10 @@ def _outcome(t: optuna.trial.FrozenTrial) -> TrialOutcome:
 
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
-    """Optuna logs every trial at INFO; our own progress view says what matters."""
+    """Optuna logs every trial at INFO and a failed one's traceback at WARNING; our own progress view
+    says what matters, and the history keeps a failed trial's error in one line."""
     level = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         yield
     finally:
