@@ -19,6 +19,7 @@ import pandas as pd
 
 from .codegen import BLEND, as_trained, blend_params, effective_cv, generate_blend_code, generate_code
 from .codegen.distributed import dask_families, dask_note, generate_dask_code
+from .codegen.training import validation_words
 from .errors import CashError, Interrupted
 from .profiling import TaskProfile, profile
 from .profiling.dask_frames import is_dask_frame, missing_targets, profile_dask
@@ -37,6 +38,9 @@ from .run import delivery
 from .run.execute import execute as run_code
 from .space import Config, validate
 from .text import plural
+
+LARGE_ROWS = 2_000_000  # above it, a pandas frame is validated on one held-out split and searched on a sample
+SEARCH_ROWS = 200_000  # the sample a large frame's refinement searches on
 
 if TYPE_CHECKING:  # refine imports Optuna, which only refinements need
     from .run.race import Lap
@@ -90,11 +94,17 @@ class Plan:
     banner: str = ""
     run_id: str = field(default_factory=new_run_id)  # LLM requests are recorded under it
     dask: bool = False  # the data is a Dask DataFrame: training runs on its cluster
+    large: bool = False  # a pandas frame above LARGE_ROWS: one held-out split, a refinement on a sample
 
     @property
     def families(self) -> tuple[str, ...] | None:
         """The families that may be recommended, where not every installed one can train."""
         return dask_families() if self.dask else None
+
+    @property
+    def can_blend(self) -> bool:
+        """A blend's weights come from out-of-fold predictions: folds, not one held-out split."""
+        return self.cv > 1
 
 
 def plan(
@@ -118,8 +128,11 @@ def plan(
         notes.append(
             _dropped_note(prof, missing_targets(df, prof.target) if dask else int(df[prof.target].isna().sum()))
         )
+    large = not dask and prof.n_rows > LARGE_ROWS
     if dask:  # one held-out split: each training is itself distributed
         cv, cv_note = 1, dask_note()
+    elif large:
+        cv, cv_note = 1, _large_note(prof, options)
     else:
         cv, cv_note = effective_cv(prof, options.cv)
     if cv_note:
@@ -144,7 +157,21 @@ def plan(
         notify=notify,
         families=dask_families() if dask else None,
     )
-    return Plan(options, prof, len(df.columns), cv, strategy, recommender, notes, banner, run_id, dask)
+    return Plan(options, prof, len(df.columns), cv, strategy, recommender, notes, banner, run_id, dask, large)
+
+
+def _large_note(prof: TaskProfile, options: RunOptions) -> str:
+    """What a frame above ``LARGE_ROWS`` gets instead of folds; a CashError for a blend, which needs them."""
+    if options.flag("blend"):
+        raise CashError(
+            f"--blend is not available above {LARGE_ROWS:,} rows ({prof.n_rows:,} here): its weights need "
+            f"{options.cv} folds of every row; blend on a sample, e.g. df.sample({SEARCH_ROWS}, random_state=0)"
+        )
+    return (
+        f"{prof.n_rows:,} rows: each model is validated on {validation_words(1, prof.is_classification)} "
+        f"instead of {options.cv} folds, then fitted on all rows; a refinement searches a "
+        f"{SEARCH_ROWS:,}-row sample (a dataset of its own in the history)"
+    )
 
 
 def _check_dask_options(options: RunOptions) -> None:
@@ -285,8 +312,9 @@ def prepare_blend_trial(
 ) -> tuple[str, str]:
     """Register a trial of the blend of ``recs`` (with the user's ``params`` edits of
     each, if any) and generate its code; stored as ``prepare_trial`` stores a single one."""
-    if plan.dask:
-        raise CashError("a blend is not available for a Dask DataFrame; it trains one model on the cluster")
+    if not plan.can_blend:
+        where = "a Dask DataFrame" if plan.dask else f"{plan.profile.n_rows:,} rows validated on one held-out split"
+        raise CashError(f"a blend is not available for {where}; its weights need folds of every row")
     edited = params or [r.params for r in recs]
     configs = [validate(r.family, p, plan.profile.task) for r, p in zip(recs, edited, strict=True)]
     recommended = [as_trained(plan.profile, Config(r.family, r.params), plan.cv) for r in recs]
@@ -318,10 +346,13 @@ def _trained_params(plan: Plan, family_name: str, params: dict) -> dict:
     return as_trained(plan.profile, Config(family_name, params), plan.cv).params
 
 
-def references(history: History, plan: Plan, df: pd.DataFrame, run_id: str) -> dict[str, dict]:
+def references(
+    history: History, plan: Plan, df: pd.DataFrame, run_id: str, on_measure: Callable[[str], None] = lambda _: None
+) -> dict[str, dict]:
     """The two references every result is shown next to, on the same folds ("trivial" and
     "lightgbm", see ``run.references``), as finished trials. Measured once per dataset, metric and
-    folds (recorded under ``run_id``), then read from the history: each dataset pays for them once."""
+    folds (recorded under ``run_id``), then read from the history: each dataset pays for them once.
+    ``on_measure(name)`` is told before a reference is measured rather than read."""
     from .run import references as measured  # scikit-learn, imported only when a result is shown
 
     prof, seed = plan.profile, plan.options.seed
@@ -331,6 +362,7 @@ def references(history: History, plan: Plan, df: pd.DataFrame, run_id: str) -> d
     for name, params in measured.reference_params(prof).items():
         trial = history.reference(prof.fingerprint, prof.metric, name, params, plan.cv, seed)
         if trial is None:
+            on_measure(name)
             scores, seconds = measured.measure(name, prof, df, cv=plan.cv, seed=seed)
             history.record_reference(run_id, name, scores, params=params, fit_seconds=seconds)
             trial = history.reference(prof.fingerprint, prof.metric, name, params, plan.cv, seed)
@@ -461,6 +493,39 @@ def recommend_for(
         strategy, _ = resolve_auto(settings, len(auto_past_tasks(profile, settings, history)))
     recommender = get_recommender(strategy, settings=settings, history=history, notify=notify)
     return list(recommender.recommend(profile, n=n, notes=notes))
+
+
+def search_data(
+    df: pd.DataFrame, plan: Plan, history: History, recommendations: list[Recommendation], run_id: str
+) -> tuple[pd.DataFrame, Plan, str]:
+    """Where a refinement of run ``run_id`` searches: the data itself (data, plan, run), or for a large
+    pandas frame a fixed-seed sample of ``SEARCH_ROWS`` rows, cross-validated as usual and recorded
+    as a run of its own, with its own profile and fingerprint: a sample's scores never stand for the
+    whole frame's. The sample's run names ``run_id`` (``sample_of``), whose plan trains the best."""
+    if not plan.large:
+        return df, plan, run_id
+    from .run.evaluation import sample_positions, training_rows  # scikit-learn, only for a large frame
+
+    rows = training_rows(df, plan.profile)
+    sample = rows.iloc[sample_positions(rows[plan.profile.target], plan.profile, SEARCH_ROWS, plan.options.seed)]
+    options = plan.options
+    searched = profile(sample, options.target, task=plan.profile.task, metric=plan.profile.metric)
+    cv, _ = effective_cv(searched, options.cv)
+    sampled = Plan(options, searched, plan.n_columns, cv, plan.strategy, plan.recommender, run_id=new_run_id())
+    existing = [r for r in history.runs(searched.fingerprint) if r["options"].get("sample_of") == run_id]
+    if existing:  # a refinement resumed: the same sample, the same run and study
+        sampled.run_id = existing[0]["id"]
+    else:
+        history.start_run(
+            searched,
+            data_name=options.data,
+            n_columns=plan.n_columns,
+            strategy=plan.strategy,
+            options=options.to_dict() | {"cv_used": cv, "sample_of": run_id, "sample_rows": len(sample)},
+            recommendations=[r.to_dict() for r in recommendations],
+            run_id=sampled.run_id,
+        )
+    return sample, sampled, sampled.run_id
 
 
 def refined_recommendation(result: RefineResult, plan: Plan) -> Recommendation:

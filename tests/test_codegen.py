@@ -96,6 +96,21 @@ def test_generated_code_and_the_in_process_routine_give_the_same_scores_on_the_s
     assert np.allclose(ns["cash_scores"], in_process, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("task", sorted(TARGETS))
+def test_one_held_out_split_for_large_data_is_what_the_in_process_routine_scores(task):
+    """cv=1, a large frame's validation: one split holding out a fifth of the rows, then the final fit."""
+    df = frame_for(task, messy_frame())
+    prof = profile(df, TARGETS[task])
+    config = validate("lightgbm", {"early_stopping": True}, prof.task)
+    code = generate_code(prof, config, data_name="df", cv=1, seed=4)
+    ns, printed = run(code, df=df)
+    assert "held-out split of 20% of the rows, seed 4" in code and "n_splits=1, test_size=0.2" in code
+    assert re.search(rf"{prof.metric}: \d+\.\d{{4}} on the held-out rows", printed) and "over 1 folds" not in printed
+    X, y = training_data(df, prof)
+    in_process = cross_validate(prof, build(prof, config, seed=4, cv=1), X, y, cv=1, seed=4)
+    assert ns["cash_scores"].shape == (1,) and np.allclose(ns["cash_scores"], in_process, rtol=1e-9, atol=1e-12)
+
+
 def test_every_hyperparameter_is_spelled_out_with_the_seed():
     prof = profile(frame_for("binary", messy_frame()), "expensive")
     config = validate("lightgbm", {"num_leaves": 15}, prof.task)

@@ -39,7 +39,17 @@ from .preprocess import (
     pipeline_code,
     preprocessing,
 )
-from .training import HELD_OUT, Training, stopping_helper, stopping_imports, training_lines
+from .training import (
+    HELD_OUT,
+    Training,
+    scored_rows,
+    splitter_code,
+    splitter_name,
+    stopping_helper,
+    stopping_imports,
+    training_lines,
+    validation_words,
+)
 
 HGB_AUTO_ROWS = 10_000  # HistGradientBoosting's early_stopping="auto" stops early above this many rows
 MIN_HELD_OUT = 10  # fewer held-out rows than this cannot tell one boosting round from the next
@@ -96,7 +106,7 @@ def as_trained(profile: TaskProfile, config: Config, cv: int | None = None, stac
 
 def _fold_rows(profile: TaskProfile, cv: int | None) -> int | None:
     """Training rows of the smallest cross-validation fold (folds differ by one row at most)."""
-    return profile.n_rows - math.ceil(profile.n_rows / cv) if cv else None
+    return profile.n_rows - scored_rows(profile.n_rows, cv) if cv else None
 
 
 def log_target_of(profile: TaskProfile) -> bool:
@@ -122,7 +132,7 @@ def _can_hold_out(profile: TaskProfile, cv: int | None) -> bool:
     if not profile.is_classification:
         return held_out >= MIN_HELD_OUT
     counts = profile.target_stats["class_counts"]
-    rarest = min(counts) - (math.ceil(min(counts) / cv) if cv else 0)
+    rarest = min(counts) - (scored_rows(min(counts), cv) if cv else 0)
     return rarest >= 2 and held_out >= max(MIN_HELD_OUT, len(counts))
 
 
@@ -264,7 +274,7 @@ def _render(
         members = [_member(profile, configs[0], seed, "estimator", cv)]
     metric = METRICS[profile.metric]
     classification = profile.is_classification
-    splitter = "StratifiedKFold" if classification else "KFold"
+    splitter = splitter_code(classification, cv or 5, seed)
     numeric = profile.names("numeric", "boolean")
     categorical = profile.names("categorical")
     datetimes = profile.names("datetime")
@@ -298,7 +308,7 @@ def _render(
             f"task {profile.task} · metric {metric.name}"
         )
         w(
-            f"# {training.cv}-fold {'stratified ' if classification else ''}CV, seed {seed} · "
+            f"# {validation_words(training.cv, classification)}, seed {seed} · "
             f"{_versions({m.estimator.module for m in members})}"
         )
         what = "the fitted ensemble" if blend else "the fitted pipeline"
@@ -332,13 +342,13 @@ def _render(
             module_imports.setdefault("sklearn.linear_model", []).append(final)
     if training and blend == "voting":  # scored from out-of-fold predictions, see selection_lines
         module_imports["sklearn.metrics"] = [metric.function]
-        module_imports["sklearn.model_selection"] = [splitter, "cross_val_predict"]
+        module_imports["sklearn.model_selection"] = [splitter_name(classification, cv or 5), "cross_val_predict"]
     if training and training.labels:
         module_imports.setdefault("sklearn.preprocessing", []).append("LabelEncoder")
     if training and blend != "voting":
         module_imports["sklearn.base"] = ["clone"]
         module_imports["sklearn.metrics"] = ["get_scorer"]
-        module_imports["sklearn.model_selection"] = [splitter]
+        module_imports["sklearn.model_selection"] = [splitter_name(classification, cv or 5)]
     if training and blend == "voting" and stopping:
         module_imports["sklearn.base"] = ["clone"]
     for module, names in imports.items():
@@ -375,8 +385,7 @@ def _render(
             w(f"    {key}={value!r},{comment}")
         w(")")
     if blend:
-        inner = f"{splitter}(n_splits={cv or 5}, shuffle=True, random_state={seed})"
-        out.extend(emit_ensemble(members, blend, ensemble, inner))
+        out.extend(emit_ensemble(members, blend, ensemble, splitter))
     else:
         w(f"cash_model = {pipeline_code(members[0], 'cash_preprocess')}")
     if training and blend == "voting":

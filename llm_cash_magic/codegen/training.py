@@ -3,12 +3,14 @@ stopping that boosted configurations use in it (and in a blend's)."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 FOLD_LINE = re.compile(r"^fold (\d+)/(\d+): (\w+) (\S+)$")  # what training code prints per fold
 PATIENCE = 50  # rounds without improvement on the held-out rows before boosting stops
 HELD_OUT = 0.1  # the share of a fit's rows held out to stop on
+SPLIT_OUT = 0.2  # cv=1: one split instead of folds, scored on this share of the rows (large data)
 
 # How each library stops early on (X_stop, y_stop), and how many rounds it kept (its best).
 _STOPS = {
@@ -48,11 +50,42 @@ class Training:
     labels: bool = False  # classes numbered 0, 1, … by CASH_LABELS (XGBoost wants no other labels)
 
 
+def splitter_name(classification: bool, cv: int) -> str:
+    """The scikit-learn splitter of ``splitter_code``."""
+    if cv == 1:
+        return "StratifiedShuffleSplit" if classification else "ShuffleSplit"
+    return "StratifiedKFold" if classification else "KFold"
+
+
+def splitter_code(classification: bool, cv: int, seed: int) -> str:
+    """The folds generated code scores on: ``cv`` shuffled folds (stratified for classification), or
+    with cv=1 a single split holding out ``SPLIT_OUT`` of the rows, for data too large for folds."""
+    name = splitter_name(classification, cv)
+    if cv == 1:
+        return f"{name}(n_splits=1, test_size={SPLIT_OUT}, random_state={seed})"
+    return f"{name}(n_splits={cv}, shuffle=True, random_state={seed})"
+
+
+def scored_rows(n_rows: int, cv: int) -> int:
+    """The rows a fold scores on (at most): one of ``cv`` folds, or with cv=1 the held-out split."""
+    return math.ceil(n_rows * SPLIT_OUT) if cv == 1 else math.ceil(n_rows / cv)
+
+
+def validation_words(cv: int, classification: bool) -> str:
+    """How the code validates, in the words of its header and of the profile's notes."""
+    stratified = "stratified " if classification else ""
+    if cv == 1:
+        return f"one {stratified}held-out split of {SPLIT_OUT:.0%} of the rows"
+    return f"{cv}-fold {stratified}CV"
+
+
 def final_fit_lines(cv: int) -> list[str]:
     """The lines said before the final fit, on large data the longest wait, with how long it should
-    take: each of the ``cv`` folds trained on (cv - 1)/cv of the rows, a fold's time × cv/(cv - 1)."""
+    take: each of the ``cv`` folds trained on (cv - 1)/cv of the rows, a fold's time × cv/(cv - 1)
+    (one split: its time / (1 - SPLIT_OUT))."""
+    pace = f"{1 - SPLIT_OUT:g}  # the split's pace" if cv == 1 else f"{cv - 1}  # the folds' pace"
     return [
-        f"    expected = (time.perf_counter() - started) / {cv - 1}  # the folds' pace, on every row",
+        f"    expected = (time.perf_counter() - started) / {pace}, on every row",
         '    print(f"final fit on all {len(X):,} rows, about {expected:.1f} s…")',
     ]
 
@@ -101,7 +134,6 @@ def stopping_imports(families: list[str]) -> dict[str, list[str]]:
 
 def data_lines(training: Training, classification: bool, seed: int) -> list[str]:
     """The start of ``cash_train``: the rows with a (finite) target, split into folds."""
-    splitter = "StratifiedKFold" if classification else "KFold"
     if classification:
         rows = "    data = frame[frame[CASH_TARGET].notna()]"
     else:
@@ -113,7 +145,7 @@ def data_lines(training: Training, classification: bool, seed: int) -> list[str]
         rows,
         "    X = data.drop(columns=[CASH_TARGET])",
         f"    y = pd.Series({values}, index=data.index)",
-        f"    folds = {splitter}(n_splits={training.cv}, shuffle=True, random_state={seed})",
+        f"    folds = {splitter_code(classification, training.cv, seed)}",
     ]
 
 
@@ -133,7 +165,9 @@ def result_lines(training: Training, metric, before: tuple[str, ...] = (), round
         *before,
         f"{results} = cash_train(cash_model, {training.data_name})",
         f'print(f"{metric.name}: {{cash_scores.mean():.4f}} ± {{cash_scores.std():.4f}} over {training.cv} '
-        f'folds ({{cash_fit_seconds:.1f}} s)")',
+        f'folds ({{cash_fit_seconds:.1f}} s)")'
+        if training.cv > 1
+        else f'print(f"{metric.name}: {{cash_scores[0]:.4f}} on the held-out rows ({{cash_fit_seconds:.1f}} s)")',
     ]
     if training.trial_id:
         extra = ", rounds=cash_rounds" if rounds else ""
@@ -150,15 +184,16 @@ def training_lines(training: Training, metric, classification: bool, seed: int, 
     """``cash_train`` for a single model; ``rounds`` names the pipeline's rounds parameter when its
     boosting stops early (each fold on held-out rows of its own; the final fit trains the rounds the
     folds kept on average)."""
+    how = "Cross-validate" if training.cv > 1 else f"Validate (on a held-out {SPLIT_OUT:.0%})"
     if rounds:
         doc = [
-            '    """Cross-validate ``model`` on the rows of ``frame`` that have a target, each fold stopping early',
+            f'    """{how} ``model`` on the rows of ``frame`` that have a target, each fold stopping early',
             "    on held-out rows of its own, then fit it on all of them for the rounds the folds kept on average;",
             f'    returns the {metric.name} of each fold, the seconds it all took, and the rounds."""',
         ]
     else:
         doc = [
-            '    """Cross-validate ``model`` on the rows of ``frame`` that have a target, then fit it on all of',
+            f'    """{how} ``model`` on the rows of ``frame`` that have a target, then fit it on all of',
             f'    them; returns the {metric.name} of each fold and the seconds it all took."""',
         ]
     out = ["", "", "def cash_train(model, frame):", *doc]

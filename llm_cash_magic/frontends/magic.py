@@ -151,7 +151,7 @@ class CashMagics(Magics):
                 self.shell.user_ns,
                 data=df,  # its Refine button searches on it
                 cell=bridge.cell_id(self.shell),
-                prepare_blend=None if plan.dask else pipeline.prepare_blend_trial,
+                prepare_blend=pipeline.prepare_blend_trial if plan.can_blend else None,
             )
 
     def _run_top(
@@ -241,7 +241,12 @@ class CashMagics(Magics):
         """The code to a new cell below, run there (or here); the references it is compared with
         are measured first (once per dataset), so that the cell's own output names them, and so
         that a long training can be announced from LightGBM's time on the same folds."""
-        refs = pipeline.references(history, plan, df, run_id)
+
+        def measuring(name: str) -> None:  # on a large frame the wait before training: say why
+            if plan.large and name == "lightgbm":
+                say(f"measuring LightGBM's defaults on the same held-out split first (once for {plan.options.data})")
+
+        refs = pipeline.references(history, plan, df, run_id, on_measure=measuring)
         expected = terminal.expected_line(rec, refs, plan.profile, plan.options.data) if rec else None
         if expected:
             say(expected)
@@ -268,20 +273,28 @@ class CashMagics(Magics):
         n_trials: int,
         seconds: float = 0.0,
     ) -> Recommendation:
-        """A refinement of ``n_trials`` trials, or of ``seconds`` (then as many trials as fit)."""
-        with terminal.RefineProgress(n_trials or None, plan.profile.metric, plan.cv, seconds or None) as progress:
+        """A refinement of ``n_trials`` trials, or of ``seconds`` (then as many trials as fit); on a
+        large frame it searches a sample of it (``pipeline.search_data``)."""
+        data, searched, search_run = pipeline.search_data(df, plan, history, recs, run_id)
+        if search_run != run_id:
+            say(
+                f"refining on a {len(data):,}-row sample of {plan.options.data} (run {search_run}); "
+                f"the best then trains on all {plan.profile.n_rows:,} rows"
+            )
+        metric = plan.profile.metric
+        with terminal.RefineProgress(n_trials or None, metric, searched.cv, seconds or None) as progress:
             result = pipeline.refine(
-                df,
-                plan,
+                data,
+                searched,
                 recs,
                 n_trials or None,
                 history=history,
-                run_id=run_id,
+                run_id=search_run,
                 timeout=seconds or None,
                 on_trial=progress.update,
                 on_fold=progress.fold,
             )
-        terminal.show(terminal.refine_table(result, plan.profile.metric))
+        terminal.show(terminal.refine_table(result, metric))
         if result.interrupted:
             say(
                 f"refinement interrupted: the {len(result.trials)} finished trials are kept; "
@@ -378,6 +391,8 @@ class CashMagics(Magics):
         if not (n_trials or seconds):
             raise usage
         run = history.run(history.resolve(args[0]))
+        if run["options"].get("sample_of"):  # a large frame's sample: its refinement trains for the frame's run
+            run = history.run(run["options"]["sample_of"])
         df = self._dataframe(run["data_name"])
         plan, recs = pipeline.replan(df, run, history)
         refined = self._refine(df, plan, recs, history, run["id"], n_trials, seconds)

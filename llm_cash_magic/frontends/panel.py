@@ -293,17 +293,13 @@ class Panel:
         try:
             with view.run.output:
                 view.run.output.clear_output()
-                view.started(n_trials, self.plan.profile.metric)
+                data, searched, search_run = pipeline.search_data(self.data, self.plan, self.history, recs, self.run_id)
+                sample = len(data) if search_run != self.run_id else None  # a large frame's
+                view.started(n_trials, self.plan.profile.metric, sample=sample)
                 with warnings.catch_warnings():  # one per trial (MLP convergence, say) would bury the panel
                     warnings.simplefilter("ignore")
                     result = pipeline.refine(
-                        self.data,
-                        self.plan,
-                        recs,
-                        n_trials,
-                        history=self.history,
-                        run_id=self.run_id,
-                        on_trial=view.trial,
+                        data, searched, recs, n_trials, history=self.history, run_id=search_run, on_trial=view.trial
                     )
                 view.finished(result)
                 try:
@@ -345,7 +341,7 @@ class Panel:
             then()
 
         expected = terminal.expected_line(rec, refs, self.plan.profile, self.plan.options.data) if rec else None
-        view.started(self.plan.cv, expected, held_out=self.plan.dask)
+        view.started(self.plan.cv, expected, cluster=self.plan.dask)
         if pipeline.deliver(
             code, trial_id, self.history, self.namespace, below=self.cell, on_fold=view.fold, on_done=done
         ):
@@ -491,11 +487,13 @@ class RefineView:
         self.best: list[float] = []  # best score after each trial
         self.summary = ""  # of the finished study
 
-    def started(self, n_trials: int, metric: str) -> None:
+    def started(self, n_trials: int, metric: str, sample: int | None = None) -> None:
+        """``sample``: the rows of the sample a large frame's refinement searches on."""
         self.metric, self.n_trials, self.done, self.best = METRICS[metric], n_trials, 0, []
         self.progress.max, self.progress.value = n_trials, 0
         self.progress.layout.display = None
-        self.status.value = _prose(_text_html(f"refining: {n_trials} trials, the cards first…"))
+        on = f" on a {sample:,}-row sample; the best then trains on all rows" if sample else ""
+        self.status.value = _prose(_text_html(f"refining: {n_trials} trials{on}, the cards first…"))
         self.curve.value = ""
 
     def trial(self, outcome) -> None:
@@ -572,13 +570,14 @@ class RunView:
             [self.status, self.progress, self.output, self.code_hint, self.code], layout=looks.row
         )
 
-    def started(self, folds: int, expected: str | None = None, held_out: bool = False) -> None:
-        """Training has started: with ``folds``-fold cross-validation, or (``held_out``, a Dask frame's
-        code) on the cluster, validated on held-out rows, which has no folds to show."""
-        how = "on the cluster, validated on held-out rows" if held_out else f"with {folds}-fold cross-validation"
+    def started(self, folds: int, expected: str | None = None, cluster: bool = False) -> None:
+        """Training has started: with ``folds``-fold cross-validation, or (one fold) validated on one
+        held-out split; ``cluster``: a Dask frame's code, on its cluster, which has no folds to show."""
+        how = f"with {folds}-fold cross-validation" if folds > 1 else "validated on held-out rows"
+        how = f"on the cluster, {how}" if cluster else how
         self._say(_text_html(f"training {how}…" + (f" {expected}" if expected else "")))
         self.progress.max, self.progress.value = folds, 0
-        self.progress.layout.display = "none" if held_out else None
+        self.progress.layout.display = "none" if cluster else None
         self.hide_code()
 
     def inserted(self) -> None:
@@ -639,7 +638,7 @@ def _result_html(trial: dict, profile, refs: dict) -> str:
     """The score, and the references on the same folds; a red warning when it is no better than
     the trivial predictor."""
     seconds, folds = trial["fit_seconds"], len(trial["cv_scores"] or [])
-    where = "on the held-out rows" if folds == 1 else f"over {folds} folds"  # one split: a Dask frame's code
+    where = "on the held-out rows" if folds == 1 else f"over {folds} folds"  # one split: Dask, or a large frame
     text = f"<b>{escape(profile.metric)} {terminal.score_text(trial)}</b> {where} · fit time {seconds:.1f} s"
     compared, *warning = comparison(METRICS[profile.metric], trial["cv_mean"], refs, profile.task).split("\n") or [""]
     if compared:

@@ -12,25 +12,42 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.model_selection import KFold, ShuffleSplit, StratifiedKFold, StratifiedShuffleSplit, train_test_split
 from sklearn.preprocessing import LabelEncoder
 
 from ..codegen import Built, generate_blend_code
+from ..codegen.training import SPLIT_OUT
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..space import Config
 
 
+def training_rows(df: pd.DataFrame, profile: TaskProfile) -> pd.DataFrame:
+    """The rows generated code trains on: those with a (finite) target."""
+    y = df[profile.target]
+    return df[y.notna() if profile.is_classification else y.replace([np.inf, -np.inf], np.nan).notna()]
+
+
 def training_data(df: pd.DataFrame, profile: TaskProfile) -> tuple[pd.DataFrame, pd.Series]:
     """X and y as generated code builds them: rows with a (finite) target, target column removed."""
-    y = df[profile.target]
-    keep = y.notna() if profile.is_classification else y.replace([np.inf, -np.inf], np.nan).notna()
-    data = df[keep]
+    data = training_rows(df, profile)
     return data.drop(columns=[profile.target]), pd.Series(data[profile.target].to_numpy(), index=data.index)
 
 
+def sample_positions(y: pd.Series, profile: TaskProfile, n: int, seed: int) -> np.ndarray:
+    """The sorted positions of a fixed-seed sample of ``n`` of ``y``'s rows (by position: an index
+    may repeat labels), stratified by class for classification, so that every class stays."""
+    stratify = y if profile.is_classification else None
+    rows, _ = train_test_split(np.arange(len(y)), train_size=n, random_state=seed, stratify=stratify)
+    return np.sort(rows)
+
+
 def folds(profile: TaskProfile, cv: int, seed: int):
-    """The splitter generated code uses: stratified for classification, shuffled with the seed."""
+    """The splitter generated code uses (``codegen.training.splitter_code``): stratified for
+    classification, shuffled with the seed; cv=1 is one split that holds out ``SPLIT_OUT`` of the rows."""
+    if cv == 1:
+        splitter = StratifiedShuffleSplit if profile.is_classification else ShuffleSplit
+        return splitter(n_splits=1, test_size=SPLIT_OUT, random_state=seed)
     splitter = StratifiedKFold if profile.is_classification else KFold
     return splitter(n_splits=cv, shuffle=True, random_state=seed)
 

@@ -36,14 +36,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from ..codegen import build
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
 from ..text import error_line
-from .evaluation import cross_validate, training_data
+from .evaluation import cross_validate, sample_positions, training_data
 
 RACE_SIZE = 3
 RACE_FOLDS = 3  # trained on the first fold's two thirds, scored on its third
@@ -159,10 +158,9 @@ def race_score(
 ) -> float:
     """``config``'s score on the race's ``fold``-th held-out third: shared by ``race`` and the
     benchmark (whose ``prepare`` sets the unfitted model to train on one thread)."""
-    if len(X) > RACE_ROWS:  # by position (an index may repeat labels), keeping every class
-        stratify = y if profile.is_classification else None
-        rows, _ = train_test_split(np.arange(len(X)), train_size=RACE_ROWS, random_state=seed, stratify=stratify)
-        X, y = X.iloc[np.sort(rows)], y.iloc[np.sort(rows)]
+    if len(X) > RACE_ROWS:
+        rows = sample_positions(y, profile, RACE_ROWS, seed)
+        X, y = X.iloc[rows], y.iloc[rows]
     model = build(profile, config, seed, RACE_FOLDS)
     prepare(model.model)
     with warnings.catch_warnings():  # a candidate's convergence chatter is not the user's business
