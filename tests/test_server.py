@@ -224,6 +224,15 @@ def test_the_leaderboard_lists_each_configuration_once_by_label_and_source(histo
     assert [e["differs"] for e in group["leaderboard"]][-1] == ""  # the trivial predictor has no hyperparameters
 
 
+def test_a_single_held_out_score_has_no_spread_and_folds_have_theirs(history, houses):
+    record_run(history, houses, "price", data_name="houses", scores=[4.0, 6.0], family_index=0)
+    record_run(history, houses, "price", data_name="houses", scores=[5.0], family_index=3)  # Dask, large frames
+    (group,) = datasets(history.run_summaries())
+    assert sorted(e["cv_std"] is None for e in group["leaderboard"]) == [False, True]
+    listed = [run["trials"][0]["cv_std"] for run in group["runs"]]
+    assert sorted(listed, key=lambda std: std is None) == [1.0, None]  # the sidebar shows "5.0000", no "± 0"
+
+
 def test_unfinished_and_failed_trials_are_listed_but_not_ranked(history, houses):
     record_run(history, houses, "price", data_name="houses")  # pending
     failed = record_run(history, houses, "price", data_name="houses")

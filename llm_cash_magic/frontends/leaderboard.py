@@ -27,7 +27,7 @@ class Result:
 
     label: str
     mean: float
-    std: float
+    std: float | None  # None: one held-out split, no spread
     seconds: float | None = None
     reference: bool = False
     scales: bool = True
@@ -45,8 +45,8 @@ def table_html(results: list[Result], metric: Metric) -> str:
         return ""
     rows = ranked(results, metric)
     scaling = [r for r in rows if r.scales] or rows
-    low = min(r.mean - r.std for r in scaling)
-    high = max(r.mean + r.std for r in scaling)
+    low = min(r.mean - (r.std or 0.0) for r in scaling)
+    high = max(r.mean + (r.std or 0.0) for r in scaling)
     if high <= low:  # one point: in the middle of the chart
         pad = abs(low) * 0.05 or 1.0
         low, high = low - pad, high + pad
@@ -60,7 +60,7 @@ def table_html(results: list[Result], metric: Metric) -> str:
             f"{place}.",
             escape(row.label) + (" (reference)" if row.reference else ""),
             f"{row.mean:.4f}",
-            f"{row.std:.4f}",
+            "" if row.std is None else f"{row.std:.4f}",
             _whisker(row, low, high),
             seconds,
         )
@@ -86,12 +86,14 @@ def _whisker(row: Result, low: float, high: float) -> str:
 
     colour = MUTED if row.reference else ACCENT
     y = CHART_HEIGHT / 2
-    svg = f'<svg width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img" aria-label="{row.mean:.4f} ± {row.std:.4f}">'
+    std = row.std or 0.0  # one held-out split: a dot without a whisker
+    label = f"{row.mean:.4f}" if row.std is None else f"{row.mean:.4f} ± {row.std:.4f}"
+    svg = f'<svg width="{CHART_WIDTH}" height="{CHART_HEIGHT}" role="img" aria-label="{label}">'
     if not low <= row.mean <= high:
         tip, back = (0, 8) if row.mean < low else (CHART_WIDTH, CHART_WIDTH - 8)
         return f'{svg}<polygon points="{tip},{y} {back},{y - 5} {back},{y + 5}" fill="{colour}"/></svg>'
     return (
-        f'{svg}<line x1="{x(row.mean - row.std):.1f}" y1="{y}" x2="{x(row.mean + row.std):.1f}" y2="{y}" '
+        f'{svg}<line x1="{x(row.mean - std):.1f}" y1="{y}" x2="{x(row.mean + std):.1f}" y2="{y}" '
         f'stroke="{colour}" stroke-width="2"/><circle cx="{x(row.mean):.1f}" cy="{y}" r="3.5" fill="{colour}"/></svg>'
     )
 

@@ -198,12 +198,13 @@ def messages_text(messages: list[dict]) -> str:
 
 def score_text(trial: dict) -> str:
     """A trial's score as history tables and the panel show it: mean ± spread over the folds, the
-    score alone for one held-out split (a Dask frame's code)."""
+    score alone for one held-out split (a Dask or large frame's code: no spread, or 0 in an older
+    history)."""
     if trial.get("status") == "failed":
         return "failed"
     if trial.get("cv_mean") is None:
         return "—"
-    if len(trial.get("cv_scores") or []) == 1:
+    if trial.get("cv_std") is None or len(trial.get("cv_scores") or []) == 1:
         return f"{trial['cv_mean']:.4f}"
     return f"{trial['cv_mean']:.4f} ± {trial['cv_std']:.4f}"
 

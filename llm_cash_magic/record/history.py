@@ -282,7 +282,7 @@ class History:
                     _json(params),
                     _json(overrides(json.loads(row["recommended"]), params)),
                     _finite(np.mean(scores)),
-                    _finite(np.std(scores)),
+                    _spread(scores),
                     _json(scores),
                     float(fit_seconds),
                     _json(details or {}),
@@ -650,6 +650,12 @@ _TRIAL_SUMMARY_COLUMNS = (
     "fit_seconds",
     "error",
 )
+
+
+def _spread(scores: list[float]) -> float | None:
+    """The std of the fold scores; None for one held-out split (a Dask or large frame's), whose spread
+    is unknown rather than zero, so that no view shows "± 0.0000"."""
+    return _finite(np.std(scores)) if len(scores) > 1 else None
 
 
 def _row_dict(row: sqlite3.Row) -> dict:
