@@ -350,16 +350,17 @@ def references(
     history: History, plan: Plan, df: pd.DataFrame, run_id: str, on_measure: Callable[[str], None] = lambda _: None
 ) -> dict[str, dict]:
     """The two references every result is shown next to, on the same folds ("trivial" and
-    "lightgbm", see ``run.references``), as finished trials. Measured once per dataset, metric and
-    folds (recorded under ``run_id``), then read from the history: each dataset pays for them once.
+    "lightgbm", see ``run.references``; on a Dask DataFrame LightGBM's alone), as finished trials.
+    Measured once per dataset, metric and folds (recorded under ``run_id``), then read from the
+    history: each dataset pays for them once.
     ``on_measure(name)`` is told before a reference is measured rather than read."""
     from .run import references as measured  # scikit-learn, imported only when a result is shown
 
     prof, seed = plan.profile, plan.options.seed
-    if plan.dask:  # measured in this process, on pandas data: not for data on a cluster
-        return {}
     found = {}
     for name, params in measured.reference_params(prof).items():
+        if plan.dask and name != "lightgbm":  # the trivial predictor is measured on pandas data only
+            continue
         trial = history.reference(prof.fingerprint, prof.metric, name, params, plan.cv, seed)
         if trial is None:
             on_measure(name)

@@ -158,7 +158,9 @@ def test_the_magic_refines_on_the_cluster_and_trains_the_best(client, ip, capsys
     out = capsys.readouterr().out
     assert "Refinement: 2 trials (0 pruned, 0 failed)" in out and "held-out rows: rmse" in out
     (run,) = History.from_environment().runs()
-    searched, trained = run["trials"][:2], run["trials"][-1]
+    assert "measuring LightGBM's defaults on the same held-out split first (once for ddf)" in out
+    trials = [t for t in run["trials"] if t["source"] != "reference"]
+    searched, trained = trials[:2], trials[-1]
     best = min(searched, key=lambda t: t["cv_mean"])
     assert trained["params"] == best["params"] and trained["status"] == "done"
     assert type(ip.user_ns["cash_model"]).__name__ == "CashDaskModel"
@@ -179,9 +181,12 @@ def test_the_panel_trains_a_card_and_refines_on_the_cluster_without_blend(client
     trial = history.run(panel.run_id)["trials"][0]
     assert trial["status"] == "done"
     assert f"rmse {trial['cv_mean']:.4f}</b> on the held-out rows" in card.view.status.value
+    assert "rmse on the same folds: LightGBM defaults" in card.view.status.value  # measured on the cluster
+    assert "trivial predictor" not in card.view.status.value  # measured on pandas data only
     panel.refine_n.value = 2
     panel.refine_button.click()
     trials = history.run(panel.run_id)["trials"]
+    trials = [t for t in trials if t["source"] != "reference"]
     searched, trained = trials[1:-1], trials[-1]
     assert len(searched) == 2 and searched[0]["details"].get("reused") == trial["id"]  # the card's own, not refit
     assert trained["source"] == "refine" and trained["status"] == "done" and len(trained["cv_scores"]) == 1
@@ -222,7 +227,9 @@ def test_cash_on_a_dask_frame_in_a_real_kernel_trains_on_the_cluster_and_records
     assert "held-out rows: rmse" in text and "final fit on all rows with" in text
     assert "CashDaskModel (2,)" in nb.cells[2].outputs[0]["text"]
     (run,) = history.runs()
-    (trial,) = run["trials"]
+    trial, reference = run["trials"]
+    assert reference["source"] == "reference" and len(reference["cv_scores"]) == 1  # LightGBM's, on the cluster
+    assert "LightGBM defaults" in text  # the result next to it
     assert trial["family"] in ("lightgbm", "xgboost") and trial["status"] == "done" and trial["cv_mean"] > 0
     listed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in nb.cells[3].outputs)
     assert f"{trial['cv_mean']:.4f}" in listed and "± 0.0000" not in listed  # one held-out score, no spread

@@ -242,8 +242,8 @@ class CashMagics(Magics):
         are measured first (once per dataset), so that the cell's own output names them, and so
         that a long training can be announced from LightGBM's time on the same folds."""
 
-        def measuring(name: str) -> None:  # on a large frame the wait before training: say why
-            if plan.large and name == "lightgbm":
+        def measuring(name: str) -> None:  # on large or distributed data the wait before training: say why
+            if (plan.large or plan.dask) and name == "lightgbm":
                 say(f"measuring LightGBM's defaults on the same held-out split first (once for {plan.options.data})")
 
         refs = pipeline.references(history, plan, df, run_id, on_measure=measuring)

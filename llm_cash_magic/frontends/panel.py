@@ -328,7 +328,7 @@ class Panel:
         measured first (once per dataset), so that the cell's own output can name them too, and a
         long training of ``rec`` be announced."""
         refs = {}
-        if self.data is not None and not self.plan.dask:  # references are measured in this process
+        if self.data is not None:
             view.measuring()
             refs = self.refs = pipeline.references(self.history, self.plan, self.data, self.run_id)
 

@@ -12,6 +12,7 @@ from sklearn.dummy import DummyClassifier, DummyRegressor
 from ..codegen import Built, build
 from ..metrics import TRIVIAL
 from ..profiling import TaskProfile
+from ..profiling.dask_frames import is_dask_frame
 from ..space import Config, family
 from .evaluation import cross_validate, training_data
 
@@ -29,8 +30,14 @@ def trivial_model(profile: TaskProfile):
 
 def measure(name: str, profile: TaskProfile, df: pd.DataFrame, *, cv: int, seed: int) -> tuple[list[float], float]:
     """The fold scores of the reference ``name`` on ``df`` (the folds generated code uses), and the
-    seconds they took."""
+    seconds they took; on a Dask DataFrame, LightGBM's on the cluster, on the held-out split its code uses."""
     params = reference_params(profile)[name]
+    if is_dask_frame(df):
+        from .holdout import DaskHoldout  # Dask, imported only for a Dask frame
+
+        started = time.perf_counter()
+        scores = DaskHoldout(df, profile, seed).scores(Config(name, params), lambda step, score: None)
+        return [float(s) for s in scores], time.perf_counter() - started
     model = Built(trivial_model(profile)) if name == TRIVIAL else build(profile, Config(name, params), seed, cv)
     X, y = training_data(df, profile)
     started = time.perf_counter()
