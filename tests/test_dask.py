@@ -232,8 +232,7 @@ def test_cash_on_a_dask_frame_in_a_real_kernel_trains_on_the_cluster_and_records
     assert "LightGBM defaults" in text  # the result next to it
     assert trial["family"] in ("lightgbm", "xgboost") and trial["status"] == "done" and trial["cv_mean"] > 0
     listed = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in nb.cells[3].outputs)
-    best = min(trial, reference, key=lambda t: t["cv_mean"])  # the run's best by rmse; either can win on the cluster
-    assert f"{best['cv_mean']:.4f}" in listed and "± 0.0000" not in listed  # one held-out score, no spread
+    assert f"{trial['cv_mean']:.4f}" in listed and "± 0.0000" not in listed  # one held-out score, no spread
 
 
 @pytest.mark.kernel

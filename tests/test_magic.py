@@ -151,6 +151,17 @@ class TestSubcommands:
         ip.run_line_magic("cash", "history --json")
         assert json.loads(capsys.readouterr().out)[0]["id"] == run_id
 
+    def test_history_lists_what_a_run_trained_not_a_better_reference(self, ip, houses, history, capsys):
+        import llm_cash_magic as cash
+
+        run_id = history.start_run(cash.profile(houses, "price"), data_name="df", n_columns=4, strategy="offline")
+        trial = history.add_trial(run_id, family="linear", source="offline", recommended={}, params={})
+        history.finish_trial(trial, family="linear", params={}, scores=[9.87654], fit_seconds=1)
+        history.record_reference(run_id, "lightgbm", [1.23456], params={})  # LightGBM's defaults did better
+        ip.run_line_magic("cash", "history")
+        row = next(line for line in capsys.readouterr().out.splitlines() if run_id in line)
+        assert "Linear" in row and "9.8765" in row and "1.2346" not in row and "LightGBM" not in row
+
     def test_forget_one_and_all(self, ip, houses, capsys):
         self.train(ip, houses)
         self.train(ip, houses)

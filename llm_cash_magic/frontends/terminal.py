@@ -26,6 +26,7 @@ from ..codegen import BLEND
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
+from ..record import REFERENCE
 from ..space import changed_params, family
 from ..text import clip, plural, terminal_width
 
@@ -210,7 +211,9 @@ def score_text(trial: dict) -> str:
 
 
 def best_trial(run: dict) -> dict | None:
-    done = [t for t in run["trials"] if t["status"] == "done" and t["cv_mean"] is not None]
+    """The best of what the run trained; its references (LightGBM's defaults, the trivial predictor)
+    are measured beside it, not its results, as in the sidebar."""
+    done = [t for t in run["trials"] if t["status"] == "done" and t["cv_mean"] is not None and t["source"] != REFERENCE]
     return METRICS[run["metric"]].best(done, score=lambda t: t["cv_mean"])
 
 
