@@ -15,6 +15,7 @@ from llm_cash_magic.bench import datasets
 from llm_cash_magic.bench.evaluate import run_bounded
 from llm_cash_magic.bench.strategies import Context, offline_recommender
 from llm_cash_magic.metrics import METRICS, percentiles
+from llm_cash_magic.profiling import META_FEATURES_VERSION
 from llm_cash_magic.recommenders.offline import knowledge
 
 
@@ -222,6 +223,9 @@ def test_knowledge_build_on_a_users_file_resumes_and_loads(tmp_path):
     assert {c.family for c in kb.pools["regression"]} == {"linear", "lightgbm"}
     assert entry.trivial > min(s for s in entry.scores if s is not None)  # the mean is beaten (RMSE)
     assert kb.build["cv"] == 2 and kb.build["sizes"] == [1000, 4000, 16000, 50000] and kb.build["wall_seconds"] >= 0
+    stored = json.loads((tmp_path / "kb.json").read_text())["tasks"][0]["meta_features"]
+    assert kb.build["meta_features"] == META_FEATURES_VERSION
+    assert stored == entry.profile.meta_feature_vector().tolist()  # loading reads these, not the profile
 
     assert build_kb(*args, cwd=tmp_path).returncode == 0
     assert (tmp_path / "work" / "entries" / "mine@1000.jsonl").read_text() == lines  # nothing refit

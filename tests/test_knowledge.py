@@ -2,11 +2,13 @@
 
 import json
 
+import numpy as np
 import pytest
 from conftest import frame
 
 import llm_cash_magic as cash
 from llm_cash_magic.errors import CashError
+from llm_cash_magic.profiling import META_FEATURES_VERSION, TaskProfile
 from llm_cash_magic.recommenders import PastTask
 from llm_cash_magic.recommenders.offline import knowledge
 from llm_cash_magic.space import FAMILIES, validate
@@ -47,6 +49,27 @@ def test_every_entry_measured_lightgbm_defaults_and_the_trivial_predictor(shippe
         assert task.trivial is not None
         assert sum(task.measured) >= 0.9 * len(pool)  # a few fits may run out of time, no more
         assert all(0 <= p <= 100 for p in task.percentiles if p is not None)
+
+
+def test_the_stored_meta_features_are_the_profiles_own(shipped):
+    """Loading reads each entry's stored meta-features: when ``TaskProfile.meta_features`` changes,
+    bump ``META_FEATURES_VERSION`` (and snapshot the knowledge base again) or this fails."""
+    assert shipped.build["meta_features"] == META_FEATURES_VERSION
+    for task in shipped.tasks:
+        np.testing.assert_allclose(task.vector, task.profile.meta_feature_vector(), rtol=1e-12)
+
+
+def test_meta_features_of_another_version_are_read_from_the_profile_instead(write_kb):
+    prof = cash.profile(frame(300, 3), "y")
+    path = write_kb([("mine", prof, [100])], classification=[validate("knn", {}, "binary")])
+    data = json.loads(path.read_text())
+    stale = [0.5] * len(TaskProfile.meta_feature_names())
+    data["tasks"][0]["meta_features"] = stale
+    for version, expected in ((META_FEATURES_VERSION - 1, prof.meta_feature_vector()), (META_FEATURES_VERSION, stale)):
+        data["build"]["meta_features"] = version
+        versioned = path.with_name(f"kb-{version}.json")  # loads are cached per path
+        versioned.write_text(json.dumps(data))
+        np.testing.assert_array_equal(knowledge.load(versioned).tasks[0].vector, expected)
 
 
 def test_pools_hold_defaults_of_every_family_and_published_portfolios(shipped):

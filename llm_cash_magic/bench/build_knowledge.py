@@ -40,7 +40,7 @@ from ..codegen import Built, package_versions
 from ..codegen import build as build_model
 from ..errors import CashError
 from ..metrics import METRICS, percentiles
-from ..profiling import TaskProfile, profile
+from ..profiling import META_FEATURES_VERSION, TaskProfile, profile
 from ..recommenders.offline import FORMAT, KNOWLEDGE_FILE
 from ..run.evaluation import cross_validate
 from ..run.references import trivial_model
@@ -291,7 +291,8 @@ def assemble(pools: dict, work: Path, params: dict, wall_seconds: float, finishe
     kb = {
         "format": FORMAT,
         "version": date.today().isoformat(),
-        "build": params | {"wall_seconds": round(wall_seconds), "versions": _versions()},
+        "build": params
+        | {"wall_seconds": round(wall_seconds), "versions": _versions(), "meta_features": META_FEATURES_VERSION},
         "configs": {kind: [[c.family, c.params, source] for c, source in pool] for kind, pool in pools.items()},
         "tasks": [],
     }
@@ -316,6 +317,7 @@ def assemble(pools: dict, work: Path, params: dict, wall_seconds: float, finishe
                 "size": meta["size"],
                 "source": meta["source"],
                 "profile": meta["profile"],
+                "meta_features": prof.meta_feature_vector().tolist(),  # what loading reads instead of the profile
                 "trivial": meta["trivial"],
                 # per pool configuration: [mean CV score, fold scores, seconds, percentile among those
                 # measured] (mean null: it failed or ran out of time), or null: not measured yet

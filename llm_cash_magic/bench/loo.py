@@ -42,9 +42,9 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
     }
     rows, kb_without = [], {}  # per task: the knowledge base had it never been measured
     for entry in kb.tasks:
-        pool = kb.pool(entry.profile.task)
+        pool = kb.pool(entry.task)
         index = {_key(c.family, c.params): i for i, c in enumerate(pool)}
-        reference = index[_key("lightgbm", validate("lightgbm", {}, entry.profile.task).params)]
+        reference = index[_key("lightgbm", validate("lightgbm", {}, entry.task).params)]
         if not entry.measured[reference] or entry.scores[reference] is None:
             continue
         if entry.name not in kb_without:

@@ -1,6 +1,6 @@
 """Stage 1 of the pipeline: a DataFrame and its target → a TaskProfile (aggregates only, never a cell)."""
 
 from .frames import fingerprint, profile
-from .task_profile import Column, TaskProfile
+from .task_profile import META_FEATURES_VERSION, Column, TaskProfile
 
-__all__ = ["Column", "TaskProfile", "fingerprint", "profile"]
+__all__ = ["META_FEATURES_VERSION", "Column", "TaskProfile", "fingerprint", "profile"]

@@ -209,6 +209,11 @@ def _markdown(data: dict, title: str, level: int = 2) -> str:
     return "\n".join(lines)
 
 
+# Knowledge bases store each entry's meta-features, so that loading one reads no profile: bump this
+# when ``meta_features`` changes (a name or a formula), and a stored vector of another version is
+# recomputed from its profile.
+META_FEATURES_VERSION = 1
+
 _META_FEATURE_NAMES = (
     "log_rows",
     "log_features",

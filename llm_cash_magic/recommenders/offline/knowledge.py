@@ -22,7 +22,7 @@ import numpy as np
 from ...errors import CashError
 from ...home import default_home
 from ...metrics import METRICS, percentiles
-from ...profiling import TaskProfile
+from ...profiling import META_FEATURES_VERSION, TaskProfile
 from ...space import Config, validate
 from ..base import PastTask, PastTaskSource
 
@@ -41,12 +41,18 @@ class KnowledgeTask:
     name: str
     source: str
     size: int  # the rows it was measured on
-    profile: TaskProfile
+    task: str  # "binary", "multiclass" or "regression"
     scores: tuple[float | None, ...]  # mean CV score of each pool configuration (None: failed or not measured)
     measured: tuple[bool, ...]  # whether each pool configuration was measured here
     seconds: tuple[float | None, ...]  # what each one's cross-validation took here (None: not measured)
     trivial: float | None  # the trivial predictor's score (class frequencies, the mean) on the same folds
     vector: np.ndarray = field(repr=False, compare=False)  # the profile's meta-features
+    profile_data: dict = field(repr=False, compare=False)
+
+    @functools.cached_property
+    def profile(self) -> TaskProfile:
+        """Read when the entry is consulted, not at load: finding the nearest entries needs only ``vector``."""
+        return TaskProfile.from_dict(self.profile_data)
 
     @functools.cached_property
     def percentiles(self) -> tuple[float | None, ...]:
@@ -86,7 +92,7 @@ class KnowledgeBase:
     def candidates(self, profile: TaskProfile, exclude: tuple[str, ...] = ()) -> list[KnowledgeTask]:
         """Entries of the same kind (classification or regression), whose pool fits ``profile``."""
         regression = profile.task == "regression"
-        return [t for t in self.tasks if (t.profile.task == "regression") == regression and t.name not in exclude]
+        return [t for t in self.tasks if (t.task == "regression") == regression and t.name not in exclude]
 
     def nearest(self, profile: TaskProfile, k: int = 5, exclude=()) -> list[tuple[float, KnowledgeTask]]:
         """(distance, entry) of the ``k`` nearest entries, nearest first, one per task (its nearest
@@ -107,7 +113,7 @@ class KnowledgeBase:
     def _typical(self) -> dict[str, float]:
         typical = {}
         for kind, regression in (("classification", False), ("regression", True)):
-            entries = [t for t in self.tasks if (t.profile.task == "regression") == regression]
+            entries = [t for t in self.tasks if (t.task == "regression") == regression]
             if not entries:
                 typical[kind] = 1.0
                 continue
@@ -122,7 +128,7 @@ class KnowledgeBase:
 
     def past_task(self, task: KnowledgeTask, distance: float, top: int | None = 10) -> PastTask:
         """``task`` as the history presents past tasks: its best configurations first (those measured)."""
-        pool = self.pool(task.profile.task)
+        pool = self.pool(task.task)
         pct = task.percentiles
         # failed or timed-out configurations rank last (cv_mean None): knowing that they fail there is
         # knowledge too, not a gap for the offline recommender to fill with a guess
@@ -200,7 +206,8 @@ def _load(path: Path) -> KnowledgeBase:
         )
         for kind, entries in data["configs"].items()
     }
-    tasks = tuple(_task(t) for t in data["tasks"])
+    stored_vectors = data["build"].get("meta_features") == META_FEATURES_VERSION
+    tasks = tuple(_task(t, stored_vectors) for t in data["tasks"])
     return KnowledgeBase(path, data["version"], data["build"], pools, tasks, _scale(tasks))
 
 
@@ -213,18 +220,23 @@ def _scale(tasks: tuple[KnowledgeTask, ...]) -> np.ndarray:
     return np.maximum(np.array([t.vector for t in tasks]).std(axis=0), MIN_SCALE) / weights
 
 
-def _task(entry: dict) -> KnowledgeTask:
-    profile = TaskProfile.from_dict(entry["profile"])
+def _task(entry: dict, stored_vector: bool) -> KnowledgeTask:
+    """One entry; its meta-features as stored when they are of this version, else from its profile."""
     results = entry["results"]  # per pool configuration: [mean, fold scores, seconds, percentile] or null
     trivial = entry.get("trivial")  # fold scores (format 2), absent in format 1
+    if stored_vector and "meta_features" in entry:
+        vector = np.array(entry["meta_features"], dtype=float)
+    else:
+        vector = TaskProfile.from_dict(entry["profile"]).meta_feature_vector()
     return KnowledgeTask(
         entry["name"],
         entry["source"],
-        entry.get("size", profile.n_rows),
-        profile,
+        entry.get("size", entry["profile"]["n_rows"]),
+        entry["profile"]["task"],
         tuple(r[0] if r else None for r in results),
         tuple(r is not None for r in results),
         tuple(r[2] if r else None for r in results),
         float(np.mean(trivial)) if trivial else None,
-        profile.meta_feature_vector(),
+        vector,
+        entry["profile"],
     )
