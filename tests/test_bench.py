@@ -17,6 +17,7 @@ from llm_cash_magic.bench.strategies import Context, offline_recommender
 from llm_cash_magic.metrics import METRICS, percentiles
 from llm_cash_magic.profiling import META_FEATURES_VERSION
 from llm_cash_magic.recommenders.offline import knowledge
+from llm_cash_magic.run.race import RACE_SIZE
 
 
 def test_a_job_that_outlives_its_time_limit_is_killed():
@@ -128,8 +129,8 @@ def test_without_the_pool_the_report_compares_with_lightgbm_defaults_and_names_t
     fits = [json.loads(x)["key"] for f in (tmp_path / "work").glob("*.jsonl") for x in f.read_text().splitlines()]
     assert len([k for k in fits if k.startswith("fit ")]) <= 2 * 6  # 2 seeds × at most 6 final configurations
     assert len([k for k in fits if k.startswith("cv ")]) <= 2 * (3 + 2)  # their own budgets, not --k 7
-    assert len([k for k in fits if k.startswith("race3x50000 [")]) == 2 * 3  # offline-auto races the top 3
-    assert len([k for k in fits if k.startswith("race3x50000 fold ")]) == 2 * 3 * 2  # quick: on the other folds too
+    assert len([k for k in fits if k.startswith("race3x50000 [")]) == 2 * RACE_SIZE  # offline-auto races the top 5
+    assert len([k for k in fits if k.startswith("race3x50000 fold ")]) == 2 * RACE_SIZE * 2  # quick: other folds too
     assert "(K = 3)" in report and "(K = 2)" in report
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

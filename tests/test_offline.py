@@ -272,7 +272,8 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_folds_and_scores_th
     tasks = [(f"task_{i}", cash.profile(frame(300 + 200 * i, 5, seed=i), "y"), [60, 20, 50, 80]) for i in range(1, 4)]
     tasks.insert(0, ("task_0", cash.profile(frame(300, 5, seed=0), "y"), race))
     configs = [LIGHTGBM, KNN, LINEAR, FOREST]
-    results = evaluate(knowledge.load(write_kb(tasks, classification=configs))).set_index("entry")
+    kb = knowledge.load(write_kb(tasks, classification=configs))
+    results = evaluate(kb, race_size=3).set_index("entry")
     assert results.loc["task_0@300", "first"].startswith('["random_forest"')
     assert not results.loc["task_0@300", "first_beats_unseen"] and results.loc["task_0@300", "race_beats_unseen"]
     assert results.loc["task_0@300", "race_cut_unseen"] == pytest.approx(0.25)  # 0.30 against 0.40 error
@@ -281,12 +282,13 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_folds_and_scores_th
     assert results.drop(index="task_0@300").race_beats_unseen.isna().all()  # one fold each: no race
     table = summary(results.reset_index()).set_index("size")
     assert table.loc["all", "first pick (last fold)"] == "0/1" and table.loc["all", "race of 3, budgeted"] == "1/1"
+    assert evaluate(kb, race_size=4).set_index("entry").loc["task_0@300", "race_folds_laps"] == 8  # kNN races too
 
     # linear takes 10 times the forest's time: within a budget of three first laps, LightGBM's
     # defaults (as quick as the forest) join the forest, and linear, which would have won, does not
     # race; within the race's floor of seconds, all three race on two folds
     slow = write_kb(tasks, classification=configs, path=tmp_path / "slow.json", seconds=[1.0, 10.0, 10.0, 1.0])
-    results = evaluate(knowledge.load(slow)).set_index("entry").loc["task_0@300"]
+    results = evaluate(knowledge.load(slow), race_size=3).set_index("entry").loc["task_0@300"]
     assert not results.race_beats_unseen and results.race_laps == 2
     assert results.race_one_fold_beats_unseen and results.race_one_fold_laps == 12
     assert results.race_folds_beats_unseen and results.race_folds_laps == 24
@@ -295,5 +297,5 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_folds_and_scores_th
     # on two folds picks LightGBM's defaults (a tie, no loss)
     race[2] = [96, 20, 20]
     fluke = write_kb(tasks, classification=configs, path=tmp_path / "fluke.json")
-    results = evaluate(knowledge.load(fluke)).set_index("entry").loc["task_0@300"]
+    results = evaluate(knowledge.load(fluke), race_size=3).set_index("entry").loc["task_0@300"]
     assert results.race_one_fold_cut_unseen == pytest.approx(-1.0) and results.race_folds_cut_unseen == 0

@@ -19,6 +19,7 @@ from llm_cash_magic.run.race import (
     RACE_BUDGET,
     RACE_FLOOR,
     RACE_FOLDS,
+    RACE_SIZE,
     Lap,
     LapDeadline,
     deadline,
@@ -36,16 +37,17 @@ def rec(family: str, params: dict, task: str = "regression", time_factor: float 
 
 def test_quick_candidates_race_on_every_fold_generated_code_uses_and_the_best_mean_wins(houses):
     prof = cash.profile(houses, "price")
-    recs = [rec("knn", {}), rec("lightgbm", {}), rec("linear", {}), rec("random_forest", {})]
+    recs = [rec(name, {}) for name in ("knn", "lightgbm", "linear", "random_forest", "hist_gradient_boosting")]
+    recs.append(rec("linear", {"alpha": 10.0}))
     shown = []
     laps = race(houses, prof, recs, seed=3, on_lap=shown.append)
-    assert [lap.recommendation for lap in laps] == recs[:3]  # the top 3 only, in their order
+    assert [lap.recommendation for lap in laps] == recs[:RACE_SIZE]  # the top ones only, in their order
     X, y = training_data(houses, prof)
     for lap in laps:  # a second each, far inside the floor: every fold races
         folds = cross_validate(prof, build(prof, lap.recommendation.config, 3, RACE_FOLDS), X, y, cv=RACE_FOLDS, seed=3)
         assert lap.folds == RACE_FOLDS and lap.score == pytest.approx(folds.mean())
         assert lap.error is None and lap.seconds > 0
-    assert [lap.folds for lap in shown] == [1, 1, 1, RACE_FOLDS, RACE_FOLDS, RACE_FOLDS]  # first laps, then means
+    assert [lap.folds for lap in shown] == [1] * RACE_SIZE + [RACE_FOLDS] * RACE_SIZE  # first laps, then means
     assert shown[0].score == pytest.approx(
         cross_validate(prof, build(prof, recs[0].config, 3, RACE_FOLDS), X, y, cv=RACE_FOLDS, seed=3, limit=1)[0]
     )

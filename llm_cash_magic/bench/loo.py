@@ -4,13 +4,13 @@ scale and the typical distance too (``KnowledgeBase.without``). No fit is needed
 stored), so the recommender's settings are chosen here, never on the benchmark's dev tasks.
 
     python -m llm_cash_magic.bench.loo [--k 8 16 32] [--loss-weight 1 2 4] [--prior-weight 0.5 1 2]
-                                       [--without xgboost catboost]
+                                       [--race-size 3 5] [--without xgboost catboost]
 
 Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was those defaults),
 its median and worst cut in error, the mean percentile of the first pick and of the best of the
 first 5, and how many distinct configurations the first pick used. Where an entry was measured on
 3 folds or more, also ``--auto``'s race (``run.race``), judged with the first pick on the last
-fold, which no race sees: the top 3 race on the first fold within the race's budget, read strictly
+fold, which no race sees: the top ``RACE_SIZE`` race on the first fold within the race's budget, read strictly
 (without its floor of seconds, so that it binds on these small entries as it would on large data);
 within the floor, as small data races, on the first fold alone (as the race did before it took
 more folds) and on the first two (the finishers race on more folds where the budget has room);
@@ -33,8 +33,10 @@ from ..run.race import RACE_FLOOR, RACE_FOLDS, RACE_SIZE, Lap, replayed, winner,
 from ..space import FAMILIES, validate
 
 
-def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFrame:
-    """One row per entry whose LightGBM defaults were measured: the first pick against them."""
+def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, race_size: int = RACE_SIZE, **settings) -> pd.DataFrame:
+    """One row per entry whose LightGBM defaults were measured: the first pick against them, and
+    the race of the top ``race_size`` (of ``n`` recommendations at least)."""
+    n = max(n, race_size)
     with open(kb.path, encoding="utf-8") as fh:  # the fold scores, which the recommender does not keep
         folds = {(t["name"], t["size"]): [r and r[1] for r in t["results"]] for t in json.load(fh)["tasks"]}
     lap_seconds = {
@@ -58,10 +60,11 @@ def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, **settings) -> pd.DataFram
         metric = METRICS[entry.profile.metric]
         first, ref = entry.scores[picks[0]], entry.scores[reference]
         key = (entry.name, entry.size)
-        race = _race(metric, folds[key], lap_seconds[key], picked[:RACE_SIZE], reference)
+        race = _race(metric, folds[key], lap_seconds[key], picked[:race_size], reference)
         rows.append(
             {
                 "entry": f"{entry.name}@{entry.size}",
+                "race_size": race_size,
                 "bucket": _bucket(entry.size),
                 "first": _key(pool[picks[0]].family, pool[picks[0]].params),
                 "beats": metric.is_better(first, ref),
@@ -148,7 +151,7 @@ def _race_summary(group: pd.DataFrame) -> dict:
         return {}
     return {
         "first pick (last fold)": f"{int(raced.first_beats_unseen.sum())}/{len(raced)}",
-        f"race of {RACE_SIZE}, budgeted": f"{int(raced.race_beats_unseen.sum())}/{len(raced)}",
+        f"race of {group.race_size.iloc[0]}, budgeted": f"{int(raced.race_beats_unseen.sum())}/{len(raced)}",
         "in the floor, one fold": f"{int(raced.race_one_fold_beats_unseen.sum())}/{len(raced)}",
         "in the floor, two folds": f"{int(raced.race_folds_beats_unseen.sum())}/{len(raced)}",
         "worst cut: first / budgeted / one fold / two": f"{raced.first_cut_unseen.min():.3f} / "
@@ -177,14 +180,16 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[DEFAULT_K])
     parser.add_argument("--loss-weight", type=float, nargs="+", default=[LOSS_WEIGHT])
     parser.add_argument("--prior-weight", type=float, nargs="+", default=[PRIOR_WEIGHT])
+    parser.add_argument("--race-size", type=int, nargs="+", default=[RACE_SIZE], help="how many race (--auto)")
     parser.add_argument("--without", nargs="*", default=[], choices=sorted(FAMILIES), help="families never picked")
     args = parser.parse_args()
     kb = knowledge.load(args.kb)
     families = [name for name in FAMILIES if name not in args.without]
-    for k, loss, prior in itertools.product(args.k, args.loss_weight, args.prior_weight):
-        table = summary(evaluate(kb, k=k, loss_weight=loss, prior_weight=prior, families=families))
+    for k, loss, prior, size in itertools.product(args.k, args.loss_weight, args.prior_weight, args.race_size):
+        results = evaluate(kb, race_size=size, k=k, loss_weight=loss, prior_weight=prior, families=families)
+        table = summary(results)
         without = f" without {', '.join(args.without)}" if args.without else ""
-        print(f"k={k} loss_weight={loss:g} prior_weight={prior:g}{without}")
+        print(f"k={k} loss_weight={loss:g} prior_weight={prior:g} race_size={size}{without}")
         print(table.fillna("—").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print()
 
