@@ -59,15 +59,30 @@ def test_the_stored_meta_features_are_the_profiles_own(shipped):
         np.testing.assert_allclose(task.vector, task.profile.meta_feature_vector(), rtol=1e-12)
 
 
+def test_finding_the_nearest_entries_reads_no_profile_but_theirs(houses):
+    fresh = knowledge._load.__wrapped__(knowledge.KNOWLEDGE_FILE)  # not the cached one other tests used
+    prof = cash.profile(houses, "price")
+    nearest = [entry for _, entry in fresh.nearest(prof, k=3)]
+    assert fresh.typical_nearest_distance(prof.task) > 0
+    assert not any("profile" in entry.__dict__ for entry in fresh.tasks)  # loading, distances: vectors only
+    fresh.past_task(nearest[0], 1.0)
+    assert [e for e in fresh.tasks if "profile" in e.__dict__] == nearest[:1]  # consulted: read then
+
+
 def test_meta_features_of_another_version_are_read_from_the_profile_instead(write_kb):
     prof = cash.profile(frame(300, 3), "y")
     path = write_kb([("mine", prof, [100])], classification=[validate("knn", {}, "binary")])
     data = json.loads(path.read_text())
     stale = [0.5] * len(TaskProfile.meta_feature_names())
-    data["tasks"][0]["meta_features"] = stale
-    for version, expected in ((META_FEATURES_VERSION - 1, prof.meta_feature_vector()), (META_FEATURES_VERSION, stale)):
+    cases = [
+        (META_FEATURES_VERSION - 1, stale, prof.meta_feature_vector()),
+        (META_FEATURES_VERSION, stale, stale),
+        (META_FEATURES_VERSION, stale[:3], prof.meta_feature_vector()),  # cut short: not trusted
+    ]
+    for case, (version, stored, expected) in enumerate(cases):
         data["build"]["meta_features"] = version
-        versioned = path.with_name(f"kb-{version}.json")  # loads are cached per path
+        data["tasks"][0]["meta_features"] = stored
+        versioned = path.with_name(f"kb-{case}.json")  # loads are cached per path
         versioned.write_text(json.dumps(data))
         np.testing.assert_array_equal(knowledge.load(versioned).tasks[0].vector, expected)
 

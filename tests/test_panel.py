@@ -562,7 +562,7 @@ def test_terminal_ipython_gets_rich_tables_and_the_race_winner_trained_as_with_a
     [run] = history.runs()
     assert "nearest" in run["recommendations"][0]["rationale"] and "nearest" not in printed  # the verdict only
     won = next(line for line in printed.splitlines() if line.endswith(" won the race"))
-    top = run["recommendations"][int(won[1]) - 1]["family"]  # whichever of the top 3 won on this data
+    top = run["recommendations"][int(won[1]) - 1]["family"]  # whichever of the top ones won on this data
     assert newest_code().startswith(f"# %%cash · {space.family(top).label} (") and ip.rl_next_input is None
     trained = [(t["family"], t["status"]) for t in run["trials"] if t["source"] != "reference"]
     assert trained == [(top, "done")]

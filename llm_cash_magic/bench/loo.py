@@ -162,6 +162,12 @@ def _race_summary(group: pd.DataFrame) -> dict:
     }
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return int(text)
+
+
 def _bucket(size: int) -> str:
     return "< 1,000" if size < 1_000 else f"{size:,}"
 
@@ -180,7 +186,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, nargs="+", default=[DEFAULT_K])
     parser.add_argument("--loss-weight", type=float, nargs="+", default=[LOSS_WEIGHT])
     parser.add_argument("--prior-weight", type=float, nargs="+", default=[PRIOR_WEIGHT])
-    parser.add_argument("--race-size", type=int, nargs="+", default=[RACE_SIZE], help="how many race (--auto)")
+    parser.add_argument(
+        "--race-size", type=_positive, nargs="+", default=[RACE_SIZE], help="how many of the top race (--auto)"
+    )
     parser.add_argument("--without", nargs="*", default=[], choices=sorted(FAMILIES), help="families never picked")
     args = parser.parse_args()
     kb = knowledge.load(args.kb)

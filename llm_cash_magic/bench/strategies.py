@@ -18,6 +18,7 @@ import optuna
 import pandas as pd
 
 from ..errors import CashError
+from ..pipeline import RunOptions
 from ..profiling import TaskProfile
 from ..recommenders import DefaultsRecommender, Recommendation, get_recommender
 from ..recommenders.llm.settings import LLMSettings
@@ -119,7 +120,7 @@ def _offline_top1_plain(ctx: Context) -> Plan:
 
 def _offline_auto(strategy: str) -> Callable[[Context], Plan]:
     def plan(ctx: Context) -> Plan:
-        return Plan(race=tuple(recommendations(ctx, strategy, RACE_SIZE)))  # `%%cash`'s n=5: all of them
+        return Plan(race=tuple(recommendations(ctx, strategy, RunOptions.n)[:RACE_SIZE]))  # as `%%cash --auto`
 
     return plan
 

@@ -210,8 +210,9 @@ def _markdown(data: dict, title: str, level: int = 2) -> str:
 
 
 # Knowledge bases store each entry's meta-features, so that loading one reads no profile: bump this
-# when ``meta_features`` changes (a name or a formula), and a stored vector of another version is
-# recomputed from its profile.
+# when anything ``meta_features`` reads changes (a name, a formula, a constant such as
+# HIGH_CARDINALITY or FEATURE_KINDS), and a stored vector of another version is recomputed from its
+# profile.
 META_FEATURES_VERSION = 1
 
 _META_FEATURE_NAMES = (

@@ -12,7 +12,9 @@ candidates largely by chance. Leave one task out on the knowledge base's 184 ent
 last fold, the winner beat LightGBM's defaults more often than the first pick alone, and a race of
 five more often than one of three, most of all where it has the time for two folds (a plain
 install: 168 against 158 and 142 for the first pick; every family: 165 against 163 and 153); the
-budget keeps the extra candidates from racing where laps are long. The benchmark's
+budget keeps the extra candidates from racing where laps are long. Five need quicker laps than
+three to race on every third within the floor (about 2 s each rather than 3), so between the two a
+race of five decides on one third where one of three had all three. The benchmark's
 ``offline-auto`` measures it at every size on tasks the settings never saw.
 
 The race costs about two fits only if its candidates train alike, and they may not: a CatBoost

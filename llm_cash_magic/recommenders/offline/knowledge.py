@@ -220,12 +220,13 @@ def _scale(tasks: tuple[KnowledgeTask, ...]) -> np.ndarray:
     return np.maximum(np.array([t.vector for t in tasks]).std(axis=0), MIN_SCALE) / weights
 
 
-def _task(entry: dict, stored_vector: bool) -> KnowledgeTask:
+def _task(entry: dict, stored_vectors: bool) -> KnowledgeTask:
     """One entry; its meta-features as stored when they are of this version, else from its profile."""
     results = entry["results"]  # per pool configuration: [mean, fold scores, seconds, percentile] or null
     trivial = entry.get("trivial")  # fold scores (format 2), absent in format 1
-    if stored_vector and "meta_features" in entry:
-        vector = np.array(entry["meta_features"], dtype=float)
+    stored = entry.get("meta_features") if stored_vectors else None
+    if stored and len(stored) == len(TaskProfile.meta_feature_names()):
+        vector = np.array(stored, dtype=float)
     else:
         vector = TaskProfile.from_dict(entry["profile"]).meta_feature_vector()
     return KnowledgeTask(
