@@ -56,7 +56,7 @@ class RunOptions:
     task: str | None = None
     metric: str | None = None
     strategy: str = "auto"
-    n: int = 5
+    n: int = LLMSettings.n  # the magic's default (``CashMagics.n``)
     cv: int = 5
     seed: int = 0
     refine: int = 0  # trials of a refinement (0: none) ...
@@ -478,7 +478,7 @@ def _lap_record(lap: Lap) -> dict:
 def recommend_for(
     profile: TaskProfile,
     strategy: str = "auto",
-    n: int = 5,
+    n: int = LLMSettings.n,
     notes: str = "",
     settings: LLMSettings | None = None,
     history: History | None = None,

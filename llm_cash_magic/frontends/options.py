@@ -40,7 +40,7 @@ def split_line(line: str) -> list[str]:
     return words
 
 
-def parse(line: str, n: int = 5) -> RunOptions:
+def parse(line: str, n: int = RunOptions.n) -> RunOptions:
     """Options from the magic's line; a CashError names the first problem and what is allowed.
 
     ``n`` is the number of recommendations when the line has no ``n=`` (``CashMagics.n``).
@@ -82,8 +82,8 @@ def parse(line: str, n: int = 5) -> RunOptions:
         metric=metric,
         strategy=strategy,
         n=_int(values, "n", n, 1, 20),
-        cv=_int(values, "cv", 5, 2, 20),
-        seed=_int(values, "seed", 0, 0, 2**32 - 1),
+        cv=_int(values, "cv", RunOptions.cv, 2, 20),
+        seed=_int(values, "seed", RunOptions.seed, 0, 2**32 - 1),
         **_refine(values),
         flags=frozenset(flags),
     )
