@@ -282,6 +282,7 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_folds_and_scores_th
     assert results.drop(index="task_0@300").race_beats_unseen.isna().all()  # one fold each: no race
     table = summary(results.reset_index()).set_index("size")
     assert table.loc["all", "first pick (last fold)"] == "0/1" and table.loc["all", "race of 3, budgeted"] == "1/1"
+    assert table.loc["all", "any candidate"] == "1/1"  # linear, on the last fold
     assert evaluate(kb, race_size=4).set_index("entry").loc["task_0@300", "race_folds_laps"] == 8  # kNN races too
 
     # linear takes 10 times the forest's time: within a budget of three first laps, LightGBM's
@@ -299,3 +300,4 @@ def test_leave_one_task_out_races_the_top_three_on_the_first_folds_and_scores_th
     fluke = write_kb(tasks, classification=configs, path=tmp_path / "fluke.json")
     results = evaluate(knowledge.load(fluke), race_size=3).set_index("entry").loc["task_0@300"]
     assert results.race_one_fold_cut_unseen == pytest.approx(-1.0) and results.race_folds_cut_unseen == 0
+    assert not results.any_beats_unseen  # no candidate beat the defaults on the last fold: no race could
