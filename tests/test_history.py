@@ -341,9 +341,24 @@ class TestReferences:
         record_result(trial, build_model(plan.profile, config), [0.45, 0.40, 0.47], 1.0, history=history)
         out = capsys.readouterr().out
         lightgbm = refs["lightgbm"]["cv_mean"]
-        assert f"roc_auc on the same folds: LightGBM defaults {lightgbm:.4f} (this −{lightgbm - 0.44:.4f})" in out
+        assert f"roc_auc on the same folds: LightGBM defaults {lightgbm:.4f} (this one {lightgbm - 0.44:.4f} worse)" in out
         assert "trivial predictor (the class frequencies) 0.5000" in out
         assert "WARNING: this model does no better than the trivial predictor" in out
+
+    def test_the_comparison_says_better_or_worse_in_words_whichever_way_the_metric_runs(self):
+        from llm_cash_magic.metrics import METRICS
+        from llm_cash_magic.record.result import comparison
+
+        refs = {"lightgbm": {"cv_mean": 545.0}, "trivial": {"cv_mean": 900.0}}
+        assert "(this one 15.0000 worse)" in comparison(METRICS["rmse"], 560.0, refs, "regression")
+        assert "(this one 15.0000 better)" in comparison(METRICS["rmse"], 530.0, refs, "regression")
+        refs = {"lightgbm": {"cv_mean": 0.8}, "trivial": {"cv_mean": 0.5}}
+        assert "(this one 0.0500 better)" in comparison(METRICS["roc_auc"], 0.85, refs, "binary")
+        assert "(the same)" in comparison(METRICS["roc_auc"], 0.8, refs, "binary")
+        # below the trivial predictor: the integer-classes hint only where the classes are numbers
+        assert "task=regression reads it as a number" in comparison(METRICS["roc_auc"], 0.4, refs, "binary", True)
+        labels = comparison(METRICS["roc_auc"], 0.4, refs, "binary", False)
+        assert "WARNING" in labels and "check that the target is what you mean to predict" in labels
 
     def test_they_are_the_history_tasks_yardstick(self, history, churn):
         plan = self.plan(churn, history)

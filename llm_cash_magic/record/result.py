@@ -63,18 +63,25 @@ def _compared(history: History, trial: dict, score: float) -> str:
         )
         for name, params in (("lightgbm", family("lightgbm").defaults(task)), (TRIVIAL, None))
     }
-    return comparison(METRICS[run["metric"]], score, refs, task)
+    numeric_labels = run["profile"].get("target_stats", {}).get("numeric_labels", False)
+    return comparison(METRICS[run["metric"]], score, refs, task, numeric_labels)
 
 
-def comparison(metric: Metric, score: float, refs: dict, task: str) -> str:
+def comparison(metric: Metric, score: float, refs: dict, task: str, numeric_labels: bool = False) -> str:
     """``score`` against the references (None where not measured): one line, or two when it is
-    worse than the trivial predictor, which says what to check."""
+    worse than the trivial predictor, which says what to check (``numeric_labels``: the classes
+    are numbers, which may have been meant as one)."""
     parts = []
     lightgbm, trivial = refs.get("lightgbm"), refs.get(TRIVIAL)
     if lightgbm:
-        diff = score - lightgbm["cv_mean"]
-        verdict = "the same" if diff == 0 else f"this {'+' if diff > 0 else '−'}{abs(diff):.4f}"
-        parts.append(f"LightGBM defaults {lightgbm['cv_mean']:.4f} ({verdict})")
+        reference = lightgbm["cv_mean"]
+        if score == reference:
+            verdict = "the same"
+        else:  # in words: a loss's "+" would read as better
+            verdict = (
+                f"this one {abs(score - reference):.4f} {'better' if metric.is_better(score, reference) else 'worse'}"
+            )
+        parts.append(f"LightGBM defaults {reference:.4f} ({verdict})")
     if trivial:
         what = "the mean" if task == "regression" else "the class frequencies"
         parts.append(f"trivial predictor ({what}) {trivial['cv_mean']:.4f}")
@@ -84,7 +91,7 @@ def comparison(metric: Metric, score: float, refs: dict, task: str) -> str:
     if trivial and not metric.is_better(score, trivial["cv_mean"]):
         hint = (
             "an integer target with few values is read as classes: task=regression reads it as a number"
-            if task != "regression"
+            if task != "regression" and numeric_labels
             else "check that the target is what you mean to predict"
         )
         line += f"\nWARNING: this model does no better than the trivial predictor; {hint}"
