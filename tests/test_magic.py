@@ -345,17 +345,20 @@ def test_a_long_training_is_announced_from_lightgbm_defaults_time_on_the_same_fo
     from llm_cash_magic.recommenders import Recommendation
 
     slow = Recommendation("catboost", {}, "test", "offline", time_factor=12.0)
-    refs = {"lightgbm": {"fit_seconds": 4.0}}
-    assert expected_line(slow, refs) == (
-        "expected to take about 48 s: 12× what LightGBM's defaults took on these folds (4.0 s), as on similar tasks"
+    refs = {"lightgbm": {"fit_seconds": 4.0, "cv_scores": [0.9] * 5}}
+    assert expected_line(slow, refs) == (  # 5 folds, then a fit on all rows: about a fold's time × 5/4
+        "expected to take about 60 s: 48 s to validate, 12× what LightGBM's defaults took on them (4.0 s) "
+        "as on similar tasks, then the final fit on every row"
     )
-    assert expected_line(Recommendation("catboost", {}, "test", "offline", time_factor=2.0), refs) is None  # 8 s
+    one_split = {"lightgbm": {"fit_seconds": 4.0, "cv_scores": [0.9]}}  # 80 % of the rows, then all of them
+    assert expected_line(slow, one_split).startswith("expected to take about 2 min: 48 s to validate")
+    assert expected_line(Recommendation("catboost", {}, "test", "offline", time_factor=1.6), refs) is None  # 8 s
     assert expected_line(Recommendation("catboost", {}, "test", "llm:x"), refs) is None  # no time factor
     assert expected_line(slow, {}) is None  # no reference measured
     assert [duration(s) for s in (8.46, 45.2, 720, 5400)] == ["8.5 s", "45 s", "12 min", "1.5 h"]
 
     big = dataclasses.replace(cash.profile(houses, "price"), n_rows=2_000_000)
-    long = dataclasses.replace(slow, time_factor=100.0)  # 400 s on 2,000,000 rows: a sample is offered
+    long = dataclasses.replace(slow, time_factor=100.0)  # 500 s on 2,000,000 rows: a sample is offered
     assert expected_line(long, refs, big, "trips").endswith(
         "; to try 50,000 rows first, interrupt and run `cash_sample = trips.sample(50000, random_state=0)`, "
         "then this %%cash line with cash_sample for trips"
@@ -372,5 +375,5 @@ def test_the_magic_says_how_long_training_should_take(ip, houses, capsys, monkey
     ip.run_line_magic("cash", "df target=price strategy=offline n=3 --auto --no-race")
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("expected to take about "))
-    assert "× what LightGBM's defaults took on these folds (" in line
+    assert "× what LightGBM's defaults took on them (" in line and line.endswith("then the final fit on every row")
     assert out.index(line) < out.index("rmse: ")  # said before the training's own output
