@@ -341,7 +341,8 @@ class TestReferences:
         record_result(trial, build_model(plan.profile, config), [0.45, 0.40, 0.47], 1.0, history=history)
         out = capsys.readouterr().out
         lightgbm = refs["lightgbm"]["cv_mean"]
-        assert f"roc_auc on the same folds: LightGBM defaults {lightgbm:.4f} (this one {lightgbm - 0.44:.4f} worse)" in out
+        worse = f"(this one {lightgbm - 0.44:.4f} worse)"
+        assert f"roc_auc on the same folds: LightGBM defaults {lightgbm:.4f} {worse}" in out
         assert "trivial predictor (the class frequencies) 0.5000" in out
         assert "WARNING: this model does no better than the trivial predictor" in out
 
