@@ -27,6 +27,7 @@ from llm_cash_magic.run.race import (
     over_budget,
     race,
     winner,
+    within_budget,
 )
 from llm_cash_magic.space import validate
 
@@ -140,6 +141,23 @@ def test_a_challenger_still_training_when_the_budget_runs_out_is_stopped_there(h
     assert stopped.skipped.startswith("stopped after ") and "the race's time budget ran out" in stopped.skipped
     assert last.score is None and last.skipped  # nothing left for it
     assert winner([first, stopped, last], "rmse") is first
+
+
+def test_once_the_budget_is_spent_a_challenger_is_told_so_not_that_it_is_slow():
+    first = Lap(rec("lightgbm", {}, time_factor=1.0), 1.0, 10.0)
+    stopped = Lap(rec("catboost", {}), None, 20.0, skipped="stopped after 20 s")  # the 30 s floor spent
+    quick = rec("linear", {}, time_factor=0.5)  # 5 s: it would fit a budget that had any time left
+    laps_run = {id(first.recommendation): first, id(stopped.recommendation): stopped}
+
+    def run_lap(candidate, left, fold):
+        return laps_run[id(candidate)]  # a KeyError if the third raced
+
+    laps = within_budget([first.recommendation, stopped.recommendation, quick], run_lap, floor=30.0, folds=1)
+    assert laps[2].skipped == "not raced: the race's time budget ran out"
+    left = [Lap(first.recommendation, 1.0, 10.0), Lap(rec("knn", {}), 1.0, 18.0)]  # 2 s of 30 left
+    assert over_budget(left, quick) == (
+        "not raced: its lap would take about 5.0 s, 0.5× the first pick's, more than the budget has left"
+    )
 
 
 @pytest.mark.parametrize(

@@ -148,7 +148,8 @@ def over_budget(laps: list[Lap], rec: Recommendation, floor: float = RACE_FLOOR)
     if sum(lap.seconds for lap in laps) + expected <= budget(laps, floor):
         return None
     times = expected / max(first.seconds, 1e-9)
-    return f"not raced: its lap would take about {expected:.0f} s, {times:.0f}× the first pick's"
+    seconds, times = (f"{v:.0f}" if v >= 10 else f"{v:.1f}" for v in (expected, times))
+    return f"not raced: its lap would take about {seconds} s, {times}× the first pick's, more than the budget has left"
 
 
 def race_score(
@@ -216,10 +217,10 @@ def within_budget(
     for rec in recommendations:
         limit = budget(laps, floor)
         left = None if limit is None else limit - sum(lap.seconds for lap in laps)
-        if laps and (skipped := over_budget(laps, rec, floor)):
-            laps.append(Lap(rec, None, 0.0, skipped=skipped))
-        elif left is not None and left <= 0:
+        if left is not None and left <= 0:
             laps.append(Lap(rec, None, 0.0, skipped="not raced: the race's time budget ran out"))
+        elif laps and (skipped := over_budget(laps, rec, floor)):
+            laps.append(Lap(rec, None, 0.0, skipped=skipped))
         else:
             laps.append(run_lap(rec, left, 1))
         if on_lap:
