@@ -42,7 +42,23 @@ def test_lightgbm_defaults_lead_where_nothing_beats_them_on_the_nearest_tasks(kb
     first = recommend(kb, query)[0]
     assert (first.family, first.params) == (LIGHTGBM.family, LIGHTGBM.params)
     assert first.source == "offline"
-    assert first.rationale.startswith("LightGBM's library defaults, the free choice")
+    assert first.rationale.startswith("LightGBM's library defaults, the free choice: nothing measured on ")
+
+
+def test_a_rationale_reads_right_below_the_first_pick_and_below_one_percent(query):
+    import numpy as np
+
+    from llm_cash_magic.recommenders.base import PastTask
+    from llm_cash_magic.recommenders.offline.meta_learner import Evidence, Neighbour, _rationale
+
+    task = PastTask(query, [], name="near", source="knowledge base", distance=1.0, size=1_000)
+    tie = Evidence(["defaults"], np.zeros((1, 1)), np.zeros((1, 1)), np.full((1, 1), np.nan), np.ones(1))
+    later = _rationale([Neighbour(task, 1.0)], tie, 0, first=False, far=False)
+    assert later.startswith("LightGBM's library defaults, the free choice; covers where the picks above fall short")
+    assert "beat it reliably" not in later  # the picks above it did
+    small = Evidence(["x"], np.full((1, 1), 0.1), np.full((1, 1), 0.0032), np.full((1, 1), np.nan), np.ones(1))
+    rationale = _rationale([Neighbour(task, 1.0)], small, 0, first=True, far=False)
+    assert "with 0.3% less error (median)" in rationale and "0.3% less error than the defaults" in rationale
 
 
 def test_second_pick_covers_the_tasks_where_the_first_falls_short(kb, query):

@@ -6,8 +6,9 @@ history, no LLM needed.
    among the knowledge base's and the history's; weigh each by closeness (a Gaussian kernel whose
    width is the median neighbour distance).
 2. Read how each configuration did there against what users get for free, LightGBM with its
-   library defaults: its *gain*, the share of the distance from LightGBM's defaults to the best
-   score there that it covered (negative where it did worse), measured on the same folds.
+   library defaults: its *gain*, how far its score lies above the defaults' as a share of the
+   task's range, from the trivial predictor to the best score there (negative where it did worse),
+   measured on the same folds.
 3. The first pick is the configuration whose weighted gain, with losses counting ``LOSS_WEIGHT``
    times and shrunk towards LightGBM's defaults where evidence is thin, is best. LightGBM's defaults
    score 0 by definition, so nothing is picked first that the similar tasks do not show beating
@@ -47,7 +48,7 @@ LOSS_WEIGHT = 2.0  # a loss against LightGBM's defaults counts this many times a
 PRIOR_WEIGHT = 1.0  # pseudo-tasks where a configuration ties LightGBM's defaults (gain 0)
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
 SLOW_FACTOR = 2.0  # from twice LightGBM defaults' training time on, a rationale says how much slower
-WORST_GAIN = -1.0  # a failed fit, or a worse one, counts as losing the whole way from defaults to trivial
+WORST_GAIN = -1.0  # a failed fit, or a worse one, counts as losing the task's whole range (best to trivial)
 
 
 @dataclass(frozen=True)
@@ -302,11 +303,11 @@ def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, firs
     similar = "tasks of this size" if far else "similar tasks"
     cut = np.nanmedian(cuts[tried]) if np.isfinite(cuts[tried]).any() else np.nan
     if np.all(gains[tried] == 0):
-        lead = (
-            f"LightGBM's library defaults, the free choice: nothing measured on {len(tried)} {similar} beat it reliably"
-        )
+        lead = "LightGBM's library defaults, the free choice"
+        if first:  # below the first, the picks above did beat it
+            lead += f": nothing measured on {len(tried)} {similar} beat it reliably"
     else:
-        by = f", with {abs(cut):.0%} {'less' if cut >= 0 else 'more'} error (median)" if np.isfinite(cut) else ""
+        by = f", with {_share(cut)} {'less' if cut >= 0 else 'more'} error (median)" if np.isfinite(cut) else ""
         slower = evidence.time_factor(index) or 1.0
         took = f", in about {slower:.0f}× their training time" if slower >= SLOW_FACTOR else ""
         lead = f"beat LightGBM's defaults on {wins} of {len(tried)} {similar}{by}{took}"
@@ -322,4 +323,9 @@ def _versus(gain: float, cut: float) -> str:
         return "as good as the defaults"
     if not np.isfinite(cut):
         return "better than the defaults" if gain > 0 else "worse than the defaults"
-    return f"{abs(cut):.0%} {'less' if cut >= 0 else 'more'} error than the defaults"
+    return f"{_share(cut)} {'less' if cut >= 0 else 'more'} error than the defaults"
+
+
+def _share(cut: float) -> str:
+    """A share of error in words: 12%, or 0.3% where a whole percent would read as 0%."""
+    return f"{abs(cut):.0%}" if abs(cut) >= 0.01 else f"{abs(cut):.1%}"
