@@ -143,6 +143,15 @@ def test_says_so_when_the_nearest_known_task_is_far(kb):
     assert "tasks of this size" in recs[0].rationale
 
 
+def test_a_far_task_learns_from_the_tasks_nearest_in_size_not_from_one_table(kb):
+    far = cash.profile(frame(510, 60, 20, seed=5), "y")  # near_one (500 rows) and near_two (520): a size each
+    neighbours, is_far = OfflineRecommender(knowledge_base=kb, k=2).neighbours(far)
+    assert is_far and sorted(nb.task.name for nb in neighbours) == ["near_one", "near_two"]
+    assert [nb.task.distance for nb in neighbours] == sorted(nb.task.distance for nb in neighbours)
+    everything, _ = OfflineRecommender(knowledge_base=kb, k=3).neighbours(far)  # the third nearest size: 1,000
+    assert len(everything) == 3 and "other" in {nb.task.name for nb in everything}
+
+
 def test_no_note_when_a_known_task_is_near(kb, query):
     notes = []
     recommend(kb, query, notify=notes.append)

@@ -12,8 +12,8 @@ history, no LLM needed.
 3. The first pick is the configuration whose weighted gain, with losses counting ``LOSS_WEIGHT``
    times and shrunk towards LightGBM's defaults where evidence is thin, is best. LightGBM's defaults
    score 0 by definition, so nothing is picked first that the similar tasks do not show beating
-   them; where even the nearest task is far, the knowledge base's tasks of that size all count
-   alike (the strongest robust choice), and a note says so.
+   them; where even the nearest task is far, the knowledge base's tasks nearest in size (k of them
+   at least) count alike (the strongest robust choice), and a note says so.
 4. The rest is a portfolio picked greedily, as FLAML's portfolio builder does: each next
    configuration is the one that most raises the weighted best-gain-so-far over the neighbours, so
    the second pick covers the tasks where the first falls short.
@@ -198,8 +198,8 @@ class OfflineRecommender:
 
     def neighbours(self, profile: TaskProfile) -> tuple[list[Neighbour], bool]:
         """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first, and
-        whether even the nearest is far: then every task of the knowledge base at the nearest
-        measured size counts alike, as the strongest robust choice there is."""
+        whether even the nearest is far: then the knowledge base's tasks nearest in size (``k`` at
+        least) count alike, as the strongest robust choice there is."""
         kb = self.kb
         found = knowledge.past_tasks(
             profile, self.k, history=self.history, exclude=self.exclude, top=None, knowledge_base=kb
@@ -216,16 +216,23 @@ class OfflineRecommender:
             "across the knowledge base"
         )
         mine = [nb for nb in found if nb.source != "knowledge base"]
-        return [Neighbour(t, 1.0) for t in mine + _same_size(kb, profile, self.exclude)], True
+        return [Neighbour(t, 1.0) for t in mine + _same_size(kb, profile, self.exclude, self.k)], True
 
 
-def _same_size(kb: knowledge.KnowledgeBase, profile: TaskProfile, exclude: tuple[str, ...]) -> list[PastTask]:
-    """Every knowledge-base entry of the kind and the measured size nearest to ``profile``'s rows."""
-    entries = kb.candidates(profile, exclude)
-    if not entries:
+def _same_size(kb: knowledge.KnowledgeBase, profile: TaskProfile, exclude: tuple[str, ...], k: int) -> list[PastTask]:
+    """The knowledge base's tasks of the kind nearest to ``profile``'s rows in size (each at its
+    nearest size), at least ``k`` of them and every one as near as the k-th: below 1,000 rows each
+    table has a size of its own, and one table is no robust choice. Nearest in meta-features first."""
+    gap = {}  # task → (its size's distance from the profile's in log rows, the entry)
+    for entry in kb.candidates(profile, exclude):
+        distance = (abs(math.log(entry.size) - math.log(max(profile.n_rows, 2))), -entry.size)
+        if entry.name not in gap or distance < gap[entry.name][0]:
+            gap[entry.name] = (distance, entry)
+    if not gap:
         return []
-    size = min({e.size for e in entries}, key=lambda s: (abs(math.log(s) - math.log(max(profile.n_rows, 2))), -s))
-    return [kb.past_task(e, kb.distance(profile, e.vector), top=None) for e in entries if e.size == size]
+    cutoff = sorted(distance[0] for distance, _ in gap.values())[min(k, len(gap)) - 1]
+    found = [kb.past_task(e, kb.distance(profile, e.vector), top=None) for (d, _), e in gap.values() if d <= cutoff]
+    return sorted(found, key=lambda task: (task.distance, task.name))
 
 
 def _key(family_name: str, params: dict) -> str:
@@ -312,7 +319,7 @@ def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, firs
         took = f", in about {slower:.0f}× their training time" if slower >= SLOW_FACTOR else ""
         lead = f"beat LightGBM's defaults on {wins} of {len(tried)} {similar}{by}{took}"
     role = "" if first else "; covers where the picks above fall short"
-    shown = sorted(tried, key=lambda i: -neighbours[i].weight)[:3]
+    shown = sorted(tried, key=lambda i: (-neighbours[i].weight, neighbours[i].task.distance))[:3]
     details = "; ".join(f"{neighbours[i].label}: {_versus(gains[i], cuts[i])}" for i in shown)
     return f"{lead}{role}{EVIDENCE}{details}"
 
