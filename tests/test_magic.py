@@ -367,6 +367,23 @@ def test_a_long_training_is_announced_from_lightgbm_defaults_time_on_the_same_fo
     assert "sample" not in expected_line(long, refs, cash.profile(houses, "price"), "trips")  # 300 rows
 
 
+def test_ctrl_c_while_the_references_are_measured_is_one_line_and_an_interrupted_trial(ip, houses, capsys, monkeypatch):
+    from llm_cash_magic.run import references
+
+    def interrupted(*args, **kwargs):  # Ctrl-C during LightGBM's folds, before the training
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(references, "measure", interrupted)
+    ip.user_ns["df"] = houses
+    with pytest.raises(UsageError, match="interrupted while measuring the references: nothing was trained"):
+        ip.run_line_magic("cash", "df target=price strategy=offline n=2 --auto --no-race")  # IPython: one line
+    out = capsys.readouterr().out
+    assert "measuring LightGBM's defaults on the same 5 folds first (once for df)" in out  # said before the wait
+    [run] = History.from_environment().runs()
+    [trial] = History.from_environment().run(run["id"])["trials"]
+    assert trial["status"] == "failed" and trial["error"] == "interrupted"  # not left pending
+
+
 def test_the_magic_says_how_long_training_should_take(ip, houses, capsys, monkeypatch):
     from llm_cash_magic.frontends import terminal
 

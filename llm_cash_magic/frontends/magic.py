@@ -242,11 +242,22 @@ class CashMagics(Magics):
         are measured first (once per dataset), so that the cell's own output names them, and so
         that a long training can be announced from LightGBM's time on the same folds."""
 
-        def measuring(name: str) -> None:  # on large or distributed data the wait before training: say why
-            if (plan.large or plan.dask) and name == "lightgbm":
-                say(f"measuring LightGBM's defaults on the same held-out split first (once for {plan.options.data})")
+        said = []
 
-        refs = pipeline.references(history, plan, df, run_id, on_measure=measuring)
+        def measuring(name: str) -> None:  # a wait before training, minutes on large data: say why, once
+            if not said:
+                said.append(name)
+                where = "held-out split" if plan.large or plan.dask else f"{plan.cv} folds"
+                say(f"measuring LightGBM's defaults on the same {where} first (once for {plan.options.data})")
+
+        try:
+            refs = pipeline.references(history, plan, df, run_id, on_measure=measuring)
+        except KeyboardInterrupt:
+            history.fail_trial(trial_id, "interrupted")
+            raise Interrupted(
+                f"interrupted while measuring the references: nothing was trained (trial {trial_id} is recorded as "
+                "interrupted)"
+            ) from None
         expected = terminal.expected_line(rec, refs, plan.profile, plan.options.data) if rec else None
         if expected:
             say(expected)
