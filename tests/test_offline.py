@@ -152,6 +152,15 @@ def test_a_far_task_learns_from_the_tasks_nearest_in_size_not_from_one_table(kb)
     assert len(everything) == 3 and "other" in {nb.task.name for nb in everything}
 
 
+def test_says_once_when_the_similar_tasks_were_measured_in_another_metric(kb, query):
+    notes = []
+    recs = recommend(kb, dataclasses.replace(query, metric="accuracy"), notify=notes.append)
+    assert recs and notes == [
+        "offline: the similar tasks were measured in roc_auc, not accuracy: their evidence is in that metric; "
+        "the race and the training score in accuracy"
+    ]
+
+
 def test_no_note_when_a_known_task_is_near(kb, query):
     notes = []
     recommend(kb, query, notify=notes.append)

@@ -140,6 +140,13 @@ class OfflineRecommender:
         neighbours, far = self.neighbours(profile)
         if not neighbours:
             return
+        measured = sorted({nb.task.profile.metric for nb in neighbours} - {profile.metric})
+        if measured:
+            self.notify(
+                f"offline: the similar tasks were measured in {' and '.join(measured)}, not {profile.metric}: "
+                f"their evidence is in {'those metrics' if len(measured) > 1 else 'that metric'}; "
+                f"the race and the training score in {profile.metric}"
+            )
         given = set()
         lead = self._measured_lead(neighbours, profile)
         if lead:
