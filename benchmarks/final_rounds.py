@@ -1,6 +1,7 @@
 """Should the final fit train more boosting rounds than the folds kept? Generated code stops each
 fold's boosting early and then fits all rows for the rounds the folds kept on average, though it
-then learns from more rows (1 / (0.8 × 0.9) = 1.39 times a 5-fold fit's, less the tenth it stops on).
+then learns from more rows: a fold's boosting trains on 0.8 × 0.9 of them (5 folds, less the tenth
+it stops on), the final fit on all, 1.39 times as many.
 
     nice -n 10 python benchmarks/final_rounds.py                          # LightGBM, 1,000 to 16,000 rows
     nice -n 10 python benchmarks/final_rounds.py --family catboost --sizes 1000
@@ -127,7 +128,7 @@ def main() -> None:
             out.flush()
             rows.append(row)
     measured = [row for row in rows if "error" not in row and row["size"] in args.sizes]
-    failed = [row for row in rows if "error" in row]
+    failed = [row for row in rows if "error" in row and row["size"] in args.sizes]
     print(f"{args.family}: {len(measured)} tables measured, {len(failed)} failed")
     for row in failed:
         print(f"  {row['task']}@{row['size']}: {row['error']}")

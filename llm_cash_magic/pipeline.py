@@ -347,13 +347,29 @@ def _trained_params(plan: Plan, family_name: str, params: dict) -> dict:
 
 
 def references(
-    history: History, plan: Plan, df: pd.DataFrame, run_id: str, on_measure: Callable[[str], None] = lambda _: None
+    history: History,
+    plan: Plan,
+    df: pd.DataFrame,
+    run_id: str,
+    on_measure: Callable[[str], None] = lambda _: None,
+    trial_id: str | None = None,
 ) -> dict[str, dict]:
     """The two references every result is shown next to, on the same folds ("trivial" and
     "lightgbm", see ``run.references``; on a Dask DataFrame LightGBM's alone), as finished trials.
     Measured once per dataset, metric and folds (recorded under ``run_id``), then read from the
     history: each dataset pays for them once.
-    ``on_measure(name)`` is told before a reference is measured rather than read."""
+    ``on_measure(name)`` is told before a reference is measured rather than read. Ctrl-C records
+    ``trial_id`` (the training they come before) as interrupted and raises ``Interrupted``."""
+    try:
+        return _references(history, plan, df, run_id, on_measure)
+    except KeyboardInterrupt:
+        if trial_id:
+            history.fail_trial(trial_id, "interrupted")
+        recorded = f" (trial {trial_id} is recorded as interrupted)" if trial_id else ""
+        raise Interrupted(f"interrupted while measuring the references: nothing was trained{recorded}") from None
+
+
+def _references(history: History, plan: Plan, df: pd.DataFrame, run_id: str, on_measure) -> dict[str, dict]:
     from .run import references as measured  # scikit-learn, imported only when a result is shown
 
     prof, seed = plan.profile, plan.options.seed

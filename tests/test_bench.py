@@ -126,11 +126,13 @@ def test_without_the_pool_the_report_compares_with_lightgbm_defaults_and_names_t
     for name in ("offline-top1", "offline-top1-plain", "offline-auto"):
         line = next(x for x in report.splitlines() if x.startswith(f"- {name} beats LightGBM defaults"))
         assert "of 1 task (mean over seeds); worst single run: breast_cancer (seed " in line
-    fits = [json.loads(x)["key"] for f in (tmp_path / "work").glob("*.jsonl") for x in f.read_text().splitlines()]
+    seeds = [[json.loads(x)["key"] for x in f.read_text().splitlines()] for f in (tmp_path / "work").glob("*.jsonl")]
+    fits = [key for keys in seeds for key in keys]
     assert len([k for k in fits if k.startswith("fit ")]) <= 2 * 6  # 2 seeds × at most 6 final configurations
     assert len([k for k in fits if k.startswith("cv ")]) <= 2 * (3 + 2)  # their own budgets, not --k 7
     assert len([k for k in fits if k.startswith("race3x50000 [")]) == 2 * RACE_SIZE  # offline-auto races the top 5
-    assert len([k for k in fits if k.startswith("race3x50000 fold ")]) == 2 * RACE_SIZE * 2  # quick: other folds too
+    for keys in seeds:  # where the laps leave room, every finisher races on the other two folds; else none does
+        assert len([k for k in keys if k.startswith("race3x50000 fold ")]) in (0, RACE_SIZE * 2)
     assert "(K = 3)" in report and "(K = 2)" in report
     assert (tmp_path / "results.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

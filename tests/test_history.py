@@ -356,10 +356,15 @@ class TestReferences:
         refs = {"lightgbm": {"cv_mean": 0.8}, "trivial": {"cv_mean": 0.5}}
         assert "(this one 0.0500 better)" in comparison(METRICS["roc_auc"], 0.85, refs, "binary")
         assert "(the same)" in comparison(METRICS["roc_auc"], 0.8, refs, "binary")
-        # below the trivial predictor: the integer-classes hint only where the classes are numbers
-        assert "task=regression reads it as a number" in comparison(METRICS["roc_auc"], 0.4, refs, "binary", True)
-        labels = comparison(METRICS["roc_auc"], 0.4, refs, "binary", False)
-        assert "WARNING" in labels and "check that the target is what you mean to predict" in labels
+        assert "(the same)" in comparison(METRICS["roc_auc"], 0.80001, refs, "binary")  # not "0.0000 better"
+        # below the trivial predictor: the integer-classes hint only where several classes are numbers
+        ratings = {"lightgbm": {"cv_mean": 1.2}, "trivial": {"cv_mean": 1.4}}
+        assert "task=regression reads it as a number" in comparison(
+            METRICS["log_loss"], 1.6, ratings, "multiclass", True
+        )
+        for task, numbers in (("binary", True), ("multiclass", False)):  # a 0/1 target is no rating
+            line = comparison(METRICS["log_loss"], 1.6, ratings, task, numbers)
+            assert "WARNING" in line and "check that the target is what you mean to predict" in line
 
     def test_they_are_the_history_tasks_yardstick(self, history, churn):
         plan = self.plan(churn, history)

@@ -50,7 +50,9 @@ def test_refine_searches_a_sample_of_its_own_and_the_best_trains_on_every_row(ip
     assert trained["params"] == best["params"] and len(trained["cv_scores"]) == 1
     assert "StratifiedShuffleSplit(n_splits=1, test_size=0.2" in trained["code"]
     assert "on the held-out rows" in out and "over 1 folds" not in out
-    assert "measuring LightGBM's defaults on the same held-out split first (once for df)" in out
+    assert (
+        "measuring LightGBM's defaults and the trivial predictor on the same held-out split first (once for df)" in out
+    )
     for name in ("trivial", "lightgbm"):  # measured on the same split
         assert len(history.reference(main["fingerprint"], main["metric"], name, None, 1, 0)["cv_scores"]) == 1
 

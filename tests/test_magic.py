@@ -347,7 +347,7 @@ def test_a_long_training_is_announced_from_lightgbm_defaults_time_on_the_same_fo
     slow = Recommendation("catboost", {}, "test", "offline", time_factor=12.0)
     refs = {"lightgbm": {"fit_seconds": 4.0, "cv_scores": [0.9] * 5}}
     assert expected_line(slow, refs) == (  # 5 folds, then a fit on all rows: about a fold's time × 5/4
-        "expected to take about 60 s: 48 s to validate, 12× what LightGBM's defaults took on them (4.0 s) "
+        "expected to take about 60 s: 48 s to validate, 12× what LightGBM's defaults took (4.0 s) "
         "as on similar tasks, then the final fit on every row"
     )
     one_split = {"lightgbm": {"fit_seconds": 4.0, "cv_scores": [0.9]}}  # 80 % of the rows, then all of them
@@ -378,7 +378,9 @@ def test_ctrl_c_while_the_references_are_measured_is_one_line_and_an_interrupted
     with pytest.raises(UsageError, match="interrupted while measuring the references: nothing was trained"):
         ip.run_line_magic("cash", "df target=price strategy=offline n=2 --auto --no-race")  # IPython: one line
     out = capsys.readouterr().out
-    assert "measuring LightGBM's defaults on the same 5 folds first (once for df)" in out  # said before the wait
+    assert (
+        "measuring LightGBM's defaults and the trivial predictor on the same 5 folds first (once for df)" in out
+    )  # said before the wait
     [run] = History.from_environment().runs()
     [trial] = History.from_environment().run(run["id"])["trials"]
     assert trial["status"] == "failed" and trial["error"] == "interrupted"  # not left pending
@@ -392,5 +394,5 @@ def test_the_magic_says_how_long_training_should_take(ip, houses, capsys, monkey
     ip.run_line_magic("cash", "df target=price strategy=offline n=3 --auto --no-race")
     out = capsys.readouterr().out
     line = next(line for line in out.splitlines() if line.startswith("expected to take about "))
-    assert "× what LightGBM's defaults took on them (" in line and line.endswith("then the final fit on every row")
+    assert "× what LightGBM's defaults took (" in line and line.endswith("then the final fit on every row")
     assert out.index(line) < out.index("rmse: ")  # said before the training's own output

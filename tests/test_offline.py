@@ -140,7 +140,7 @@ def test_says_so_when_the_nearest_known_task_is_far(kb):
     recs = recommend(kb, far, notify=notes.append)
     assert recs  # a note, not a refusal
     assert len(notes) == 1 and notes[0].startswith("offline: the nearest known task is far")
-    assert "tasks of this size" in recs[0].rationale
+    assert "tasks nearest in size" in recs[0].rationale
 
 
 def test_a_far_task_learns_from_the_tasks_nearest_in_size_not_from_one_table(kb):
@@ -159,6 +159,9 @@ def test_says_once_when_the_similar_tasks_were_measured_in_another_metric(kb, qu
         "offline: the similar tasks were measured in roc_auc, not accuracy: their evidence is in that metric; "
         "the race and the training score in accuracy"
     ]
+    notes.clear()  # a task's own default metric: nothing to say, though two-class and many-class tasks mix
+    recommend(kb, dataclasses.replace(query, task="multiclass", metric="log_loss"), notify=notes.append)
+    assert not any("were measured in" in note for note in notes)
 
 
 def test_no_note_when_a_known_task_is_near(kb, query):

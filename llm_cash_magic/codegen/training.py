@@ -79,11 +79,16 @@ def validation_words(cv: int, classification: bool) -> str:
     return f"{cv}-fold {stratified}CV"
 
 
+def validation_fits(cv: int) -> float:
+    """What validating on ``cv`` folds costs in fits on every row: each fold trains on (cv - 1)/cv of
+    them (one split: on 1 - SPLIT_OUT of them). The final fit takes the validation's time over it."""
+    return 1 - SPLIT_OUT if cv == 1 else cv - 1
+
+
 def final_fit_lines(cv: int) -> list[str]:
     """The lines said before the final fit, on large data the longest wait, with how long it should
-    take: each of the ``cv`` folds trained on (cv - 1)/cv of the rows, a fold's time × cv/(cv - 1)
-    (one split: its time / (1 - SPLIT_OUT))."""
-    pace = f"{1 - SPLIT_OUT:g}  # the split's pace" if cv == 1 else f"{cv - 1}  # the folds' pace"
+    take: the validation's time over ``validation_fits``."""
+    pace = f"{validation_fits(cv):g}  # the " + ("split's pace" if cv == 1 else "folds' pace")
     return [
         f"    expected = (time.perf_counter() - started) / {pace}, on every row",
         '    print(f"final fit on all {len(X):,} rows, about {expected:.1f} s…")',

@@ -242,22 +242,17 @@ class CashMagics(Magics):
         are measured first (once per dataset), so that the cell's own output names them, and so
         that a long training can be announced from LightGBM's time on the same folds."""
 
-        said = []
+        said = False
 
         def measuring(name: str) -> None:  # a wait before training, minutes on large data: say why, once
+            nonlocal said
             if not said:
-                said.append(name)
+                said = True
                 where = "held-out split" if plan.large or plan.dask else f"{plan.cv} folds"
-                say(f"measuring LightGBM's defaults on the same {where} first (once for {plan.options.data})")
+                what = "LightGBM's defaults" if plan.dask else "LightGBM's defaults and the trivial predictor"
+                say(f"measuring {what} on the same {where} first (once for {plan.options.data})")
 
-        try:
-            refs = pipeline.references(history, plan, df, run_id, on_measure=measuring)
-        except KeyboardInterrupt:
-            history.fail_trial(trial_id, "interrupted")
-            raise Interrupted(
-                f"interrupted while measuring the references: nothing was trained (trial {trial_id} is recorded as "
-                "interrupted)"
-            ) from None
+        refs = pipeline.references(history, plan, df, run_id, on_measure=measuring, trial_id=trial_id)
         expected = terminal.expected_line(rec, refs, plan.profile, plan.options.data) if rec else None
         if expected:
             say(expected)

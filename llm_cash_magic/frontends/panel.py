@@ -330,7 +330,13 @@ class Panel:
         refs = {}
         if self.data is not None:
             view.measuring()
-            refs = self.refs = pipeline.references(self.history, self.plan, self.data, self.run_id)
+            try:
+                refs = self.refs = pipeline.references(
+                    self.history, self.plan, self.data, self.run_id, trial_id=trial_id
+                )
+            except Interrupted as exc:
+                view.failed(str(exc))
+                return
 
         def done(outcome: Delivery) -> None:
             trial = self.history.trial(trial_id)

@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..codegen import BLEND
-from ..codegen.training import SPLIT_OUT
+from ..codegen.training import validation_fits
 from ..metrics import METRICS
 from ..profiling import TaskProfile
 from ..recommenders import Recommendation
@@ -168,13 +168,13 @@ def expected_line(
     if rec.time_factor is None or not lightgbm.get("fit_seconds"):
         return None
     folds, count = rec.time_factor * lightgbm["fit_seconds"], len(lightgbm.get("cv_scores") or [])
-    seconds = folds * with_final_fit(count) if count else folds
+    seconds = folds * (1 + 1 / validation_fits(count)) if count else folds  # then the final fit
     if seconds < SAY_EXPECTED_FROM:
         return None
     times = f"{rec.time_factor:.0f}" if rec.time_factor >= 10 else f"{rec.time_factor:.1f}"
     line = (
         f"expected to take about {duration(seconds)}: {duration(folds)} to validate, {times}× what "
-        f"LightGBM's defaults took on them ({duration(lightgbm['fit_seconds'])}) as on similar tasks, "
+        f"LightGBM's defaults took ({duration(lightgbm['fit_seconds'])}) as on similar tasks, "
         "then the final fit on every row"
     )
     if profile is not None and data_name and seconds >= OFFER_SAMPLE_FROM and profile.n_rows > SAMPLE_ROWS:
@@ -183,12 +183,6 @@ def expected_line(
             f"({SAMPLE_ROWS}, random_state=0)`, then this %%cash line with cash_sample for {data_name}"
         )
     return line
-
-
-def with_final_fit(folds: int) -> float:
-    """A cell's training time over its folds': the final fit on every row adds about a fold's
-    time scaled to all of them (a fold trains on (k − 1)/k of the rows; one split, on 1 − SPLIT_OUT)."""
-    return 1 + (1 / (1 - SPLIT_OUT) if folds == 1 else 1 / (folds - 1))
 
 
 def duration(seconds: float) -> str:

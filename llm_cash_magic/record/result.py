@@ -75,7 +75,7 @@ def comparison(metric: Metric, score: float, refs: dict, task: str, numeric_labe
     lightgbm, trivial = refs.get("lightgbm"), refs.get(TRIVIAL)
     if lightgbm:
         reference = lightgbm["cv_mean"]
-        if score == reference:
+        if f"{abs(score - reference):.4f}" == "0.0000":
             verdict = "the same"
         else:  # in words: a loss's "+" would read as better
             verdict = (
@@ -91,7 +91,7 @@ def comparison(metric: Metric, score: float, refs: dict, task: str, numeric_labe
     if trivial and not metric.is_better(score, trivial["cv_mean"]):
         hint = (
             "an integer target with few values is read as classes: task=regression reads it as a number"
-            if task != "regression" and numeric_labels
+            if task == "multiclass" and numeric_labels
             else "check that the target is what you mean to predict"
         )
         line += f"\nWARNING: this model does no better than the trivial predictor; {hint}"

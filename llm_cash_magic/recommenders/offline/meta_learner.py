@@ -12,8 +12,8 @@ history, no LLM needed.
 3. The first pick is the configuration whose weighted gain, with losses counting ``LOSS_WEIGHT``
    times and shrunk towards LightGBM's defaults where evidence is thin, is best. LightGBM's defaults
    score 0 by definition, so nothing is picked first that the similar tasks do not show beating
-   them; where even the nearest task is far, the knowledge base's tasks nearest in size (k of them
-   at least) count alike (the strongest robust choice), and a note says so.
+   them; where even the nearest task is far, the k knowledge-base tasks nearest in size count alike
+   (the strongest robust choice), and a note says so.
 4. The rest is a portfolio picked greedily, as FLAML's portfolio builder does: each next
    configuration is the one that most raises the weighted best-gain-so-far over the neighbours, so
    the second pick covers the tasks where the first falls short.
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...metrics import METRICS
+from ...metrics import DEFAULT_METRIC, METRICS
 from ...profiling import TaskProfile
 from ...space import FAMILIES, family, validate
 from ...text import plural
@@ -141,7 +141,7 @@ class OfflineRecommender:
         if not neighbours:
             return
         measured = sorted({nb.task.profile.metric for nb in neighbours} - {profile.metric})
-        if measured:
+        if measured and profile.metric != DEFAULT_METRIC[profile.task]:  # asked for: say what evidence it gets
             self.notify(
                 f"offline: the similar tasks were measured in {' and '.join(measured)}, not {profile.metric}: "
                 f"their evidence is in {'those metrics' if len(measured) > 1 else 'that metric'}; "
@@ -205,8 +205,8 @@ class OfflineRecommender:
 
     def neighbours(self, profile: TaskProfile) -> tuple[list[Neighbour], bool]:
         """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first, and
-        whether even the nearest is far: then the knowledge base's tasks nearest in size (``k`` at
-        least) count alike, as the strongest robust choice there is."""
+        whether even the nearest is far: then the ``k`` knowledge-base tasks nearest in size count
+        alike, as the strongest robust choice there is."""
         kb = self.kb
         found = knowledge.past_tasks(
             profile, self.k, history=self.history, exclude=self.exclude, top=None, knowledge_base=kb
@@ -219,26 +219,25 @@ class OfflineRecommender:
             return [Neighbour(t, math.exp(-0.5 * (t.distance / width) ** 2)) for t in found], False
         self.notify(
             f"offline: the nearest known task is far from this one (distance {found[0].distance:.2f}; known tasks "
-            f"are usually within {typical:.2f} of another): the recommendations are what does well at this size "
-            "across the knowledge base"
+            f"are usually within {typical:.2f} of another): the recommendations are what does well on the "
+            f"{self.k} knowledge-base tasks nearest in size"
         )
         mine = [nb for nb in found if nb.source != "knowledge base"]
         return [Neighbour(t, 1.0) for t in mine + _same_size(kb, profile, self.exclude, self.k)], True
 
 
 def _same_size(kb: knowledge.KnowledgeBase, profile: TaskProfile, exclude: tuple[str, ...], k: int) -> list[PastTask]:
-    """The knowledge base's tasks of the kind nearest to ``profile``'s rows in size (each at its
-    nearest size), at least ``k`` of them and every one as near as the k-th: below 1,000 rows each
+    """The ``k`` knowledge-base tasks of the kind nearest to ``profile``'s rows in size (each at its
+    nearest size; between tasks as near in size, the nearer in meta-features): below 1,000 rows each
     table has a size of its own, and one table is no robust choice. Nearest in meta-features first."""
-    gap = {}  # task → (its size's distance from the profile's in log rows, the entry)
+    query = profile.meta_feature_vector()
+    nearest: dict[str, tuple[float, int, knowledge.KnowledgeTask]] = {}  # task → (log-size gap, -size, entry)
     for entry in kb.candidates(profile, exclude):
-        distance = (abs(math.log(entry.size) - math.log(max(profile.n_rows, 2))), -entry.size)
-        if entry.name not in gap or distance < gap[entry.name][0]:
-            gap[entry.name] = (distance, entry)
-    if not gap:
-        return []
-    cutoff = sorted(distance[0] for distance, _ in gap.values())[min(k, len(gap)) - 1]
-    found = [kb.past_task(e, kb.distance(profile, e.vector), top=None) for (d, _), e in gap.values() if d <= cutoff]
+        gap = (abs(math.log(entry.size) - math.log(max(profile.n_rows, 2))), -entry.size, entry)
+        if entry.name not in nearest or gap[:2] < nearest[entry.name][:2]:
+            nearest[entry.name] = gap
+    ranked = sorted(nearest.values(), key=lambda gap: (gap[0], kb.distance(query, gap[2].vector)))[:k]
+    found = [kb.past_task(entry, kb.distance(query, entry.vector), top=None) for _, _, entry in ranked]
     return sorted(found, key=lambda task: (task.distance, task.name))
 
 
@@ -314,7 +313,7 @@ def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, firs
     if not tried:
         return "not measured on the similar tasks; included for variety"
     wins = sum(gains[i] > 0 for i in tried)
-    similar = "tasks of this size" if far else "similar tasks"
+    similar = "tasks nearest in size" if far else "similar tasks"
     cut = np.nanmedian(cuts[tried]) if np.isfinite(cuts[tried]).any() else np.nan
     if np.all(gains[tried] == 0):
         lead = "LightGBM's library defaults, the free choice"
