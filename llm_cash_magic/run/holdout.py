@@ -28,6 +28,9 @@ class DaskHoldout:
         self.ddf, self.profile, self.seed = ddf, profile, seed
         self._prepared: tuple | None = None  # the rows with a target, the label levels, the classes
 
+    def trained(self, config: Config) -> Config:
+        return config  # the Dask code forces nothing on a configuration
+
     def scores(self, config: Config, report: Callable[[int, float], None]) -> np.ndarray:
         namespace = {"__name__": "llm_cash_magic.generated"}
         code = dask_model_code(self.profile, config, seed=self.seed)

@@ -21,7 +21,7 @@ import numpy as np
 import optuna
 import pandas as pd
 
-from ..codegen import build
+from ..codegen import as_trained, build
 from ..errors import CashError
 from ..metrics import METRICS
 from ..profiling import TaskProfile
@@ -142,9 +142,10 @@ def refine(
     def objective(trial: optuna.Trial) -> float:
         fam = family(trial.suggest_categorical("family", searched))
         params = {p.name: _suggest(trial, fam.name, p) for p in fam.params_for(profile.task)}
-        config = validate(fam.name, params, profile.task, n_rows=evaluation.n_rows)
+        config = evaluation.trained(validate(fam.name, params, profile.task, n_rows=evaluation.n_rows))
         index = trial.user_attrs.get("recommendation")
-        recommended = config.params if index is None else recommendations[index].params
+        rec = recommendations[index] if index is not None else None  # recorded as trained, as the magic's are
+        recommended = config.params if rec is None else evaluation.trained(Config(rec.family, rec.params)).params
         trial_id = history.add_trial(
             run_id, family=config.family, source="refine", recommended=recommended, params=config.params
         )
@@ -221,6 +222,9 @@ class Evaluation(Protocol):
     def scores(self, config: Config, report: Callable[[int, float], None]) -> np.ndarray:
         """The scores in the metric's natural sign; ``report(step, score)`` after each, which may raise."""
 
+    def trained(self, config: Config) -> Config:
+        """``config`` as its fits train it (what the data forced on it), as the history records it."""
+
 
 @dataclass(frozen=True)
 class CrossValidation:
@@ -235,6 +239,9 @@ class CrossValidation:
     @property
     def n_rows(self) -> int:
         return len(self.X)
+
+    def trained(self, config: Config) -> Config:
+        return as_trained(self.profile, config, self.steps)
 
     def scores(self, config: Config, report: Callable[[int, float], None]) -> np.ndarray:
         model = build(self.profile, config, self.seed, self.steps)
