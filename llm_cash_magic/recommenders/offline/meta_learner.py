@@ -223,10 +223,12 @@ class OfflineRecommender:
             f"{self.k} knowledge-base tasks nearest in size"
         )
         mine = [nb for nb in found if nb.source != "knowledge base"]
-        return [Neighbour(t, 1.0) for t in mine + _same_size(kb, profile, self.exclude, self.k)], True
+        return [Neighbour(t, 1.0) for t in mine + _nearest_in_size(kb, profile, self.exclude, self.k)], True
 
 
-def _same_size(kb: knowledge.KnowledgeBase, profile: TaskProfile, exclude: tuple[str, ...], k: int) -> list[PastTask]:
+def _nearest_in_size(
+    kb: knowledge.KnowledgeBase, profile: TaskProfile, exclude: tuple[str, ...], k: int
+) -> list[PastTask]:
     """The ``k`` knowledge-base tasks of the kind nearest to ``profile``'s rows in size (each at its
     nearest size; between tasks as near in size, the nearer in meta-features): below 1,000 rows each
     table has a size of its own, and one table is no robust choice. Nearest in meta-features first."""
