@@ -33,11 +33,14 @@ from llm_cash_magic import profile, validate
 from llm_cash_magic.bench import datasets
 from llm_cash_magic.bench.evaluate import limit_threads, one_thread
 from llm_cash_magic.codegen import build
+from llm_cash_magic.codegen.training import HELD_OUT, validation_fits
 from llm_cash_magic.metrics import METRICS
 from llm_cash_magic.recommenders.offline import knowledge
 from llm_cash_magic.run.evaluation import cross_validate, score
 
-FACTORS = (1.0, math.sqrt(1 / 0.72), 1 / 0.72)  # × the mean rounds kept: as now, half way, the rows' ratio
+CV = 5  # the generated code's default folds
+ROWS_RATIO = 1 / ((1 - HELD_OUT) * validation_fits(CV) / CV)  # the final fit's rows over a fold's boosting's: 1.39
+FACTORS = (1.0, math.sqrt(ROWS_RATIO), ROWS_RATIO)  # × the mean rounds kept: as now, half way, the rows' ratio
 CONFIGS = {  # early stopping on, rounds a cap
     "lightgbm": {"n_estimators": 2000, "learning_rate": 0.05, "early_stopping": True},
     "catboost": {"iterations": 3000, "early_stopping": True},
@@ -54,10 +57,10 @@ def measure(job: tuple[str, str, int]) -> dict:
         X, y = frame.drop(columns=[target]), frame[target]
         stratify = None if task == "regression" else y
         X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=stratify)
-        model = build(task_profile, validate(family, CONFIGS[family], task), seed=0, cv=5)
+        model = build(task_profile, validate(family, CONFIGS[family], task), seed=0, cv=CV)
         one_thread(model.model)
         kept: list[int] = []
-        cross_validate(task_profile, model, X_train, y_train, cv=5, seed=0, kept=kept)
+        cross_validate(task_profile, model, X_train, y_train, cv=CV, seed=0, kept=kept)
         row = {"task": name, "size": size, "metric": task_profile.metric, "kept": kept}
         for factor in FACTORS:
             rounds = max(1, round(float(np.mean(kept)) * factor))

@@ -74,13 +74,9 @@ def comparison(metric: Metric, score: float, refs: dict, task: str, numeric_labe
     parts = []
     lightgbm, trivial = refs.get("lightgbm"), refs.get(TRIVIAL)
     if lightgbm:
-        reference = lightgbm["cv_mean"]
-        if f"{abs(score - reference):.4f}" == "0.0000":
-            verdict = "the same"
-        else:  # in words: a loss's "+" would read as better
-            verdict = (
-                f"this one {abs(score - reference):.4f} {'better' if metric.is_better(score, reference) else 'worse'}"
-            )
+        reference, gap = lightgbm["cv_mean"], f"{abs(score - lightgbm['cv_mean']):.4f}"
+        better = "better" if metric.is_better(score, reference) else "worse"  # in words: a loss's "+" reads as better
+        verdict = "the same" if gap == "0.0000" else f"this one {gap} {better}"
         parts.append(f"LightGBM defaults {reference:.4f} ({verdict})")
     if trivial:
         what = "the mean" if task == "regression" else "the class frequencies"
