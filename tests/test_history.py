@@ -344,7 +344,7 @@ class TestReferences:
         worse = f"(this one {lightgbm - 0.44:.4f} worse)"
         assert f"roc_auc on the same folds: LightGBM defaults {lightgbm:.4f} {worse}" in out
         assert "trivial predictor (the class frequencies) 0.5000" in out
-        assert "WARNING: this model does no better than the trivial predictor" in out
+        assert "WARNING: this model does no better than the trivial predictor; check that the target" in out
 
     def test_the_comparison_says_better_or_worse_in_words_whichever_way_the_metric_runs(self):
         from llm_cash_magic.metrics import METRICS
@@ -357,13 +357,14 @@ class TestReferences:
         assert "(this one 0.0500 better)" in comparison(METRICS["roc_auc"], 0.85, refs, "binary")
         assert "(the same)" in comparison(METRICS["roc_auc"], 0.8, refs, "binary")
         assert "(the same)" in comparison(METRICS["roc_auc"], 0.80001, refs, "binary")  # not "0.0000 better"
-        # below the trivial predictor: the integer-classes hint only where several classes are numbers
+        # below the trivial predictor: the integer-classes hint only where the classes are numbers
+        # (``TaskProfile.numbers_as_classes``, tested with the profile)
         ratings = {"lightgbm": {"cv_mean": 1.2}, "trivial": {"cv_mean": 1.4}}
         assert "task=regression reads it as a number" in comparison(
             METRICS["log_loss"], 1.6, ratings, "multiclass", True
         )
-        for task, numbers in (("binary", True), ("multiclass", False)):  # a 0/1 target is no rating
-            line = comparison(METRICS["log_loss"], 1.6, ratings, task, numbers)
+        for task in ("binary", "multiclass"):
+            line = comparison(METRICS["log_loss"], 1.6, ratings, task, False)
             assert "WARNING" in line and "check that the target is what you mean to predict" in line
 
     def test_they_are_the_history_tasks_yardstick(self, history, churn):

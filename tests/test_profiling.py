@@ -74,11 +74,17 @@ class TestHandComputedValues:
 
         df = pd.DataFrame({"x": np.arange(40) % 6, "rating": [1, 2, 3, 4, 5] * 8})
         p = profile(df, "rating")
-        assert p.task == "multiclass" and p.target_stats["numeric_labels"] is True
+        assert p.task == "multiclass" and p.target_stats["numeric_labels"] is True and p.numbers_as_classes
         terminal.show(terminal.profile_summary(p, "df"))
         assert "its 5 numeric values are read as classes; task=regression reads them as a number" in (
             capsys.readouterr().out
         )
+        # a 0/1 target is no rating, and named classes are no numbers
+        for target in ([0, 1] * 20, ["low", "mid", "high", "top", "max"] * 8):
+            other = profile(df.assign(rating=target), "rating")
+            assert not other.numbers_as_classes
+            terminal.show(terminal.profile_summary(other, "df"))
+            assert "read as classes" not in capsys.readouterr().out
 
     def test_skewness_summary(self):
         rng = np.random.default_rng(0)

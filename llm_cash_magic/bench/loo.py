@@ -28,13 +28,14 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import METRICS
+from ..recommenders import DEFAULT_N
 from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
 from ..run.race import RACE_FLOOR, RACE_FOLDS, RACE_SIZE, Lap, replayed, winner, within_budget
 from ..space import FAMILIES, validate
 
 
-def evaluate(kb: knowledge.KnowledgeBase, n: int = 5, race_size: int = RACE_SIZE, **settings) -> pd.DataFrame:
+def evaluate(kb: knowledge.KnowledgeBase, n: int = DEFAULT_N, race_size: int = RACE_SIZE, **settings) -> pd.DataFrame:
     """One row per entry whose LightGBM defaults were measured: the first pick against them, and
     the race of the top ``race_size`` (of ``n`` recommendations at least)."""
     n = max(n, race_size)

@@ -646,9 +646,8 @@ def _result_html(trial: dict, profile, refs: dict) -> str:
     seconds, folds = trial["fit_seconds"], len(trial["cv_scores"] or [])
     where = "on the held-out rows" if folds == 1 else f"over {folds} folds"  # one split: Dask, or a large frame
     text = f"<b>{escape(profile.metric)} {terminal.score_text(trial)}</b> {where} · fit time {seconds:.1f} s"
-    numeric_labels = profile.target_stats.get("numeric_labels", False)
     compared, *warning = comparison(
-        METRICS[profile.metric], trial["cv_mean"], refs, profile.task, numeric_labels
+        METRICS[profile.metric], trial["cv_mean"], refs, profile.task, profile.numbers_as_classes
     ).split("\n") or [""]
     if compared:
         text += f"<br>{_text_html(compared)}"

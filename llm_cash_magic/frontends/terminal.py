@@ -92,7 +92,7 @@ def profile_summary(profile: TaskProfile, data_name: str, notes: list[str] = ())
                 f"{stats['minority_share']:.1%}, imbalance ratio {stats['imbalance_ratio']:.1f}"
             )
         )
-        if stats.get("numeric_labels") and profile.task == "multiclass":
+        if profile.numbers_as_classes:
             lines.append(
                 Text(
                     f"its {stats['n_classes']} numeric values are read as classes; task=regression reads them "

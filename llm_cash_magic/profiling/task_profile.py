@@ -77,6 +77,12 @@ class TaskProfile:
         return self.task != "regression"
 
     @property
+    def numbers_as_classes(self) -> bool:
+        """Whether a target of a few numbers (a rating, a count) was read as classes, which
+        ``task=regression`` would read as one number: the profile and a poor result say so."""
+        return self.task == "multiclass" and bool(self.target_stats.get("numeric_labels"))
+
+    @property
     def density(self) -> float:
         cells = self.n_rows * max(self.n_features, 1)
         return 1.0 - self.n_missing_values / cells if cells else 1.0

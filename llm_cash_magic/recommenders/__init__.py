@@ -5,11 +5,12 @@ the built-in meta-learner over the shipped knowledge base and your history; ``ll
 OpenAI-compatible endpoint, zero-shot or meta-informed; ``registry`` names the strategies.
 """
 
-from .base import PastTask, PastTaskSource, Recommendation, Recommender
+from .base import DEFAULT_N, PastTask, PastTaskSource, Recommendation, Recommender
 from .defaults import DefaultsRecommender, size_rule
 from .registry import LLM_STRATEGIES, STRATEGIES, auto_past_tasks, get_recommender, resolve_auto
 
 __all__ = [
+    "DEFAULT_N",
     "LLM_STRATEGIES",
     "STRATEGIES",
     "DefaultsRecommender",

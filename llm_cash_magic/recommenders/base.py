@@ -23,6 +23,7 @@ def quiet(_line: str) -> None:
     """A ``Notify`` that drops the notes (library use, benchmarks)."""
 
 
+DEFAULT_N = 5  # recommendations when nothing says how many: as many as ``--auto`` races (``RACE_SIZE``)
 EVIDENCE = " — nearest: "  # where a rationale's lead ends and the per-task evidence begins
 
 
@@ -81,7 +82,7 @@ class Recommender(Protocol):
 
     name: str
 
-    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+    def recommend(self, profile: TaskProfile, n: int = DEFAULT_N, notes: str = "") -> Iterator[Recommendation]:
         """Yield up to ``n`` validated recommendations, best first, as soon as each is ready."""
         ...
 

@@ -6,7 +6,7 @@ from collections.abc import Collection, Iterator
 
 from ..profiling import TaskProfile
 from ..space import family
-from .base import Recommendation
+from .base import DEFAULT_N, Recommendation
 
 
 class DefaultsRecommender:
@@ -23,7 +23,7 @@ class DefaultsRecommender:
     def __init__(self, families: Collection[str] | None = None):
         self.families = families  # None: every family
 
-    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+    def recommend(self, profile: TaskProfile, n: int = DEFAULT_N, notes: str = "") -> Iterator[Recommendation]:
         ranked = [(name, why) for name, why in size_rule(profile) if self.families is None or name in self.families]
         for name, reason in ranked[:n]:
             yield Recommendation(name, family(name).defaults(profile.task), reason, self.name)

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..codegen import BLEND, blend_params_of, estimator_of
 from ..metrics import METRICS, TRIVIAL, Metric
+from ..profiling import TaskProfile
 from ..space import family, family_of, params_from_estimator
 from ..text import error_line, fit_width
 from .history import History
@@ -63,14 +64,14 @@ def _compared(history: History, trial: dict, score: float) -> str:
         )
         for name, params in (("lightgbm", family("lightgbm").defaults(task)), (TRIVIAL, None))
     }
-    numeric_labels = run["profile"].get("target_stats", {}).get("numeric_labels", False)
-    return comparison(METRICS[run["metric"]], score, refs, task, numeric_labels)
+    numbers_as_classes = TaskProfile.from_dict(run["profile"]).numbers_as_classes
+    return comparison(METRICS[run["metric"]], score, refs, task, numbers_as_classes)
 
 
-def comparison(metric: Metric, score: float, refs: dict, task: str, numeric_labels: bool = False) -> str:
+def comparison(metric: Metric, score: float, refs: dict, task: str, numbers_as_classes: bool = False) -> str:
     """``score`` against the references (None where not measured): one line, or two when it is
-    worse than the trivial predictor, which says what to check (``numeric_labels``: the classes
-    are numbers, which may have been meant as one)."""
+    worse than the trivial predictor, which says what to check (``numbers_as_classes``: the classes
+    are numbers, which may have been meant as one, ``TaskProfile.numbers_as_classes``)."""
     parts = []
     lightgbm, trivial = refs.get("lightgbm"), refs.get(TRIVIAL)
     if lightgbm:
@@ -87,7 +88,7 @@ def comparison(metric: Metric, score: float, refs: dict, task: str, numeric_labe
     if trivial and not metric.is_better(score, trivial["cv_mean"]):
         hint = (
             "an integer target with few values is read as classes: task=regression reads it as a number"
-            if task == "multiclass" and numeric_labels
+            if numbers_as_classes
             else "check that the target is what you mean to predict"
         )
         line += f"\nWARNING: this model does no better than the trivial predictor; {hint}"

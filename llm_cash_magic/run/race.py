@@ -44,11 +44,11 @@ import pandas as pd
 from ..codegen import build
 from ..metrics import METRICS
 from ..profiling import TaskProfile
-from ..recommenders import Recommendation
+from ..recommenders import DEFAULT_N, Recommendation
 from ..text import error_line
 from .evaluation import cross_validate, sample_positions, training_data
 
-RACE_SIZE = 5  # the default number of recommendations: all of them race where the budget has room
+RACE_SIZE = DEFAULT_N  # every recommendation races where the budget has room
 RACE_FOLDS = 3  # trained on the first fold's two thirds, scored on its third
 RACE_ROWS = 50_000  # above it, a sample (the largest size the knowledge base measured)
 RACE_BUDGET = 3.0  # laps of the first pick (each on two thirds of the rows): about two fits

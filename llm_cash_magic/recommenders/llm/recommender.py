@@ -24,7 +24,7 @@ from typing import Protocol
 
 from ...profiling import TaskProfile
 from ...text import clip, plural
-from ..base import Notify, PastTaskSource, Recommendation, Recommender, quiet
+from ..base import DEFAULT_N, Notify, PastTaskSource, Recommendation, Recommender, quiet
 from ..offline import OfflineRecommender, past_tasks
 from . import prompts
 from .exchange import Exchange, LLMFailure
@@ -84,7 +84,7 @@ class LLMRecommender:
 
         return Client(self.settings)
 
-    def messages(self, profile: TaskProfile, n: int = 5, notes: str = "") -> list[dict]:
+    def messages(self, profile: TaskProfile, n: int = DEFAULT_N, notes: str = "") -> list[dict]:
         """The exact messages ``recommend`` sends first (what ``--dry-run`` prints)."""
         past = []
         if self.name == "meta-informed" and self.settings.k:
@@ -93,7 +93,7 @@ class LLMRecommender:
             self.name, profile, n=n, notes=notes, past_tasks=past, column_names=self.settings.send_column_names
         )
 
-    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+    def recommend(self, profile: TaskProfile, n: int = DEFAULT_N, notes: str = "") -> Iterator[Recommendation]:
         accepted: list[Recommendation] = []
         sent = self.messages(profile, n, notes)
         try:

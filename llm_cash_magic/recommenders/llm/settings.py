@@ -13,6 +13,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from ..base import DEFAULT_N
+
 DEFAULT_MODEL = "gpt-4.1-mini"
 OPENAI_URL = "https://api.openai.com/v1"
 ENVIRONMENT = {"model": "LLM_CASH_MODEL", "base_url": "OPENAI_BASE_URL"}
@@ -30,7 +32,7 @@ class LLMSettings:
     deadline: float = 300.0  # seconds for the whole answer, however steadily it streams
     max_retries: int = 2  # the SDK's retries with backoff on connection errors, 408, 429 and 5xx
     k: int = 5  # past tasks shown to meta-informed prompts
-    n: int = 5  # recommendations asked for when the %%cash line has no n=
+    n: int = DEFAULT_N  # recommendations asked for when the %%cash line has no n=
     send_column_names: bool = False
     stream: bool = True
     cache: bool = True  # replay a stored answer to the same request (--fresh turns it off)

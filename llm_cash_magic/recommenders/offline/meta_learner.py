@@ -38,7 +38,7 @@ from ...metrics import DEFAULT_METRIC, METRICS
 from ...profiling import TaskProfile
 from ...space import FAMILIES, family, validate
 from ...text import plural
-from ..base import EVIDENCE, Notify, PastTask, PastTaskSource, Recommendation, quiet
+from ..base import DEFAULT_N, EVIDENCE, Notify, PastTask, PastTaskSource, Recommendation, quiet
 from . import knowledge
 
 # Chosen by leave-one-task-out on the knowledge base (``python -m llm_cash_magic.bench.loo``), never
@@ -136,7 +136,7 @@ class OfflineRecommender:
     def kb(self) -> knowledge.KnowledgeBase:
         return self.knowledge_base or knowledge.load()
 
-    def recommend(self, profile: TaskProfile, n: int = 5, notes: str = "") -> Iterator[Recommendation]:
+    def recommend(self, profile: TaskProfile, n: int = DEFAULT_N, notes: str = "") -> Iterator[Recommendation]:
         neighbours, far = self.neighbours(profile)
         if not neighbours:
             return
