@@ -28,6 +28,7 @@ here are skipped, with a note when one would have been picked.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Collection, Iterator
@@ -269,12 +270,19 @@ def _key(family_name: str, params: dict) -> str:
     return json.dumps([family_name, params], sort_keys=True)
 
 
+@functools.lru_cache(maxsize=4096)
+def _canonical(stated: str, task: str) -> tuple[str, str]:
+    """A configuration as stored (a JSON key) validated, as its key and family: the knowledge base's
+    pool is validated once per process, not once per query."""
+    config = validate(*json.loads(stated), task)
+    return _key(config.family, config.params), config.family
+
+
 def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Evidence:
     """Each configuration's gain over LightGBM's defaults on each neighbour (see the module docstring)."""
     defaults = _key("lightgbm", validate("lightgbm", {}, task).params)
     names: dict[str, int] = {}
-    canonical: dict[str, str] = {}  # the neighbours share one pool: each configuration validated once
-    known: dict[tuple, str] = {}  # and its params are one dict, shared: keyed once (by id, alive meanwhile)
+    known: dict[tuple, str] = {}  # the neighbours share one pool, its params one dict: keyed once (by id)
     family_of: dict[str, str] = {}
     cells = []
     for row, nb in enumerate(neighbours):
@@ -284,12 +292,8 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
                 shared = (trial["family"], id(trial["params"]))
                 key = known.get(shared)
                 if key is None:
-                    stated = _key(trial["family"], trial["params"])
-                    if stated not in canonical:
-                        config = validate(trial["family"], trial["params"], task)
-                        canonical[stated] = _key(config.family, config.params)
-                        family_of[canonical[stated]] = config.family
-                    key = known[shared] = canonical[stated]
+                    key, family_name = _canonical(_key(trial["family"], trial["params"]), task)
+                    known[shared], family_of[key] = key, family_name
                 scores[key], ranks[key], seconds[key] = trial["cv_mean"], trial["normalized_rank"], trial.get("seconds")
         if scores.get(defaults) is None:
             continue  # no yardstick (not measured, or failed): it informs the measured lead and prompts only
