@@ -52,13 +52,12 @@ def test_a_rationale_reads_right_below_the_first_pick_and_below_one_percent(quer
     from llm_cash_magic.recommenders.offline.meta_learner import Evidence, Neighbour, _rationale
 
     task = PastTask(query, [], name="near", source="knowledge base", distance=1.0, size=1_000)
-    near = [Neighbour(task, 1.0)]
-    tie = Evidence(near, ["defaults"], np.zeros((1, 1)), np.zeros((1, 1)), np.full((1, 1), np.nan), np.ones(1))
-    later = _rationale(tie, 0, first=False, far=False)
+    tie = Evidence(["defaults"], np.zeros((1, 1)), np.zeros((1, 1)), np.full((1, 1), np.nan), np.ones(1))
+    later = _rationale([Neighbour(task, 1.0)], tie, 0, first=False, far=False)
     assert later.startswith("LightGBM's library defaults, the free choice; covers where the picks above fall short")
     assert "beat it reliably" not in later  # the picks above it did
-    small = Evidence(near, ["x"], np.full((1, 1), 0.1), np.full((1, 1), 0.0032), np.full((1, 1), np.nan), np.ones(1))
-    rationale = _rationale(small, 0, first=True, far=False)
+    small = Evidence(["x"], np.full((1, 1), 0.1), np.full((1, 1), 0.0032), np.full((1, 1), np.nan), np.ones(1))
+    rationale = _rationale([Neighbour(task, 1.0)], small, 0, first=True, far=False)
     assert "with 0.3% less error (median)" in rationale and "0.3% less error than the defaults" in rationale
 
 
@@ -80,23 +79,6 @@ def test_the_first_pick_beats_lightgbm_defaults_on_the_nearest_tasks_and_says_ho
     assert first.rationale.startswith("beat LightGBM's defaults on 3 of 3 similar tasks, with ")
     assert "less error (median)" in first.rationale
     assert "nearest: near_" in first.rationale and " at 5" in first.rationale
-
-
-def test_the_first_pick_is_the_safe_bet_of_the_wider_neighbourhood_and_the_second_covers_the_nearest(write_kb, query):
-    tasks = [  # the forest wins on the two nearest and loses on the three beyond; kNN wins a little on all
-        ("near_one", cash.profile(frame(500, 5, seed=1), "y"), [80, 84, 70, 95]),
-        ("near_two", cash.profile(frame(520, 5, seed=2), "y"), [80, 84, 70, 95]),
-        ("mid_one", cash.profile(frame(700, 5, seed=3), "y"), [80, 84, 70, 60]),
-        ("mid_two", cash.profile(frame(800, 5, seed=6), "y"), [80, 84, 70, 60]),
-        ("mid_three", cash.profile(frame(900, 5, seed=7), "y"), [80, 84, 70, 60]),
-    ]
-    kb = knowledge.load(write_kb(tasks, classification=[LIGHTGBM, KNN, LINEAR, FOREST]))
-    first, second = recommend(kb, query, k=2, first_k=5)[:2]
-    assert (first.family, second.family) == ("knn", "random_forest")
-    assert first.rationale.startswith("beat LightGBM's defaults on 5 of 5 similar tasks")
-    assert second.rationale.startswith("beat LightGBM's defaults on 2 of 2 similar tasks, with 75% less error")
-    assert "covers where the picks above fall short" in second.rationale
-    assert recommend(kb, query, k=2, first_k=2)[0].family == "random_forest"  # the nearest alone: a riskier bet
 
 
 def test_each_recommendation_carries_its_training_time_next_to_lightgbm_defaults(write_kb, query):

@@ -147,7 +147,7 @@ def _header(command, settings, strategies, tasks, plot_name) -> str:
 
 def _knowledge_section() -> str:
     """Leave-one-task-out on the knowledge base: where the offline recommender's settings come from."""
-    from ..recommenders.offline import DEFAULT_K, FIRST_K, knowledge
+    from ..recommenders.offline import DEFAULT_K, knowledge
     from .loo import evaluate, summary
     from .strategies import PLAIN
 
@@ -157,8 +157,7 @@ def _knowledge_section() -> str:
         "## Knowledge base, leave one task out",
         "",
         "Each entry of the knowledge base (a task at one size), its task left out at every size: the offline "
-        f"recommender's first pick (chosen on the {FIRST_K} nearest tasks, the portfolio after it on the "
-        f"{DEFAULT_K} nearest) against LightGBM's defaults, on the stored CV "
+        f"recommender's first pick (k = {DEFAULT_K} nearest tasks) against LightGBM's defaults, on the stored CV "
         "scores. These numbers, not the dev tasks above, are what its settings were chosen on.",
     ]
     for title, families in (("Every family", None), ("A plain install (no XGBoost, no CatBoost)", PLAIN)):

@@ -3,7 +3,7 @@ each entry had its task (at every size) been unknown: its entries gone, from the
 scale and the typical distance too (``KnowledgeBase.without``). No fit is needed (every measured score is
 stored), so the recommender's settings are chosen here, never on the benchmark's dev tasks.
 
-    python -m llm_cash_magic.bench.loo [--k 8 16 32] [--first-k 16 32 48] [--loss-weight 1 2 4] [--prior-weight 0.5 1 2]
+    python -m llm_cash_magic.bench.loo [--k 8 16 32] [--loss-weight 1 2 4] [--prior-weight 0.5 1 2]
                                        [--race-size 3 5] [--without xgboost catboost]
 
 Per size bucket: how often the first pick beat LightGBM's defaults (ties: it was those defaults),
@@ -29,7 +29,7 @@ import pandas as pd
 
 from ..metrics import METRICS
 from ..recommenders import DEFAULT_N
-from ..recommenders.offline import DEFAULT_K, FIRST_K, OfflineRecommender, knowledge
+from ..recommenders.offline import DEFAULT_K, OfflineRecommender, knowledge
 from ..recommenders.offline.meta_learner import LOSS_WEIGHT, PRIOR_WEIGHT
 from ..run.race import RACE_FLOOR, RACE_FOLDS, RACE_SIZE, Lap, replayed, winner, within_budget
 from ..space import FAMILIES, validate
@@ -188,8 +188,7 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--kb", help="a knowledge base file (default: the shipped one)")
-    parser.add_argument("--k", type=int, nargs="+", default=[DEFAULT_K], help="nearest tasks the portfolio covers")
-    parser.add_argument("--first-k", type=int, nargs="+", default=[FIRST_K], help="nearest tasks behind the first pick")
+    parser.add_argument("--k", type=int, nargs="+", default=[DEFAULT_K])
     parser.add_argument("--loss-weight", type=float, nargs="+", default=[LOSS_WEIGHT])
     parser.add_argument("--prior-weight", type=float, nargs="+", default=[PRIOR_WEIGHT])
     parser.add_argument(
@@ -199,13 +198,11 @@ def main() -> None:
     args = parser.parse_args()
     kb = knowledge.load(args.kb)
     families = [name for name in FAMILIES if name not in args.without]
-    grid = itertools.product(args.k, args.first_k, args.loss_weight, args.prior_weight, args.race_size)
-    for k, first_k, loss, prior, size in grid:
-        settings = {"k": k, "first_k": first_k, "loss_weight": loss, "prior_weight": prior, "families": families}
-        results = evaluate(kb, race_size=size, **settings)
+    for k, loss, prior, size in itertools.product(args.k, args.loss_weight, args.prior_weight, args.race_size):
+        results = evaluate(kb, race_size=size, k=k, loss_weight=loss, prior_weight=prior, families=families)
         table = summary(results)
         without = f" without {', '.join(args.without)}" if args.without else ""
-        print(f"k={k} first_k={first_k} loss_weight={loss:g} prior_weight={prior:g} race_size={size}{without}")
+        print(f"k={k} loss_weight={loss:g} prior_weight={prior:g} race_size={size}{without}")
         print(table.fillna("—").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
         print()
 

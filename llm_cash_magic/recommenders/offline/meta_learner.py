@@ -10,14 +10,13 @@ history, no LLM needed.
    task's range, from the trivial predictor to the best score there (negative where it did worse),
    measured on the same folds.
 3. The first pick is the configuration whose weighted gain, with losses counting ``LOSS_WEIGHT``
-   times and shrunk towards LightGBM's defaults where evidence is thin, is best over the
-   ``FIRST_K`` nearest tasks: one bet is safest on the wider evidence. LightGBM's defaults score 0
-   by definition, so nothing is picked first that the similar tasks do not show beating them; where
-   even the nearest task is far, the knowledge-base tasks nearest in size count alike (the
-   strongest robust choice), and a note says so.
-4. The rest is a portfolio picked greedily over the ``k`` nearest, as FLAML's portfolio builder
-   does: each next configuration is the one that most raises the weighted best-gain-so-far over
-   those neighbours, so the second pick covers the tasks where the first falls short.
+   times and shrunk towards LightGBM's defaults where evidence is thin, is best. LightGBM's defaults
+   score 0 by definition, so nothing is picked first that the similar tasks do not show beating
+   them; where even the nearest task is far, the k knowledge-base tasks nearest in size count alike
+   (the strongest robust choice), and a note says so.
+4. The rest is a portfolio picked greedily, as FLAML's portfolio builder does: each next
+   configuration is the one that most raises the weighted best-gain-so-far over the neighbours, so
+   the second pick covers the tasks where the first falls short.
 
 What was measured on this very data (by your history, or by the knowledge base where it holds
 the table) is known rather than predicted: its best configuration comes first. Each recommendation
@@ -45,8 +44,7 @@ from . import knowledge
 
 # Chosen by leave-one-task-out on the knowledge base (``python -m llm_cash_magic.bench.loo``), never
 # on the benchmark's dev tasks.
-DEFAULT_K = 16  # nearest tasks the portfolio covers
-FIRST_K = 32  # nearest tasks behind the first pick: as good a race, a first pick that wins more often
+DEFAULT_K = 16  # nearest tasks consulted
 LOSS_WEIGHT = 2.0  # a loss against LightGBM's defaults counts this many times a gain of the same size
 PRIOR_WEIGHT = 1.0  # pseudo-tasks where a configuration ties LightGBM's defaults (gain 0)
 FAR_FACTOR = 1.5  # "far" = beyond 1.5 × the KB's typical (90th percentile) nearest-task distance
@@ -69,13 +67,12 @@ class Neighbour:
 
 @dataclass
 class Evidence:
-    """Configurations (as JSON keys) × ``neighbours``: gain over LightGBM's defaults (nan: not measured
+    """Configurations (as JSON keys) × neighbours: gain over LightGBM's defaults (nan: not measured
     there, or no reference), the relative error reduction behind the words of a rationale, and the
     training time as a multiple of the defaults' (what the race budgets with). Where the trivial
     predictor's score is unknown (or nothing beat it), the gain is how much more of the task's
     configurations it beat than LightGBM's defaults did."""
 
-    neighbours: list[Neighbour]
     names: list[str]
     gains: np.ndarray
     error_cuts: np.ndarray
@@ -107,7 +104,6 @@ class OfflineRecommender:
     """Nearest tasks, a first pick measured to beat LightGBM's defaults, then a greedy portfolio;
     see the module docstring.
 
-    ``k`` and ``first_k`` are how many nearest tasks the portfolio and the first pick consult.
     ``history`` (anything with ``measured_tasks()``, such as ``record.History``) adds your own
     tasks; without one only the knowledge base counts (the benchmark measures the shipped knowledge).
     ``exclude`` names knowledge-base tasks to leave out (the benchmark's leave-one-out), and
@@ -121,7 +117,6 @@ class OfflineRecommender:
         self,
         *,
         k: int = DEFAULT_K,
-        first_k: int = FIRST_K,
         history: PastTaskSource | None = None,
         knowledge_base: knowledge.KnowledgeBase | None = None,
         exclude: tuple[str, ...] = (),
@@ -130,7 +125,7 @@ class OfflineRecommender:
         prior_weight: float = PRIOR_WEIGHT,
         families: Collection[str] = tuple(FAMILIES),
     ):
-        self.k, self.first_k = k, first_k
+        self.k = k
         self.loss_weight, self.prior_weight = loss_weight, prior_weight
         self.history = history
         self.knowledge_base = knowledge_base
@@ -146,12 +141,6 @@ class OfflineRecommender:
         neighbours, far = self.neighbours(profile)
         if not neighbours:
             return
-        if far:
-            self.notify(
-                f"offline: the nearest known task is far from this one (distance {neighbours[0].task.distance:.2f}; "
-                f"known tasks are usually within {self.kb.typical_nearest_distance(profile.task):.2f} of another): "
-                "the recommendations are what does well on the knowledge-base tasks nearest in size"
-            )
         measured = sorted({nb.task.profile.metric for nb in neighbours} - {profile.metric})
         if measured and profile.metric != DEFAULT_METRIC[profile.task]:  # asked for: say what evidence it gets
             self.notify(
@@ -164,8 +153,9 @@ class OfflineRecommender:
         if lead:
             given.add(_key(lead.family, lead.params))
             yield lead
-        installed = self._installed(neighbours, profile, n)
-        for rank, (evidence, index) in enumerate(self._ranked(neighbours, profile, installed, n)):
+        evidence = _evidence(neighbours, profile.task, self._installed(neighbours, profile, n))
+        evidence.loss_weight, evidence.prior_weight = self.loss_weight, self.prior_weight
+        for rank, index in enumerate(_portfolio(evidence, n)):
             family_name, params = json.loads(evidence.names[index])
             config = validate(family_name, params, profile.task)
             key = _key(config.family, config.params)
@@ -174,27 +164,9 @@ class OfflineRecommender:
             if len(given) == n:
                 return
             given.add(key)
-            rationale = _rationale(evidence, index, first=rank == 0, far=far)
+            rationale = _rationale(neighbours, evidence, index, first=rank == 0, far=far)
             time_factor = evidence.time_factor(index)
             yield Recommendation(config.family, config.params, rationale, self.name, config.notes, time_factor)
-
-    def _ranked(
-        self, neighbours: list[Neighbour], profile: TaskProfile, families: set[str], n: int
-    ) -> list[tuple[Evidence, int]]:
-        """The first pick on the evidence of the ``first_k`` nearest tasks, then the portfolio over
-        the ``k`` nearest that covers where it falls short: each with the evidence it was chosen on."""
-        evidence = self._evidence(neighbours, profile.task, families)
-        wider = self._evidence(self.neighbours(profile, self.first_k)[0], profile.task, families)
-        if not wider.names:
-            return [(evidence, index) for index in _portfolio(evidence, n)]
-        first = int(np.argmax(wider.score()))
-        covered = evidence.names.index(wider.names[first]) if wider.names[first] in evidence.names else None
-        return [(wider, first)] + [(evidence, index) for index in _portfolio(evidence, n, covered)]
-
-    def _evidence(self, neighbours: list[Neighbour], task: str, families: set[str]) -> Evidence:
-        evidence = _evidence(neighbours, task, families)
-        evidence.loss_weight, evidence.prior_weight = self.loss_weight, self.prior_weight
-        return evidence
 
     def _measured_lead(self, neighbours: list[Neighbour], profile: TaskProfile) -> Recommendation | None:
         """The best configuration measured on this very data (your history's, or a knowledge-base
@@ -220,8 +192,8 @@ class OfflineRecommender:
         """The families that can train here; says once which missing one would have been picked."""
         missing = {name for name in self.families if not family(name).installed}
         if missing:
-            ranked = self._ranked(neighbours, profile, self.families, n)[:n]
-            picked = {json.loads(evidence.names[i])[0] for evidence, i in ranked}
+            everything = _evidence(neighbours, profile.task, self.families)
+            picked = {json.loads(everything.names[i])[0] for i in _portfolio(everything, n)}
             wanted = sorted(picked & missing)
             if wanted:
                 names = " and ".join(family(m).label for m in wanted)
@@ -232,21 +204,27 @@ class OfflineRecommender:
                 )
         return self.families - missing
 
-    def neighbours(self, profile: TaskProfile, k: int | None = None) -> tuple[list[Neighbour], bool]:
-        """The ``k`` (default: ``self.k``) nearest tasks (knowledge base and history) with their
-        weights, nearest first, and whether even the nearest is far: then the ``k`` knowledge-base
-        tasks nearest in size count alike, as the strongest robust choice there is."""
-        kb, k = self.kb, k or self.k
+    def neighbours(self, profile: TaskProfile) -> tuple[list[Neighbour], bool]:
+        """The ``k`` nearest tasks (knowledge base and history) with their weights, nearest first, and
+        whether even the nearest is far: then the ``k`` knowledge-base tasks nearest in size count
+        alike, as the strongest robust choice there is."""
+        kb = self.kb
         found = knowledge.past_tasks(
-            profile, k, history=self.history, exclude=self.exclude, top=None, knowledge_base=kb
+            profile, self.k, history=self.history, exclude=self.exclude, top=None, knowledge_base=kb
         )
         if not found:
             return [], False
-        if found[0].distance <= FAR_FACTOR * kb.typical_nearest_distance(profile.task):
+        typical = kb.typical_nearest_distance(profile.task)
+        if found[0].distance <= FAR_FACTOR * typical:
             width = max(float(np.median([t.distance for t in found])), 1e-6)
             return [Neighbour(t, math.exp(-0.5 * (t.distance / width) ** 2)) for t in found], False
+        self.notify(
+            f"offline: the nearest known task is far from this one (distance {found[0].distance:.2f}; known tasks "
+            f"are usually within {typical:.2f} of another): the recommendations are what does well on the "
+            f"{self.k} knowledge-base tasks nearest in size"
+        )
         mine = [nb for nb in found if nb.source != "knowledge base"]
-        return [Neighbour(t, 1.0) for t in mine + _nearest_in_size(kb, profile, self.exclude, k)], True
+        return [Neighbour(t, 1.0) for t in mine + _nearest_in_size(kb, profile, self.exclude, self.k)], True
 
 
 def _nearest_in_size(
@@ -314,17 +292,17 @@ def _evidence(neighbours: list[Neighbour], task: str, installed: set[str]) -> Ev
     cuts, time_factors = np.full_like(gains, np.nan), np.full_like(gains, np.nan)
     for row, column, gain, cut, time_factor in cells:
         gains[row, column], cuts[row, column], time_factors[row, column] = gain, cut, time_factor
-    return Evidence(neighbours, list(names), gains, cuts, time_factors, np.array([nb.weight for nb in neighbours]))
+    return Evidence(list(names), gains, cuts, time_factors, np.array([nb.weight for nb in neighbours]))
 
 
-def _portfolio(evidence: Evidence, n: int, first: int | None = None) -> list[int]:
-    """The first pick (``first``, or the best score), then columns chosen one by one, each raising
-    the weighted best-gain-so-far over the neighbours the most."""
+def _portfolio(evidence: Evidence, n: int) -> list[int]:
+    """The first pick (the best score), then columns chosen one by one, each raising the weighted
+    best-gain-so-far over the neighbours the most."""
     if not evidence.names:
         return []
     score = evidence.score()
     filled = np.where(np.isfinite(evidence.gains), evidence.gains, score[None, :])
-    chosen = [int(np.argmax(score)) if first is None else first]
+    chosen = [int(np.argmax(score))]
     best = filled[:, chosen[0]].copy()
     for _ in range(min(n, len(evidence.names)) - 1):
         gain = (np.maximum(filled, best[:, None]) * evidence.weights[:, None]).sum(axis=0)
@@ -335,8 +313,8 @@ def _portfolio(evidence: Evidence, n: int, first: int | None = None) -> list[int
     return chosen
 
 
-def _rationale(evidence: Evidence, index: int, first: bool, far: bool) -> str:
-    neighbours, gains, cuts = evidence.neighbours, evidence.gains[:, index], evidence.error_cuts[:, index]
+def _rationale(neighbours: list[Neighbour], evidence: Evidence, index: int, first: bool, far: bool) -> str:
+    gains, cuts = evidence.gains[:, index], evidence.error_cuts[:, index]
     tried = [i for i in range(len(neighbours)) if np.isfinite(gains[i])]
     if not tried:
         return "not measured on the similar tasks; included for variety"
