@@ -176,6 +176,31 @@ def test_the_warm_start_is_the_first_trial_and_the_cold_start_is_not(smoke):
     assert all(0 <= p.percentile <= 100 and p.test_score is not None for p in points)
 
 
+def test_the_anytime_curve_keeps_the_best_trial_that_can_be_refit_within_the_limit(tmp_path):
+    from llm_cash_magic.bench import anytime, catalog_task
+    from llm_cash_magic.bench.evaluate import Outcome
+    from llm_cash_magic.bench.run import Settings, split
+
+    data = split(catalog_task("breast_cancer"), 0, Settings(max_rows=150, pool=False), tmp_path)
+    trials = [
+        {"family": "lightgbm", "params": {"num_leaves": n}, "score": score, "state": state, "warm_start": False}
+        for n, score, state in [
+            (7, 0.90, "complete"),
+            (15, 0.99, "complete"),
+            (31, 0.95, "complete"),
+            (63, None, "pruned"),
+        ]
+    ]
+    ranked = anytime._ranked(data, trials, budget=4)
+    assert [trial["params"]["num_leaves"] for _, trial in ranked] == [15, 31, 7]  # AUC: the higher first
+    # the best trial's refit ran past the limit (as a slow CatBoost's does), the next one's ended in time
+    data.cache.done[data.fit_key(ranked[0][0])] = Outcome(None, 61.0, "timed out after 60 s")
+    data.cache.done[data.fit_key(ranked[1][0])] = Outcome(0.97, 0.5)
+    config, trial = anytime._refit_best(data, ranked, Settings(max_rows=150, pool=False))
+    assert trial["params"]["num_leaves"] == 31 and config == ranked[1][0]
+    assert anytime._ranked(data, trials, budget=1)[0][1]["params"]["num_leaves"] == 7  # the first trial only
+
+
 def test_an_unknown_task_is_one_line_not_a_traceback(tmp_path):
     done = bench("no_such_task", cwd=tmp_path)
     assert done.returncode == 2
