@@ -176,7 +176,8 @@ def _refit_best(data: Split, ranked: list[tuple], settings: Settings) -> tuple:
     no other strategy could have fit: as best-of-K keeps the best whose cross-validation ended in
     time, the curve keeps the next."""
     for config, trial in ranked:
-        data.holdout([config], settings)  # done already for the first
+        if data.fit_key(config) not in data.cache.done:  # the first is, held out with the others
+            data.holdout([config], settings)
         if data.cache.done[data.fit_key(config)].error is None:
             return config, trial
     return None, None

@@ -56,16 +56,14 @@ def record_result(
 def _compared(history: History, trial: dict, score: float) -> str:
     """The result next to the references measured on the same folds, when the history has them."""
     run = history.run(trial["run_id"])
-    options = run["options"]
-    task = run["profile"]["task"]
+    options, profile = run["options"], TaskProfile.from_dict(run["profile"])
     refs = {
         name: history.reference(
             run["fingerprint"], run["metric"], name, params, options.get("cv_used"), options.get("seed")
         )
-        for name, params in (("lightgbm", family("lightgbm").defaults(task)), (TRIVIAL, None))
+        for name, params in (("lightgbm", family("lightgbm").defaults(profile.task)), (TRIVIAL, None))
     }
-    numbers_as_classes = TaskProfile.from_dict(run["profile"]).numbers_as_classes
-    return comparison(METRICS[run["metric"]], score, refs, task, numbers_as_classes)
+    return comparison(METRICS[run["metric"]], score, refs, profile.task, profile.numbers_as_classes)
 
 
 def comparison(metric: Metric, score: float, refs: dict, task: str, numbers_as_classes: bool = False) -> str:

@@ -144,8 +144,8 @@ def refine(
         params = {p.name: _suggest(trial, fam.name, p) for p in fam.params_for(profile.task)}
         config = evaluation.trained(validate(fam.name, params, profile.task, n_rows=evaluation.n_rows))
         index = trial.user_attrs.get("recommendation")
-        rec = recommendations[index] if index is not None else None  # recorded as trained, as the magic's are
-        recommended = config.params if rec is None else evaluation.trained(Config(rec.family, rec.params)).params
+        # recorded as trained, as the magic's are
+        recommended = config.params if index is None else evaluation.trained(recommendations[index].config).params
         trial_id = history.add_trial(
             run_id, family=config.family, source="refine", recommended=recommended, params=config.params
         )
